@@ -1,0 +1,4 @@
+#pragma once
+// Everything bayesgrad offers.
+
+#include "bg/core.h"

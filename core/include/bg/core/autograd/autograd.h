@@ -1,0 +1,51 @@
+#pragma once
+// Reverse-mode differentiation: backward(), grad(), and a finite-difference gradient checker.
+
+#include <functional>
+#include <vector>
+
+#include "bg/core/tensor.h"
+
+namespace bg::autograd {
+
+/// Accumulates d(sum of outputs · grad_outputs)/d(leaf) into the `.grad` of every leaf reachable
+/// from `outputs`. `grad_outputs` may be empty when every output has one element (then it is 1).
+/// Without `retain_graph` the graph's saved tensors are freed, and a second backward through it
+/// throws. With `create_graph` the backward pass is itself recorded, so the gradients can be
+/// differentiated again (higher-order derivatives).
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
+              bool retain_graph = false, bool create_graph = false);
+
+struct GradOptions {
+  /// Keep the graph for another backward pass (default: keep it when create_graph is set).
+  std::optional<bool> retain_graph;
+  /// Record the backward pass so the returned gradients can be differentiated again.
+  bool create_graph = false;
+  /// Return an undefined tensor for an input the outputs do not depend on, instead of throwing.
+  bool allow_unused = false;
+};
+
+/// Returns d(sum of outputs · grad_outputs)/d(input) for each input, without touching any `.grad`.
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs = {}, GradOptions options = {});
+
+struct GradcheckOptions {
+  /// Step of the central differences.
+  double eps = 1e-6;
+  /// Allowed difference: |analytic - numeric| <= atol + rtol * |numeric|.
+  double atol = 1e-5;
+  double rtol = 1e-3;
+};
+
+/// Compares the Jacobian autograd computes for `fn` at `inputs` with central finite differences,
+/// for every input that requires grad. Inputs must be float64 (they may be non-contiguous views).
+/// Returns true, or throws bg::Error naming the input, the output element and both values.
+bool gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+               const std::vector<Tensor>& inputs, GradcheckOptions options = {});
+
+/// Checks second derivatives: runs gradcheck on the function x -> grad(fn(x) · v, x) for a fixed
+/// random v, which exercises every backward formula under create_graph.
+bool gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                   const std::vector<Tensor>& inputs, GradcheckOptions options = {});
+
+}  // namespace bg::autograd

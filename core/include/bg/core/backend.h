@@ -1,0 +1,146 @@
+#pragma once
+// The backend interface: the small set of primitive kernels a device must provide.
+//
+// Frontend ops (ops/*.cpp) check their arguments, promote dtypes, broadcast operands into
+// zero-stride views, allocate the output and call one of these kernels; backward formulas are
+// Tensor ops, so a backend that implements this list gets training for free. Kernels may assume
+// what the frontend guarantees: operands are on the backend's device, shapes already agree, dtypes
+// are the ones documented per kernel. Inputs may be strided views (zero strides included); outputs
+// are contiguous unless a kernel says otherwise.
+//
+// Backends live in a plain table indexed by DeviceType, filled explicitly (register_backend), not
+// by static initializers.
+
+#include <cstdint>
+#include <vector>
+
+#include "bg/core/device.h"
+#include "bg/core/scalar.h"
+#include "bg/core/storage.h"
+#include "bg/core/tensor.h"
+
+namespace bg {
+
+enum class UnaryOp : uint8_t {
+  // Any dtype but bool (out has the input's dtype):
+  Neg,
+  Abs,
+  Sign,
+  // Float32/float64 only:
+  Exp,
+  Log,
+  Log1p,
+  Expm1,
+  Sqrt,
+  Rsqrt,
+  Sin,
+  Cos,
+  Tanh,
+  Sigmoid,
+  Erf,
+  Relu,
+  Gelu,       // exact: x * Phi(x)
+  Silu,       // x * sigmoid(x)
+  Softplus,   // a = beta, b = threshold
+  LeakyRelu,  // a = negative slope
+  Elu,        // a = alpha
+  PowScalar,  // a = exponent
+  // Any dtype but bool: clamp to [a, b] (either may be +-infinity).
+  Clamp,
+  // Bool in, bool out.
+  LogicalNot,
+};
+
+/// Numbers some unary ops take (see UnaryOp).
+struct UnaryParams {
+  double a = 0.0;
+  double b = 0.0;
+};
+
+enum class BinaryOp : uint8_t {
+  // Out has the inputs' dtype:
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Maximum,
+  Minimum,
+  // Out is bool:
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  LogicalAnd,
+  LogicalOr,
+};
+
+enum class ReduceOp : uint8_t { Sum, Prod, Max, Min };
+enum class ArgReduceOp : uint8_t { Argmax, Argmin };
+enum class RandomOp : uint8_t {
+  Uniform,  // U[a, b)
+  Normal,   // N(a, b^2)
+  Randint,  // integers in [a, b)
+};
+
+/// How many values one Philox block (four 32-bit words) gives for a random fill of `dtype`
+/// (see random.h): backends must lay numbers out identically so seeds mean the same everywhere.
+constexpr int64_t values_per_block(RandomOp op, Dtype dtype) {
+  if (op == RandomOp::Randint) return 2;  // 64 bits per integer
+  return dtype == kFloat64 ? 2 : 4;
+}
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Allocator& allocator() = 0;
+
+  /// out[...] = value. `out` may be strided.
+  virtual void fill(const Tensor& out, const Scalar& value) = 0;
+  /// dst[...] = src[...] cast to dst's dtype; same sizes; `dst` may be strided. One of the two may
+  /// live on the CPU when the other is on this backend's device (host <-> device copies).
+  virtual void copy(const Tensor& dst, const Tensor& src) = 0;
+  /// out = op(in), same sizes. `out` may be strided (in-place ops pass out == in).
+  virtual void unary(UnaryOp op, const Tensor& out, const Tensor& in,
+                     const UnaryParams& params) = 0;
+  /// out = op(a, b); a and b have out's sizes (broadcast as zero strides) and the same dtype.
+  /// `out` may be strided (in-place ops).
+  virtual void binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) = 0;
+  /// out = cond ? a : b; cond is bool; all have out's sizes.
+  virtual void where(const Tensor& out, const Tensor& cond, const Tensor& a, const Tensor& b) = 0;
+  /// Reduces `in` over `dims` (sorted, non-empty) into `out`, which has in's sizes with those dims
+  /// set to 1. Sums of float32 accumulate in float64. Max and Min propagate NaN.
+  virtual void reduce(ReduceOp op, const Tensor& out, const Tensor& in,
+                      const std::vector<int64_t>& dims) = 0;
+  /// Index (int64) of the first largest/smallest element along `dim`; out has in's sizes with `dim`
+  /// set to 1. NaN counts as the largest and the smallest.
+  virtual void arg_reduce(ArgReduceOp op, const Tensor& out, const Tensor& in, int64_t dim) = 0;
+  /// out[b] = a[b] @ b[b] for 3-d operands [B, M, K] x [B, K, N] -> [B, M, N], float32/float64.
+  virtual void matmul(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
+  /// out = in.index_select(dim, index); index is 1-d int64 with valid entries.
+  virtual void index_select(const Tensor& out, const Tensor& in, int64_t dim,
+                            const Tensor& index) = 0;
+  /// out.select(dim, index[i]) += src.select(dim, i) for each i, in order. `out` is contiguous.
+  virtual void index_add(const Tensor& out, int64_t dim, const Tensor& index,
+                         const Tensor& src) = 0;
+  /// out[p] = in[p with p[dim] = index[p]]; index (int64) has out's sizes.
+  virtual void gather(const Tensor& out, const Tensor& in, int64_t dim, const Tensor& index) = 0;
+  /// out[p with p[dim] = index[p]] += src[p]; index has src's sizes. `out` is contiguous.
+  virtual void scatter_add(const Tensor& out, int64_t dim, const Tensor& index,
+                           const Tensor& src) = 0;
+  /// Fills contiguous `out` with draws of Philox(seed) starting at counter `offset` (see random.h
+  /// for the layout that makes the numbers independent of the thread count).
+  virtual void random(RandomOp op, const Tensor& out, uint64_t seed, uint64_t offset, double a,
+                      double b) = 0;
+  /// out = softmax(in) or log_softmax(in) along `dim`, computed stably (max subtracted).
+  virtual void softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) = 0;
+};
+
+/// The backend of a device type; throws if none is registered (e.g. CUDA not built).
+Backend& backend(DeviceType type);
+/// Installs the backend for a device type (the CPU backend is installed on first use).
+void register_backend(DeviceType type, Backend* backend);
+
+}  // namespace bg

@@ -1,0 +1,54 @@
+#pragma once
+// Shapes, strides and dims: the arithmetic behind views and broadcasting.
+
+#include <cstdint>
+#include <initializer_list>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace bg {
+
+/// Sizes or strides of a tensor, outermost dimension first. Strides count elements, not bytes.
+using Shape = std::vector<int64_t>;
+
+/// A list of dimensions for reductions: `x.sum(1)`, `x.sum({0, 2})`. Negative dims count from the
+/// end.
+class Dims {
+ public:
+  Dims() = default;
+  Dims(int64_t dim) : dims_{dim} {}  // NOLINT: a single dim converts implicitly
+  Dims(int dim) : dims_{dim} {}      // NOLINT
+  Dims(std::initializer_list<int64_t> dims) : dims_(dims) {}
+  Dims(std::vector<int64_t> dims) : dims_(std::move(dims)) {}  // NOLINT
+  const std::vector<int64_t>& vec() const { return dims_; }
+  bool empty() const { return dims_.empty(); }
+  size_t size() const { return dims_.size(); }
+
+ private:
+  std::vector<int64_t> dims_;
+};
+
+/// Product of the sizes (1 for a 0-dim shape).
+int64_t numel_of(const Shape& sizes);
+
+/// Row-major strides for `sizes`.
+Shape contiguous_strides(const Shape& sizes);
+
+/// "[2, 3]".
+std::string shape_str(const Shape& sizes);
+
+/// Maps a possibly negative `dim` into [0, ndim); throws naming `op` when out of range.
+int64_t normalize_dim(const char* op, int64_t dim, int64_t ndim);
+
+/// The same for a list of dims; also rejects repeated dims. Returns them sorted ascending. An empty
+/// list means every dim.
+std::vector<int64_t> normalize_dims(const char* op, const Dims& dims, int64_t ndim);
+
+/// The numpy broadcast of two shapes; throws naming `op` and both shapes when incompatible.
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+
+/// `sizes` with -1 replaced so the product equals `numel`; throws naming `op` on mismatch.
+Shape infer_size(const char* op, const Shape& sizes, int64_t numel);
+
+}  // namespace bg

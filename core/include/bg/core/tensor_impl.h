@@ -1,0 +1,84 @@
+#pragma once
+// TensorImpl: what a Tensor handle points at. Backends and autograd read it; users rarely need to.
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "bg/core/storage.h"
+#include "bg/core/tensor.h"
+
+namespace bg {
+
+/// Autograd's bookkeeping for one tensor; allocated only for tensors that take part in autograd.
+struct AutogradMeta {
+  bool requires_grad = false;
+  /// Set for non-leaf tensors whose `.grad` the user asked to keep (retain_grad()).
+  bool retains_grad = false;
+  Tensor grad;
+  /// The node that produced this tensor (null for leaves).
+  std::shared_ptr<autograd::Node> grad_fn;
+  /// For leaves: the node that accumulates into `grad`, shared by every use of the leaf in a graph.
+  std::weak_ptr<autograd::Node> grad_accumulator;
+  /// Hooks of a leaf; a non-leaf's hooks live on its grad_fn.
+  std::vector<std::function<Tensor(const Tensor&)>> hooks;
+};
+
+/// The most dims a tensor can have (kernels keep per-dim state in fixed arrays).
+inline constexpr int64_t kMaxDims = 16;
+
+class TensorImpl {
+ public:
+  TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
+             Dtype dtype);
+
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+  const Shape& sizes() const { return sizes_; }
+  const Shape& strides() const { return strides_; }
+  int64_t offset() const { return offset_; }
+  int64_t numel() const { return numel_; }
+  Dtype dtype() const { return dtype_; }
+  Device device() const { return storage_->device(); }
+  bool is_contiguous() const { return is_contiguous_; }
+
+  /// Address of the first element.
+  void* data() const {
+    return static_cast<char*>(storage_->data()) +
+           offset_ * static_cast<int64_t>(element_size(dtype_));
+  }
+
+  /// True for the 0-dim tensors that wrap a number operand (x + 2): they promote like a Python
+  /// number, not like a tensor.
+  bool is_wrapped_number() const { return wrapped_number_; }
+  void set_wrapped_number(bool wrapped) { wrapped_number_ = wrapped; }
+
+  /// True for tensors made by a view op (or detach) sharing another tensor's storage. Autograd
+  /// refuses in-place ops on them that would need to change the other tensor's history.
+  bool is_view() const { return view_; }
+  void set_view(bool view) { view_ = view; }
+
+  /// Autograd metadata, or null when this tensor never took part in autograd.
+  AutogradMeta* autograd() const { return autograd_.get(); }
+  /// Autograd metadata, created on first use.
+  AutogradMeta& autograd_or_create();
+
+  /// Points this impl at other storage and geometry (Tensor::set_data).
+  void set_geometry(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
+                    Dtype dtype);
+
+ private:
+  void refresh_cached();
+
+  std::shared_ptr<Storage> storage_;
+  Shape sizes_;
+  Shape strides_;
+  int64_t offset_;
+  int64_t numel_;
+  Dtype dtype_;
+  bool is_contiguous_;
+  bool wrapped_number_ = false;
+  bool view_ = false;
+  std::unique_ptr<AutogradMeta> autograd_;
+};
+
+}  // namespace bg

@@ -1,0 +1,127 @@
+// Batched matrix products on the CPU: Eigen's GEMM on maps of the raw buffers, threads from TBB.
+//
+// Eigen runs single-threaded (EIGEN_DONT_PARALLELIZE); parallelism comes from splitting the
+// output into fixed tiles (or batches) that TBB runs on its one pool, so no second thread pool
+// competes for the cores. Each output element is computed by one GEMM call over the full inner
+// dimension, and the tiling depends only on the shapes: the result is the same on any number of
+// threads (Note [Deterministic chunks]).
+//
+// Transposed operands (the backward pass's a.t() @ grad) need no copy: a matrix whose columns are
+// contiguous is mapped as column-major.
+
+#include <Eigen/Core>
+
+#include "bg/core/tensor_impl.h"
+#include "cpu/cpu_backend.h"
+#include "cpu/parallel.h"
+#include "ops/op_utils.h"
+
+namespace bg::cpu {
+
+namespace {
+
+// How one [rows, cols] matrix with element strides (s0, s1) can be mapped.
+struct Layout {
+  enum Kind { RowMajor, ColMajor, Strided } kind = Strided;
+  int64_t outer = 0;  // the stride between rows (RowMajor) or columns (ColMajor)
+};
+
+Layout layout_of(int64_t rows, int64_t cols, int64_t s0, int64_t s1) {
+  if ((s1 == 1 || cols == 1) && (rows == 1 || s0 >= cols)) {
+    return {Layout::RowMajor, rows == 1 ? cols : s0};
+  }
+  if ((s0 == 1 || rows == 1) && (cols == 1 || s1 >= rows)) {
+    return {Layout::ColMajor, cols == 1 ? rows : s1};
+  }
+  return {};
+}
+
+template <typename T, int Order>
+using ConstMatMap = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Order>, 0,
+                               Eigen::OuterStride<>>;
+template <typename T>
+using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>, 0,
+                          Eigen::OuterStride<>>;
+
+// Output tiles of a large product; small products run as one call.
+constexpr int64_t kTileRows = 128;
+constexpr int64_t kTileCols = 256;
+constexpr int64_t kSplitFlops = int64_t{1} << 21;
+
+struct Problem {
+  int64_t B, M, N, K;
+  int64_t a_batch, b_batch;  // element strides between batches (0 when broadcast)
+  Layout a, b;
+};
+
+template <typename T, int OrderA, int OrderB>
+void gemm(const Problem& p, T* out, const T* a, const T* b) {
+  auto tile = [&](int64_t batch, int64_t r0, int64_t rows, int64_t c0, int64_t cols) {
+    const ConstMatMap<T, OrderA> A(a + batch * p.a_batch, p.M, p.K,
+                                   Eigen::OuterStride<>(p.a.outer));
+    const ConstMatMap<T, OrderB> Bm(b + batch * p.b_batch, p.K, p.N,
+                                    Eigen::OuterStride<>(p.b.outer));
+    OutMap<T> C(out + batch * p.M * p.N + r0 * p.N + c0, rows, cols, Eigen::OuterStride<>(p.N));
+    C.noalias() = A.middleRows(r0, rows) * Bm.middleCols(c0, cols);
+  };
+  const int64_t flops = p.M * p.N * p.K;
+  if (p.B > 1 || flops < kSplitFlops) {
+    // One call per batch, batches grouped so each task has enough work.
+    const int64_t grain = std::max<int64_t>(1, kSplitFlops / std::max<int64_t>(flops, 1));
+    parallel_for(p.B, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t batch = begin; batch < end; ++batch) tile(batch, 0, p.M, 0, p.N);
+    });
+    return;
+  }
+  const int64_t tile_rows = (p.M + kTileRows - 1) / kTileRows;
+  const int64_t tile_cols = (p.N + kTileCols - 1) / kTileCols;
+  parallel_for(tile_rows * tile_cols, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t r0 = (t / tile_cols) * kTileRows, c0 = (t % tile_cols) * kTileCols;
+      tile(0, r0, std::min(kTileRows, p.M - r0), c0, std::min(kTileCols, p.N - c0));
+    }
+  });
+}
+
+template <typename T>
+void gemm_dispatch(const Problem& p, T* out, const T* a, const T* b) {
+  constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
+  const bool a_row = p.a.kind == Layout::RowMajor, b_row = p.b.kind == Layout::RowMajor;
+  if (a_row && b_row) return gemm<T, R, R>(p, out, a, b);
+  if (a_row) return gemm<T, R, C>(p, out, a, b);
+  if (b_row) return gemm<T, C, R>(p, out, a, b);
+  return gemm<T, C, C>(p, out, a, b);
+}
+
+// A 3-d operand the GEMM can map: itself, or a contiguous copy when its matrices are strided both
+// ways.
+Tensor mappable(const Tensor& t, Layout& layout) {
+  layout = layout_of(t.size(1), t.size(2), t.stride(1), t.stride(2));
+  if (layout.kind != Layout::Strided) return t;
+  Tensor copy = detail::empty_tensor(t.sizes(), t.dtype(), t.device());
+  backend(DeviceType::CPU).copy(copy, t);
+  layout = layout_of(t.size(1), t.size(2), copy.stride(1), copy.stride(2));
+  return copy;
+}
+
+}  // namespace
+
+void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
+  Problem p{a.size(0), a.size(1), b.size(2), a.size(2), 0, 0, {}, {}};
+  const Tensor am = mappable(a, p.a);
+  const Tensor bm = mappable(b, p.b);
+  p.a_batch = am.size(0) == 1 ? 0 : am.stride(0);
+  p.b_batch = bm.size(0) == 1 ? 0 : bm.stride(0);
+  if (p.K == 0) {  // an empty sum: zeros
+    fill(out, 0);
+    return;
+  }
+  dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
+    using T = decltype(tag);
+    gemm_dispatch<T>(p, static_cast<T*>(out.impl()->data()),
+                     static_cast<const T*>(am.impl()->data()),
+                     static_cast<const T*>(bm.impl()->data()));
+  });
+}
+
+}  // namespace bg::cpu

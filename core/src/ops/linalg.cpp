@@ -1,0 +1,105 @@
+// Matrix products: mm and bmm are the differentiable primitives, matmul arranges views around them.
+
+#include "bg/core/autograd/node.h"
+#include "bg/core/ops.h"
+#include "ops/op_utils.h"
+
+namespace bg {
+
+using autograd::Context;
+using autograd::Grads;
+
+namespace {
+
+void check_operands(const char* op, const Tensor& a, const Tensor& b) {
+  detail::check_same_device(op, a, b);
+  BG_CHECK(a.dtype() == b.dtype(), op, "expected operands of one dtype, got ", describe(a), " and ",
+           describe(b));
+  BG_CHECK(a.is_floating_point(), op, "expected float32 or float64 operands, got ", describe(a),
+           " and ", describe(b));
+}
+
+// out[b] = a[b] @ b[b] for 3-d operands (batch strides may be 0).
+Tensor batched_product(const Tensor& a, const Tensor& b) {
+  Tensor out = detail::empty_tensor({a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
+  detail::backend_of(a).matmul(out, a, b);
+  return out;
+}
+
+// A 2-d tensor seen as a batch of one, without autograd.
+Tensor as_batch(const Tensor& m) {
+  return detail::alias(m, {1, m.size(0), m.size(1)}, {0, m.stride(0), m.stride(1)},
+                       m.storage_offset());
+}
+
+}  // namespace
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  check_operands("mm", a, b);
+  BG_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), "mm", "cannot multiply ",
+           describe(a), " by ", describe(b), " (expected [M, K] and [K, N] matrices)");
+  const Tensor product = batched_product(as_batch(a), as_batch(b));
+  Tensor out = detail::alias(product, {a.size(0), b.size(1)}, {b.size(1), 1}, 0);
+  // dL/da = g b^T, dL/db = a^T g (transposed views: the GEMM reads them without copies)
+  autograd::record(out, "MmBackward", {a, b}, {a, b}, false,
+                   [](const Context& c, const Tensor& g) -> Grads {
+                     return {c.needs_grad(0) ? g.mm(c.saved(1).t()) : Tensor(),
+                             c.needs_grad(1) ? c.saved(0).t().mm(g) : Tensor()};
+                   });
+  return out;
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  check_operands("bmm", a, b);
+  BG_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1), "bmm",
+           "cannot multiply ", describe(a), " by ", describe(b),
+           " (expected [B, M, K] and [B, K, N] batches)");
+  Tensor out = batched_product(a, b);
+  autograd::record(out, "BmmBackward", {a, b}, {a, b}, false,
+                   [](const Context& c, const Tensor& g) -> Grads {
+                     return {c.needs_grad(0) ? g.bmm(c.saved(1).transpose(1, 2)) : Tensor(),
+                             c.needs_grad(1) ? c.saved(0).transpose(1, 2).bmm(g) : Tensor()};
+                   });
+  return out;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_operands("matmul", a, b);
+  BG_CHECK(a.dim() > 0 && b.dim() > 0, "matmul", "both operands need at least 1 dim, got ",
+           describe(a), " and ", describe(b));
+  const int64_t k_a = a.size(-1), k_b = b.dim() == 1 ? b.size(0) : b.size(-2);
+  BG_CHECK(k_a == k_b, "matmul", "cannot multiply ", describe(a), " by ", describe(b),
+           " (inner sizes ", k_a, " and ", k_b, " differ)");
+  if (a.dim() == 1 && b.dim() == 1) return a.unsqueeze(0).mm(b.unsqueeze(1)).reshape({});
+  if (a.dim() == 2 && b.dim() == 2) return a.mm(b);
+  if (a.dim() == 1 && b.dim() == 2) return a.unsqueeze(0).mm(b).squeeze(0);
+  if (b.dim() == 1) {
+    // [..., M, K] @ [K]: fold every leading dim into the rows.
+    Shape out_sizes(a.sizes().begin(), a.sizes().end() - 1);
+    return a.reshape({-1, k_a}).mm(b.unsqueeze(1)).reshape(out_sizes);
+  }
+  if (b.dim() == 2) {
+    // [..., M, K] @ [K, N] (e.g. a Linear layer on a batch of sequences): one large product.
+    Shape out_sizes(a.sizes().begin(), a.sizes().end() - 1);
+    out_sizes.push_back(b.size(1));
+    const Tensor rows = a.dim() == 1 ? a.unsqueeze(0) : a.reshape({-1, k_a});
+    return rows.mm(b).reshape(out_sizes);
+  }
+  // Batched: broadcast the batch dims, then one bmm. Broadcast batches keep stride 0 (no copy).
+  const Tensor lhs = a.dim() == 1 ? a.unsqueeze(0) : a;
+  const Shape batch_a(lhs.sizes().begin(), lhs.sizes().end() - 2);
+  const Shape batch_b(b.sizes().begin(), b.sizes().end() - 2);
+  Shape batch = broadcast_shapes("matmul", batch_a, batch_b);
+  const int64_t m = lhs.size(-2), n = b.size(-1);
+  Shape lhs_sizes = batch, rhs_sizes = batch;
+  lhs_sizes.insert(lhs_sizes.end(), {m, k_a});
+  rhs_sizes.insert(rhs_sizes.end(), {k_a, n});
+  const Tensor product =
+      lhs.expand(lhs_sizes).reshape({-1, m, k_a}).bmm(b.expand(rhs_sizes).reshape({-1, k_a, n}));
+  Shape out_sizes = batch;
+  if (a.dim() > 1) out_sizes.push_back(m);
+  out_sizes.push_back(n);
+  return product.reshape(out_sizes);
+}
+
+}  // namespace bg

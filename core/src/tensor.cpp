@@ -1,0 +1,148 @@
+// Tensor's accessors, and its methods that forward to the free functions of ops.h.
+
+#include "bg/core/tensor.h"
+
+#include "bg/core/ops.h"
+#include "bg/core/tensor_impl.h"
+#include "ops/op_utils.h"
+
+namespace bg {
+
+namespace {
+const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
+  BG_CHECK(impl != nullptr, "tensor", "this tensor is undefined (default-constructed)");
+  return *impl;
+}
+}  // namespace
+
+const Shape& Tensor::sizes() const { return checked(impl_).sizes(); }
+const Shape& Tensor::strides() const { return checked(impl_).strides(); }
+int64_t Tensor::size(int64_t d) const { return sizes()[normalize_dim("size", d, dim())]; }
+int64_t Tensor::stride(int64_t d) const { return strides()[normalize_dim("stride", d, dim())]; }
+int64_t Tensor::dim() const { return static_cast<int64_t>(sizes().size()); }
+int64_t Tensor::numel() const { return checked(impl_).numel(); }
+Dtype Tensor::dtype() const { return checked(impl_).dtype(); }
+Device Tensor::device() const { return checked(impl_).device(); }
+TensorOptions Tensor::options() const { return TensorOptions(dtype()).device(device()); }
+bool Tensor::is_contiguous() const { return checked(impl_).is_contiguous(); }
+int64_t Tensor::storage_offset() const { return checked(impl_).offset(); }
+uint32_t Tensor::version() const { return checked(impl_).storage()->version(); }
+
+template <typename T>
+T Tensor::item() const {
+  BG_CHECK(numel() == 1, "item", "a tensor with ", numel(), " elements (shape ", shape_str(sizes()),
+           ") cannot be converted to a number");
+  const Tensor host = cpu();
+  return dispatch_all(dtype(), [&](auto tag) {
+    using Stored = decltype(tag);
+    return static_cast<T>(*static_cast<const Stored*>(host.impl()->data()));
+  });
+}
+template bool Tensor::item<bool>() const;
+template int64_t Tensor::item<int64_t>() const;
+template int Tensor::item<int>() const;
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+
+template <typename T>
+T* Tensor::data_ptr() const {
+  BG_CHECK(dtype() == dtype_of<T>, "data_ptr", "requested ", dtype_name(dtype_of<T>),
+           " elements of a ", describe(*this), " tensor");
+  BG_CHECK(device().is_cpu(), "data_ptr", "the tensor ", describe(*this),
+           " is not on the cpu; call .cpu() first");
+  return static_cast<T*>(impl_->data());
+}
+template bool* Tensor::data_ptr<bool>() const;
+template int64_t* Tensor::data_ptr<int64_t>() const;
+template float* Tensor::data_ptr<float>() const;
+template double* Tensor::data_ptr<double>() const;
+
+std::string describe(const Tensor& t) {
+  if (!t.defined()) return "an undefined tensor";
+  return detail::concat(dtype_name(t.dtype()), shape_str(t.sizes()), " on ", t.device().str());
+}
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+Tensor Tensor::clone() const { return bg::clone(*this); }
+Tensor Tensor::operator[](int64_t index) const { return select(0, index); }
+
+// ---- Forwarding to ops.h
+// ------------------------------------------------------------------------------
+Tensor Tensor::view(const Shape& s) const { return bg::view(*this, s); }
+Tensor Tensor::reshape(const Shape& s) const { return bg::reshape(*this, s); }
+Tensor Tensor::flatten(int64_t a, int64_t b) const { return bg::flatten(*this, a, b); }
+Tensor Tensor::unflatten(int64_t d, const Shape& s) const { return bg::unflatten(*this, d, s); }
+Tensor Tensor::permute(const Shape& d) const { return bg::permute(*this, d); }
+Tensor Tensor::transpose(int64_t a, int64_t b) const { return bg::transpose(*this, a, b); }
+Tensor Tensor::t() const { return bg::t(*this); }
+Tensor Tensor::unsqueeze(int64_t d) const { return bg::unsqueeze(*this, d); }
+Tensor Tensor::squeeze() const { return bg::squeeze(*this); }
+Tensor Tensor::squeeze(int64_t d) const { return bg::squeeze(*this, d); }
+Tensor Tensor::expand(const Shape& s) const { return bg::expand(*this, s); }
+Tensor Tensor::expand_as(const Tensor& o) const { return bg::expand(*this, o.sizes()); }
+Tensor Tensor::narrow(int64_t d, int64_t s, int64_t l) const { return bg::narrow(*this, d, s, l); }
+Tensor Tensor::slice(int64_t d, int64_t s, int64_t e, int64_t st) const {
+  return bg::slice(*this, d, s, e, st);
+}
+Tensor Tensor::select(int64_t d, int64_t i) const { return bg::select(*this, d, i); }
+Tensor Tensor::index_select(int64_t d, const Tensor& i) const {
+  return bg::index_select(*this, d, i);
+}
+Tensor Tensor::gather(int64_t d, const Tensor& i) const { return bg::gather(*this, d, i); }
+Tensor Tensor::masked_select(const Tensor& m) const { return bg::masked_select(*this, m); }
+std::vector<Tensor> Tensor::split(int64_t s, int64_t d) const { return bg::split(*this, s, d); }
+std::vector<Tensor> Tensor::chunk(int64_t c, int64_t d) const { return bg::chunk(*this, c, d); }
+
+Tensor Tensor::neg() const { return bg::neg(*this); }
+Tensor Tensor::abs() const { return bg::abs(*this); }
+Tensor Tensor::sign() const { return bg::sign(*this); }
+Tensor Tensor::exp() const { return bg::exp(*this); }
+Tensor Tensor::log() const { return bg::log(*this); }
+Tensor Tensor::log1p() const { return bg::log1p(*this); }
+Tensor Tensor::expm1() const { return bg::expm1(*this); }
+Tensor Tensor::sqrt() const { return bg::sqrt(*this); }
+Tensor Tensor::rsqrt() const { return bg::rsqrt(*this); }
+Tensor Tensor::sin() const { return bg::sin(*this); }
+Tensor Tensor::cos() const { return bg::cos(*this); }
+Tensor Tensor::tanh() const { return bg::tanh(*this); }
+Tensor Tensor::sigmoid() const { return bg::sigmoid(*this); }
+Tensor Tensor::relu() const { return bg::relu(*this); }
+Tensor Tensor::erf() const { return bg::erf(*this); }
+Tensor Tensor::pow(const Scalar& e) const { return bg::pow(*this, e); }
+Tensor Tensor::pow(const Tensor& e) const { return bg::pow(*this, e); }
+Tensor Tensor::clamp(std::optional<Scalar> lo, std::optional<Scalar> hi) const {
+  return bg::clamp(*this, lo, hi);
+}
+Tensor Tensor::clamp_min(const Scalar& lo) const { return bg::clamp_min(*this, lo); }
+Tensor Tensor::clamp_max(const Scalar& hi) const { return bg::clamp_max(*this, hi); }
+Tensor Tensor::maximum(const Tensor& o) const { return bg::maximum(*this, o); }
+Tensor Tensor::minimum(const Tensor& o) const { return bg::minimum(*this, o); }
+Tensor Tensor::eq(const Tensor& o) const { return bg::eq(*this, o); }
+Tensor Tensor::ne(const Tensor& o) const { return bg::ne(*this, o); }
+Tensor Tensor::lt(const Tensor& o) const { return bg::lt(*this, o); }
+Tensor Tensor::le(const Tensor& o) const { return bg::le(*this, o); }
+Tensor Tensor::gt(const Tensor& o) const { return bg::gt(*this, o); }
+Tensor Tensor::ge(const Tensor& o) const { return bg::ge(*this, o); }
+Tensor Tensor::logical_not() const { return bg::logical_not(*this); }
+
+Tensor Tensor::sum(const Dims& d, bool k) const { return bg::sum(*this, d, k); }
+Tensor Tensor::mean(const Dims& d, bool k) const { return bg::mean(*this, d, k); }
+Tensor Tensor::prod(const Dims& d, bool k) const { return bg::prod(*this, d, k); }
+Tensor Tensor::max(const Dims& d, bool k) const { return bg::max(*this, d, k); }
+Tensor Tensor::min(const Dims& d, bool k) const { return bg::min(*this, d, k); }
+Tensor Tensor::argmax() const { return bg::argmax(*this); }
+Tensor Tensor::argmax(int64_t d, bool k) const { return bg::argmax(*this, d, k); }
+Tensor Tensor::argmin() const { return bg::argmin(*this); }
+Tensor Tensor::argmin(int64_t d, bool k) const { return bg::argmin(*this, d, k); }
+Tensor Tensor::var(const Dims& d, int64_t c, bool k) const { return bg::var(*this, d, c, k); }
+Tensor Tensor::std(const Dims& d, int64_t c, bool k) const { return bg::std(*this, d, c, k); }
+Tensor Tensor::logsumexp(const Dims& d, bool k) const { return bg::logsumexp(*this, d, k); }
+Tensor Tensor::norm(double p, const Dims& d, bool k) const { return bg::norm(*this, p, d, k); }
+Tensor Tensor::softmax(int64_t d) const { return bg::softmax(*this, d); }
+Tensor Tensor::log_softmax(int64_t d) const { return bg::log_softmax(*this, d); }
+
+Tensor Tensor::matmul(const Tensor& o) const { return bg::matmul(*this, o); }
+Tensor Tensor::mm(const Tensor& o) const { return bg::mm(*this, o); }
+Tensor Tensor::bmm(const Tensor& o) const { return bg::bmm(*this, o); }
+
+}  // namespace bg
