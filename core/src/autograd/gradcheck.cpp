@@ -131,6 +131,7 @@ bool gradgradcheck(const Function& fn, const std::vector<Tensor>& inputs,
     direction = randn(sample.sizes(), sample.options(), &generator);
   }
   auto first_derivative = [&](const std::vector<Tensor>& xs) {
+    AutoGradMode enabled(true);  // gradcheck evaluates under no-grad; this function needs a graph
     std::vector<Tensor> wrt;
     for (const Tensor& x : xs) {
       if (x.defined() && x.requires_grad()) wrt.push_back(x);
