@@ -19,62 +19,79 @@ namespace {
 // Beyond this many elements, each dim shows its first and last kEdge entries around "...".
 constexpr int64_t kSummarizeAbove = 1000;
 constexpr int64_t kEdge = 3;
+// Rows wrap, and suffixes move to a new line, past this many columns.
+constexpr int64_t kLineWidth = 80;
+constexpr size_t kPrefixWidth = 7;  // "tensor("
 
-// How every element of one tensor is written, chosen from all its values (like PyTorch's
+// How every element of one tensor is written, chosen from the values shown (like PyTorch's
 // _Formatter): integers as "3", integral floats as "3.", others with 4 decimals, or in scientific
-// notation when the magnitudes span too much.
+// notation when the magnitudes span too much. Every element is padded to one width, which (as in
+// PyTorch) only the nonzero finite values set: nan, inf or -0.0000 may be wider than the others.
+// T is int64_t for int64 tensors (a double cannot hold every int64), else double.
+template <typename T>
 class Formatter {
  public:
-  Formatter(const std::vector<double>& values, Dtype dtype) : dtype_(dtype) {
-    if (!is_floating(dtype)) return;
-    double lo = INFINITY, hi = 0;
-    integral_ = true;
-    for (double v : values) {
-      if (!std::isfinite(v)) continue;
-      integral_ = integral_ && v == std::nearbyint(v);
-      const double a = std::fabs(v);
-      if (a != 0) lo = std::min(lo, a);
-      hi = std::max(hi, a);
+  Formatter(const std::vector<T>& values, Dtype dtype) : dtype_(dtype) {
+    if (!is_floating(dtype)) {
+      for (T v : values) width_ = std::max(width_, text(v).size());
+      return;
     }
-    scientific_ = hi > 1e8 || (hi != 0 && (hi / lo > 1000 || lo < 1e-4));
-    if (integral_) scientific_ = hi > 1e8;
+    double lo = INFINITY, hi = 0;
+    for (T v : values) {
+      if (!std::isfinite(v) || v == 0) continue;
+      integral_ = integral_ && v == std::ceil(v);
+      lo = std::min(lo, std::fabs(v));
+      hi = std::max(hi, std::fabs(v));
+    }
+    if (hi == 0) return;  // no nonzero finite value: "0.", "nan", "inf" as they are
+    scientific_ = hi / lo > 1000 || hi > 1e8 || (!integral_ && lo < 1e-4);
+    for (T v : values) {
+      if (std::isfinite(v) && v != 0) width_ = std::max(width_, text(v).size());
+    }
   }
 
-  std::string format(double v) const {
-    char buffer[64];
-    if (dtype_ == kBool) return v != 0 ? "True" : "False";
-    if (!is_floating(dtype_)) {
-      std::snprintf(buffer, sizeof buffer, "%lld", static_cast<long long>(v));
-    } else if (std::isnan(v)) {
-      return "nan";
-    } else if (std::isinf(v)) {
-      return v > 0 ? "inf" : "-inf";
-    } else if (scientific_) {
-      std::snprintf(buffer, sizeof buffer, "%.4e", v);
-    } else if (integral_) {
-      std::snprintf(buffer, sizeof buffer, "%.0f.", v);
-    } else {
-      std::snprintf(buffer, sizeof buffer, "%.4f", v);
-    }
-    return buffer;
+  size_t width() const { return width_; }
+
+  std::string format(T v) const {
+    const std::string s = text(v);
+    return std::string(width_ > s.size() ? width_ - s.size() : 0, ' ') + s;
   }
 
  private:
+  std::string text(T v) const {
+    if constexpr (std::is_integral_v<T>) {
+      return std::to_string(v);
+    } else {
+      char buffer[64];
+      if (dtype_ == kBool) return v != 0 ? "True" : "False";
+      if (std::isnan(v)) return "nan";
+      if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+      if (scientific_) {
+        std::snprintf(buffer, sizeof buffer, "%.4e", v);
+      } else if (integral_) {
+        std::snprintf(buffer, sizeof buffer, "%.0f.", v);
+      } else {
+        std::snprintf(buffer, sizeof buffer, "%.4f", v);
+      }
+      return buffer;
+    }
+  }
+
   Dtype dtype_;
-  bool integral_ = false;
+  bool integral_ = true;
   bool scientific_ = false;
+  size_t width_ = 1;
 };
 
+template <typename T>
 struct Printer {
-  const std::vector<double>& values;
+  const std::vector<T>& values;
   const Shape& sizes;
-  const Formatter& formatter;
   bool summarize;
-  size_t width;
 
-  std::string element(int64_t flat) const {
-    std::string s = formatter.format(values[static_cast<size_t>(flat)]);
-    return std::string(width > s.size() ? width - s.size() : 0, ' ') + s;
+  int64_t ndim() const { return static_cast<int64_t>(sizes.size()); }
+  int64_t stride(int64_t dim) const {
+    return numel_of(Shape(sizes.begin() + dim + 1, sizes.end()));
   }
 
   // The entries of `dim` that are shown (-1 marks the "..." gap).
@@ -91,76 +108,133 @@ struct Printer {
     return out;
   }
 
+  // Appends the values shown of the block starting at element `base`: the formatter looks only at
+  // those, as PyTorch's does.
+  void collect(std::vector<T>& out, int64_t dim, int64_t base) const {
+    for (int64_t i : shown(dim)) {
+      if (i < 0) continue;
+      if (dim == ndim() - 1) {
+        out.push_back(values[static_cast<size_t>(base + i)]);
+      } else {
+        collect(out, dim + 1, base + i * stride(dim));
+      }
+    }
+  }
+
   // Writes dims [dim, end) of the block starting at element `base`; `indent` is the column of
   // the block's opening bracket.
-  void block(std::string& out, int64_t dim, int64_t base, size_t indent) const {
-    const auto ndim = static_cast<int64_t>(sizes.size());
-    const int64_t stride = numel_of(Shape(sizes.begin() + dim + 1, sizes.end()));
+  void block(std::string& out, const Formatter<T>& formatter, int64_t dim, int64_t base,
+             size_t indent) const {
+    if (dim == ndim() - 1) return row(out, formatter, base, indent);
     out += '[';
     bool first = true;
     for (int64_t i : shown(dim)) {
       if (!first) {
-        if (dim == ndim - 1) {
-          out += ", ";
-        } else {
-          out += ',';
-          out += std::string(static_cast<size_t>(ndim - dim - 1), '\n');
-          out += std::string(indent + 1, ' ');
-        }
+        out += ',';
+        out += std::string(static_cast<size_t>(ndim() - dim - 1), '\n');
+        out += std::string(indent + 1, ' ');
       }
       first = false;
       if (i < 0) {
         out += "...";
-      } else if (dim == ndim - 1) {
-        out += element(base + i * stride);
       } else {
-        block(out, dim + 1, base + i * stride, indent + 1);
+        block(out, formatter, dim + 1, base + i * stride(dim), indent + 1);
       }
+    }
+    out += ']';
+  }
+
+  // The last dim: as many elements per line as fit in kLineWidth (the gap " ..." counts as one),
+  // continuation lines aligned after the bracket.
+  void row(std::string& out, const Formatter<T>& formatter, int64_t base, size_t indent) const {
+    const auto element_width = static_cast<int64_t>(formatter.width()) + 2;  // with ", "
+    const int64_t per_line =
+        std::max<int64_t>(1, (kLineWidth - static_cast<int64_t>(indent)) / element_width);
+    out += '[';
+    int64_t count = 0;
+    for (int64_t i : shown(ndim() - 1)) {
+      if (count > 0) out += count % per_line == 0 ? ",\n" + std::string(indent + 1, ' ') : ", ";
+      ++count;
+      out += i < 0 ? " ..." : formatter.format(values[static_cast<size_t>(base + i)]);
     }
     out += ']';
   }
 };
 
+// Appends ", suffix" for each suffix, starting a new line where the last one would pass
+// kLineWidth (PyTorch's _add_suffixes, which counts a line as two columns longer than it is).
+void add_suffixes(std::string& text, const std::vector<std::string>& suffixes) {
+  const size_t newline = text.rfind('\n');
+  const size_t line_start = newline == std::string::npos ? 0 : newline + 1;
+  auto line = static_cast<int64_t>(text.size() - line_start) + 2;
+  for (const std::string& suffix : suffixes) {
+    const auto length = static_cast<int64_t>(suffix.size());
+    if (line + length + 2 > kLineWidth) {
+      text += ",\n" + std::string(kPrefixWidth, ' ') + suffix;
+      line = static_cast<int64_t>(kPrefixWidth) + length;
+    } else {
+      text += ", " + suffix;
+      line += length + 2;
+    }
+  }
+}
+
+// "tensor(" and the elements of `host`, a cpu tensor, read as T.
+template <typename T>
+std::string contents(const Tensor& host) {
+  const Tensor flat = host.to(dtype_of<T>).contiguous();
+  const T* data = flat.data_ptr<T>();
+  const std::vector<T> values(data, data + flat.numel());
+  const Printer<T> printer{values, host.sizes(), host.numel() > kSummarizeAbove};
+  std::vector<T> shown_values;
+  if (host.dim() == 0) {
+    shown_values = values;
+  } else if (host.numel() > 0) {
+    printer.collect(shown_values, 0, 0);
+  }
+  const Formatter<T> formatter(shown_values, host.dtype());
+
+  std::string text = "tensor(";
+  if (host.numel() == 0) {
+    text += "[]";
+  } else if (host.dim() == 0) {
+    text += formatter.format(values[0]);
+  } else {
+    printer.block(text, formatter, 0, 0, kPrefixWidth);
+  }
+  return text;
+}
+
 }  // namespace
 
 std::ostream& operator<<(std::ostream& out, const Tensor& t) {
   if (!t.defined()) return out << "tensor(undefined)";
-  std::vector<double> values;
+  std::string text;
   {
     NoGradGuard no_grad;
-    const Tensor host = t.detach().cpu().to(kFloat64).contiguous();
-    const double* p = host.data_ptr<double>();
-    values.assign(p, p + host.numel());
+    const Tensor host = t.detach().cpu();
+    text = t.dtype() == kInt64 ? contents<int64_t>(host) : contents<double>(host);
   }
-  const bool summarize = t.numel() > kSummarizeAbove;
-  const Formatter formatter(values, t.dtype());
-  Printer printer{values, t.sizes(), formatter, summarize, 0};
-  for (double v : values) printer.width = std::max(printer.width, formatter.format(v).size());
 
-  std::string body;
-  if (t.numel() == 0) {
-    body = "[]";
-  } else if (t.dim() == 0) {
-    body = formatter.format(values[0]);
-  } else {
-    printer.block(body, 0, 0, std::string("tensor(").size());
-  }
-  out << "tensor(" << body;
+  std::vector<std::string> suffixes;
+  if (!t.device().is_cpu()) suffixes.push_back("device='" + t.device().str() + "'");
   if (t.numel() == 0 && t.dim() != 1) {
-    out << ", size=(";
-    for (int64_t d = 0; d < t.dim(); ++d) out << (d ? ", " : "") << t.size(d);
-    out << (t.dim() == 1 ? ",)" : ")");
+    std::string size = "size=(";
+    for (int64_t d = 0; d < t.dim(); ++d) size += (d ? ", " : "") + std::to_string(t.size(d));
+    suffixes.push_back(size + ")");
   }
-  if (!t.device().is_cpu()) out << ", device='" << t.device() << "'";
-  if (t.dtype() != kFloat32 && t.dtype() != kInt64 && t.dtype() != kBool) {
-    out << ", dtype=" << t.dtype();
+  // The elements show int64 and bool for what they are; an empty tensor shows nothing, so there
+  // only the default dtype goes unsaid.
+  if (t.numel() == 0 ? t.dtype() != kDefaultDtype : t.dtype() == kFloat64) {
+    suffixes.push_back(detail::concat("dtype=", t.dtype()));
   }
   if (t.grad_fn()) {
-    out << ", grad_fn=<" << t.grad_fn()->name() << ">";
+    suffixes.push_back(detail::concat("grad_fn=<", t.grad_fn()->name(), ">"));
   } else if (t.requires_grad()) {
-    out << ", requires_grad=True";
+    suffixes.push_back("requires_grad=True");
   }
-  return out << ")";
+  add_suffixes(text, suffixes);
+  return out << text << ")";
 }
 
 }  // namespace bg

@@ -31,6 +31,8 @@ std::string shape_str(const Shape& sizes) {
   return out.str();
 }
 
+std::ostream& operator<<(std::ostream& out, const Shape& shape) { return out << shape_str(shape); }
+
 int64_t normalize_dim(const char* op, int64_t dim, int64_t ndim) {
   // A 0-dim tensor accepts dim 0 and -1, as in PyTorch.
   const int64_t range = std::max<int64_t>(ndim, 1);
@@ -48,7 +50,7 @@ std::vector<int64_t> normalize_dims(const char* op, const Dims& dims, int64_t nd
   for (int64_t d : dims.vec()) out.push_back(normalize_dim(op, d, ndim));
   std::sort(out.begin(), out.end());
   BG_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op, "dim list ",
-           shape_str(dims.vec()), " repeats a dim");
+           shape_str(Shape(dims.vec().begin(), dims.vec().end())), " repeats a dim");
   // For 0-dim tensors dim 0 names the (absent) single dim: nothing to reduce over.
   if (ndim == 0) out.clear();
   return out;

@@ -32,8 +32,13 @@ template <typename T>
 T Tensor::item() const {
   BG_CHECK(numel() == 1, "item", "a tensor with ", numel(), " elements (shape ", shape_str(sizes()),
            ") cannot be converted to a number");
-  const Tensor host = cpu();
-  return dispatch_all(dtype(), [&](auto tag) {
+  Tensor host = cpu();
+  // Floats become integers through the backend's conversion, which turns NaN, inf and values out
+  // of range into INT64_MIN where a static_cast would be undefined behaviour.
+  if (std::is_integral_v<T> && !std::is_same_v<T, bool> && is_floating(dtype())) {
+    host = detail::cast(host, kInt64);
+  }
+  return dispatch_all(host.dtype(), [&](auto tag) {
     using Stored = decltype(tag);
     return static_cast<T>(*static_cast<const Stored*>(host.impl()->data()));
   });

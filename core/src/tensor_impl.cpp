@@ -33,8 +33,10 @@ void TensorImpl::set_geometry(std::shared_ptr<Storage> storage, Shape sizes, Sha
 
 void TensorImpl::refresh_cached() {
   numel_ = numel_of(sizes_);
-  // Contiguous means row-major; the stride of a dim of size 1 does not matter.
+  // Contiguous means row-major; the stride of a dim of size 1 does not matter, and an empty tensor
+  // is contiguous whatever its strides (as in PyTorch: no element is out of place).
   is_contiguous_ = true;
+  if (numel_ == 0) return;
   int64_t expected = 1;
   for (size_t i = sizes_.size(); i-- > 0;) {
     if (sizes_[i] == 1) continue;

@@ -8,7 +8,7 @@ namespace bg::autograd {
 
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
+  explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf);
 
   /// Runs the leaf's hooks, then adds the gradient to its `.grad`. Returns no gradients.
   Grads apply(Tensor&& grad_output) override;
@@ -17,7 +17,8 @@ class AccumulateGrad final : public Node {
   Tensor run_leaf_hooks(Tensor grad) const;
 
  private:
-  std::shared_ptr<TensorImpl> leaf_;
+  // Weak: the leaf owns this node (AutogradMeta::grad_accumulator), not the other way round.
+  std::weak_ptr<TensorImpl> leaf_;
 };
 
 }  // namespace bg::autograd

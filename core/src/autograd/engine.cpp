@@ -10,7 +10,8 @@
 //    captures the gradient arriving at each requested input and runs only the nodes that lead
 //    there.
 
-#include <unordered_map>
+#include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "autograd/accumulate_grad.h"
@@ -24,9 +25,49 @@ namespace bg::autograd {
 namespace {
 
 struct NodeTask {
+  Node* node = nullptr;
   int dependencies = 0;
   bool needed = true;
   Tensor grad;  // the sum of the gradients received so far
+};
+
+// Note [Engine marks]
+// Every backward pass takes a new number. A node the pass visits records that number and the index
+// of its task (Node::engine_mark), so finding a node's task is an array access, with no hash map
+// and no allocation per node. The price: two backward passes must not walk the same nodes at the
+// same time (from two threads, or from a hook that differentiates its own graph).
+class TaskTable {
+ public:
+  TaskTable() : pass_(next_pass_.fetch_add(1, std::memory_order_relaxed)) { tasks_.reserve(32); }
+
+  // The task of `node`, and whether it was just created.
+  std::pair<NodeTask*, bool> find_or_add(Node* node) {
+    if (NodeTask* task = find(node)) return {task, false};
+    node->engine_mark = {pass_, tasks_.size()};
+    tasks_.push_back(NodeTask{node, 0, true, Tensor()});
+    return {&tasks_.back(), true};
+  }
+
+  // The task of a node this pass has visited.
+  NodeTask& operator[](Node* node) {
+    NodeTask* task = find(node);
+    BG_CHECK(task != nullptr, "backward", "another backward pass ran over ", node->name(),
+             " while this one was using it; backward passes over one graph must not nest or run "
+             "concurrently");
+    return *task;
+  }
+
+ private:
+  NodeTask* find(Node* node) {
+    const Node::EngineMark& mark = node->engine_mark;
+    if (mark.pass != pass_ || mark.task >= tasks_.size() || tasks_[mark.task].node != node)
+      return nullptr;
+    return &tasks_[mark.task];
+  }
+
+  static inline std::atomic<uint64_t> next_pass_{1};
+  uint64_t pass_;
+  std::vector<NodeTask> tasks_;
 };
 
 // Note [Broadcast backward]
@@ -70,13 +111,13 @@ struct GraphTask {
 
 void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<Tensor>& root_grads,
              GraphTask& graph) {
-  std::unordered_map<Node*, NodeTask> tasks;
+  TaskTable tasks;
   std::vector<Node*> post_order;  // every node after all the nodes it feeds
 
   // 1. Count dependencies with an iterative depth-first walk.
   std::vector<std::pair<Node*, size_t>> stack;
   for (const auto& root : roots) {
-    if (tasks.try_emplace(root.get()).second) stack.emplace_back(root.get(), 0);
+    if (tasks.find_or_add(root.get()).second) stack.emplace_back(root.get(), 0);
   }
   while (!stack.empty()) {
     Node* node = stack.back().first;
@@ -84,8 +125,8 @@ void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<
     if (next_index < node->next().size()) {
       Node* child = node->next()[next_index].get();
       if (child == nullptr) continue;
-      auto [it, inserted] = tasks.try_emplace(child);
-      it->second.dependencies++;
+      auto [task, inserted] = tasks.find_or_add(child);
+      task->dependencies++;
       if (inserted) stack.emplace_back(child, 0);
     } else {
       post_order.push_back(node);
@@ -96,10 +137,7 @@ void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<
   // For grad(): run only the nodes that lead to a captured one, and never accumulate into leaves.
   const bool capturing = !graph.captures.empty();
   auto is_capture = [&](Node* node) {
-    for (Node* c : graph.captures) {
-      if (c == node) return true;
-    }
-    return false;
+    return std::find(graph.captures.begin(), graph.captures.end(), node) != graph.captures.end();
   };
   if (capturing) {
     for (Node* node : post_order) {
@@ -135,14 +173,14 @@ void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<
     Grads input_grads;
     if (task.needed && grad.defined()) {
       grad = run_pre_hooks(*node, std::move(grad));
+      auto* leaf = dynamic_cast<AccumulateGrad*>(node);
       if (capturing && is_capture(node)) {
         for (size_t i = 0; i < graph.captures.size(); ++i) {
-          if (graph.captures[i] != node) continue;
-          auto* leaf = dynamic_cast<AccumulateGrad*>(node);
-          graph.captured[i] = leaf ? leaf->run_leaf_hooks(grad) : grad;
+          if (graph.captures[i] == node)
+            graph.captured[i] = leaf ? leaf->run_leaf_hooks(grad) : grad;
         }
       }
-      if (!(capturing && dynamic_cast<AccumulateGrad*>(node))) {
+      if (!(capturing && leaf)) {
         input_grads = node->apply(std::move(grad));
         if (!graph.keep_graph) node->release_saved();
         BG_CHECK(input_grads.empty() || input_grads.size() == node->next().size(), "backward",
@@ -201,7 +239,9 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
   std::vector<Tensor> grads;
   prepare_roots("backward", outputs, grad_outputs, roots, grads);
   GraphTask graph;
-  graph.keep_graph = retain_graph;
+  // The recorded gradients refer to the graph's saved tensors: differentiating them again needs
+  // the graph kept (as in PyTorch, where retain_graph defaults to create_graph).
+  graph.keep_graph = retain_graph || create_graph;
   graph.create_graph = create_graph;
   execute(roots, grads, graph);
 }
@@ -213,10 +253,9 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   prepare_roots("grad", outputs, grad_outputs, roots, grads);
   BG_CHECK(!inputs.empty(), "grad", "no inputs given");
   GraphTask graph;
-  graph.keep_graph = options.retain_graph.value_or(options.create_graph);
-  graph.create_graph = options.create_graph;
-  // The captured node of an input: its grad_fn, or for a leaf its accumulator (which holds the
-  // leaf alive while we hold it).
+  graph.keep_graph = options.retain_graph();
+  graph.create_graph = options.create_graph();
+  // The captured node of an input: its grad_fn, or for a leaf its accumulator.
   std::vector<std::shared_ptr<Node>> input_nodes;
   for (size_t i = 0; i < inputs.size(); ++i) {
     BG_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad", "input ", i, " (",
@@ -227,7 +266,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   graph.captured.resize(inputs.size());
   execute(roots, grads, graph);
   for (size_t i = 0; i < inputs.size(); ++i) {
-    BG_CHECK(graph.captured[i].defined() || options.allow_unused, "grad", "input ", i, " (",
+    BG_CHECK(graph.captured[i].defined() || options.allow_unused(), "grad", "input ", i, " (",
              describe(inputs[i]),
              ") was not used to compute the outputs; pass allow_unused = true to get an undefined "
              "gradient for it");

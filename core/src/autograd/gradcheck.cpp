@@ -83,10 +83,8 @@ bool gradcheck(const Function& fn, const std::vector<Tensor>& inputs, GradcheckO
         NoGradGuard no_grad;
         one_hot.reshape({-1}).narrow(0, i, 1).fill_(1.0);
       }
-      GradOptions keep;
-      keep.retain_graph = true;
-      keep.allow_unused = true;
-      const Tensor g = grad({output}, {x}, {one_hot}, keep)[0];
+      const Tensor g =
+          grad({output}, {x}, {one_hot}, GradOptions().retain_graph(true).allow_unused(true))[0];
       if (!g.defined()) continue;
       const Tensor host = g.to(kFloat64).contiguous();
       const double* p = host.data_ptr<double>();
@@ -139,10 +137,8 @@ bool gradgradcheck(const Function& fn, const std::vector<Tensor>& inputs,
     const Tensor out = fn(xs);
     std::vector<Tensor> flat;
     if (out.requires_grad()) {
-      GradOptions differentiable_grads;
-      differentiable_grads.create_graph = true;
-      differentiable_grads.allow_unused = true;
-      const std::vector<Tensor> grads = grad({out}, wrt, {direction}, differentiable_grads);
+      const std::vector<Tensor> grads =
+          grad({out}, wrt, {direction}, GradOptions().create_graph(true).allow_unused(true));
       for (size_t i = 0; i < grads.size(); ++i) {
         flat.push_back(grads[i].defined() ? grads[i].reshape({-1})
                                           : zeros({wrt[i].numel()}, wrt[i].options()));

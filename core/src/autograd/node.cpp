@@ -9,16 +9,47 @@
 
 namespace bg::autograd {
 
+// ---- Node
+// -------------------------------------------------------------------------------------------
+
+// Note [Graph teardown]
+// A node owns the nodes it feeds (next_), so dropping the output of a chain of 100,000 ops would
+// destroy 100,000 nodes recursively, one stack frame or more each: enough to overflow the stack.
+// Instead, the outermost node destructor running on a thread collects the edges of every node
+// destroyed while it runs (nested destructors only hand their edges over) and releases them one
+// at a time, so the depth stays constant however long the graph is.
+Node::~Node() {
+  thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;
+  if (pending != nullptr) {
+    for (std::shared_ptr<Node>& edge : next_) {
+      if (edge) pending->push_back(std::move(edge));
+    }
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> releasing;
+  for (std::shared_ptr<Node>& edge : next_) {
+    if (edge) releasing.push_back(std::move(edge));
+  }
+  pending = &releasing;
+  while (!releasing.empty()) {
+    std::shared_ptr<Node> node = std::move(releasing.back());
+    releasing.pop_back();
+    node.reset();  // when this was the last owner, its destructor appends its edges
+  }
+  pending = nullptr;
+}
+
 // ---- SavedTensor
 // ------------------------------------------------------------------------------------
 
 SavedTensor::SavedTensor(const Tensor& tensor, bool is_output)
-    : version_(tensor.version()), is_output_(is_output), requires_grad_(tensor.requires_grad()) {
-  // An output keeps only its values: holding the output itself would hold its grad_fn, which is
-  // the node saving it, a reference cycle that would leak the graph.
-  data_ = is_output
-              ? detail::alias(tensor, tensor.sizes(), tensor.strides(), tensor.storage_offset())
-              : tensor;
+    : data_(detail::alias(tensor, tensor.sizes(), tensor.strides(), tensor.storage_offset())),
+      version_(tensor.version()),
+      is_output_(is_output),
+      requires_grad_(tensor.requires_grad()) {
+  // An output's history is the node saving it: holding it here would be a reference cycle that
+  // leaks the graph, so unpack() re-attaches it from `owner` instead.
+  if (requires_grad_ && !is_output) history_ = gradient_edge(tensor);
 }
 
 Tensor SavedTensor::unpack(const Node& owner) const {
@@ -30,12 +61,18 @@ Tensor SavedTensor::unpack(const Node& owner) const {
            describe(data_), ") was modified by an in-place operation: it is at version ",
            data_.version(), ", expected version ", version_,
            ". Use an out-of-place op (x = x * 2 instead of x.mul_(2)) or clone() before modifying");
-  if (!is_output_ || !requires_grad_) return data_;
-  // Re-attach the output to its node so that create_graph can differentiate through it.
+  if (!requires_grad_) return data_;
+  // Give the snapshot its place in the graph, so that create_graph differentiates through it.
   Tensor out = detail::alias(data_, data_.sizes(), data_.strides(), data_.storage_offset());
   AutogradMeta& meta = out.impl()->autograd_or_create();
   meta.requires_grad = true;
-  meta.grad_fn = std::const_pointer_cast<Node>(owner.shared_from_this());
+  if (is_output_) {
+    meta.grad_fn = std::const_pointer_cast<Node>(owner.shared_from_this());
+  } else if (dynamic_cast<const AccumulateGrad*>(history_.get()) != nullptr) {
+    meta.grad_accumulator = history_;  // a leaf: gradients still reach the original's .grad
+  } else {
+    meta.grad_fn = history_;
+  }
   return out;
 }
 
@@ -64,26 +101,25 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   AutogradMeta* meta = t.impl()->autograd();
   if (meta == nullptr || !meta->requires_grad) return nullptr;
   if (meta->grad_fn) return meta->grad_fn;
-  // A leaf: every use in the graph shares one accumulator, so its hooks see the summed gradient.
-  std::shared_ptr<Node> accumulator = meta->grad_accumulator.lock();
-  if (!accumulator) {
-    accumulator = std::make_shared<AccumulateGrad>(t.impl_ptr());
-    meta->grad_accumulator = accumulator;
-  }
-  return accumulator;
+  // A leaf: every use shares one accumulator, so its hooks see the summed gradient.
+  if (!meta->grad_accumulator)
+    meta->grad_accumulator = std::make_shared<AccumulateGrad>(t.impl_ptr());
+  return meta->grad_accumulator;
 }
 
 // ---- AccumulateGrad
 // ---------------------------------------------------------------------------------
 
-AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf)
-    : Node("AccumulateGrad"), leaf_(std::move(leaf)) {
-  output_shape_ = leaf_->sizes();
-  output_dtype_ = leaf_->dtype();
+AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf)
+    : Node("AccumulateGrad"), leaf_(leaf) {
+  output_shape_ = leaf->sizes();
+  output_dtype_ = leaf->dtype();
 }
 
 Tensor AccumulateGrad::run_leaf_hooks(Tensor grad) const {
-  for (const Hook& hook : leaf_->autograd_or_create().hooks) {
+  const std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+  if (!leaf) return grad;
+  for (const Hook& hook : leaf->autograd_or_create().hooks) {
     Tensor replaced = hook(grad);
     if (replaced.defined()) grad = std::move(replaced);
   }
@@ -91,11 +127,21 @@ Tensor AccumulateGrad::run_leaf_hooks(Tensor grad) const {
 }
 
 Grads AccumulateGrad::apply(Tensor&& grad_output) {
+  const std::shared_ptr<TensorImpl> leaf = leaf_.lock();
+  if (!leaf) return {};  // the leaf is gone: nobody can read its gradient
   Tensor grad = run_leaf_hooks(std::move(grad_output));
-  AutogradMeta& meta = leaf_->autograd_or_create();
+  AutogradMeta& meta = leaf->autograd_or_create();
   if (meta.grad.defined()) {
-    // Out of place: `.grad` may be shared with the caller (e.g. held by an optimizer).
-    meta.grad = meta.grad + grad;
+    // In place when nobody else holds `.grad` (no allocation); otherwise out of place, so that a
+    // handle taken earlier keeps its value, and under create_graph, so the sum stays
+    // differentiable.
+    const bool owned =
+        meta.grad.impl_ptr().use_count() == 1 && meta.grad.impl()->storage().use_count() == 1;
+    if (owned && !GradMode::is_enabled() && !meta.grad.requires_grad()) {
+      meta.grad.add_(grad);
+    } else {
+      meta.grad = meta.grad + grad;
+    }
   } else if (!GradMode::is_enabled() && grad.is_contiguous() && grad.impl_ptr().use_count() == 1 &&
              grad.impl()->storage().use_count() == 1) {
     // Nobody else can see this gradient: keep it instead of copying.

@@ -8,8 +8,16 @@
 
 namespace bg {
 
+namespace {
+// The impl of `t`; throws naming `op` for an undefined tensor instead of dereferencing null.
+TensorImpl& defined_impl(const char* op, const Tensor& t) {
+  BG_CHECK(t.defined(), op, "this tensor is undefined (default-constructed)");
+  return *t.impl();
+}
+}  // namespace
+
 bool Tensor::requires_grad() const {
-  const AutogradMeta* meta = impl()->autograd();
+  const AutogradMeta* meta = defined_impl("requires_grad", *this).autograd();
   return meta != nullptr && meta->requires_grad;
 }
 
@@ -25,7 +33,7 @@ Tensor& Tensor::requires_grad_(bool requires_grad) {
 
 const Tensor& Tensor::grad() const {
   static const Tensor undefined;
-  const AutogradMeta* meta = impl()->autograd();
+  const AutogradMeta* meta = defined_impl("grad", *this).autograd();
   return meta ? meta->grad : undefined;
 }
 
@@ -35,12 +43,12 @@ void Tensor::set_grad(const Tensor& grad) const {
              "set_grad", "the gradient ", describe(grad), " does not match the tensor ",
              describe(*this));
   }
-  impl()->autograd_or_create().grad = grad;
+  defined_impl("set_grad", *this).autograd_or_create().grad = grad;
 }
 
 const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const {
   static const std::shared_ptr<autograd::Node> none;
-  const AutogradMeta* meta = impl()->autograd();
+  const AutogradMeta* meta = defined_impl("grad_fn", *this).autograd();
   return meta ? meta->grad_fn : none;
 }
 
@@ -89,7 +97,8 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
 void Tensor::set_data(const Tensor& other) const {
   detail::check_defined("set_data", other);
   const TensorImpl& src = *other.impl();
-  impl()->set_geometry(src.storage(), src.sizes(), src.strides(), src.offset(), src.dtype());
+  defined_impl("set_data", *this)
+      .set_geometry(src.storage(), src.sizes(), src.strides(), src.offset(), src.dtype());
   if (AutogradMeta* meta = impl()->autograd()) {
     meta->grad_fn = nullptr;
     meta->grad_accumulator.reset();

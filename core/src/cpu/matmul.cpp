@@ -7,13 +7,14 @@
 // threads (Note [Deterministic chunks]).
 //
 // Transposed operands (the backward pass's a.t() @ grad) need no copy: a matrix whose columns are
-// contiguous is mapped as column-major.
+// contiguous is mapped as column-major. Small products go to small_gemm.h instead.
 
 #include <Eigen/Core>
 
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
+#include "cpu/small_gemm.h"
 #include "ops/op_utils.h"
 
 namespace bg::cpu {
@@ -47,6 +48,9 @@ using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen
 constexpr int64_t kTileRows = 128;
 constexpr int64_t kTileCols = 256;
 constexpr int64_t kSplitFlops = int64_t{1} << 21;
+// Products up to this many multiply-adds, with a narrow output, go to small_gemm.
+constexpr int64_t kSmallFlops = int64_t{1} << 18;
+constexpr int64_t kSmallCols = 128;
 
 struct Problem {
   int64_t B, M, N, K;
@@ -108,14 +112,32 @@ Tensor mappable(const Tensor& t, Layout& layout) {
 
 void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   Problem p{a.size(0), a.size(1), b.size(2), a.size(2), 0, 0, {}, {}};
-  const Tensor am = mappable(a, p.a);
-  const Tensor bm = mappable(b, p.b);
-  p.a_batch = am.size(0) == 1 ? 0 : am.stride(0);
-  p.b_batch = bm.size(0) == 1 ? 0 : bm.stride(0);
   if (p.K == 0) {  // an empty sum: zeros
     fill(out, 0);
     return;
   }
+  const int64_t flops = p.M * p.N * p.K;
+  if (flops <= kSmallFlops && p.N <= kSmallCols) {
+    dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
+      using T = decltype(tag);
+      const T* a_data = static_cast<const T*>(a.impl()->data());
+      const T* b_data = static_cast<const T*>(b.impl()->data());
+      T* out_data = static_cast<T*>(out.impl()->data());
+      const int64_t grain = std::max<int64_t>(1, kSplitFlops / std::max<int64_t>(flops, 1));
+      parallel_for(p.B, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t batch = begin; batch < end; ++batch) {
+          small_gemm(p.M, p.N, p.K, a_data + batch * a.stride(0), a.stride(1), a.stride(2),
+                     b_data + batch * b.stride(0), b.stride(1), b.stride(2),
+                     out_data + batch * p.M * p.N, p.N);
+        }
+      });
+    });
+    return;
+  }
+  const Tensor am = mappable(a, p.a);
+  const Tensor bm = mappable(b, p.b);
+  p.a_batch = am.size(0) == 1 ? 0 : am.stride(0);
+  p.b_batch = bm.size(0) == 1 ? 0 : bm.stride(0);
   dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
     gemm_dispatch<T>(p, static_cast<T*>(out.impl()->data()),

@@ -8,6 +8,7 @@
 // log, sqrt, sin and cos.
 
 #include <Eigen/Core>
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -21,6 +22,13 @@ namespace bg::cpu {
 namespace {
 
 constexpr double kTwoPi = 6.283185307179586;
+
+// Floats are computed for whole groups of this many values (pairs, for normal draws), so that every
+// value takes Eigen's vectorized path: the scalar path an array's tail takes rounds differently
+// (its log, sin and cos are other functions), and a value would depend on where its fill ends.
+constexpr int64_t kGroup = 16;  // the widest packet: 16 floats (AVX-512)
+
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
 template <typename T>
 using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
@@ -54,8 +62,11 @@ template <typename T>
 void fill_chunk(RandomOp op, T* out, int64_t begin, int64_t n, uint64_t seed, uint64_t offset,
                 double a, double b) {
   const int64_t words_per_value = std::is_same_v<T, float> && op != RandomOp::Randint ? 1 : 2;
+  const int64_t computed = op == RandomOp::Randint   ? n
+                           : op == RandomOp::Uniform ? round_up(n, kGroup)
+                                                     : 2 * round_up((n + 1) / 2, kGroup);
   const std::vector<uint32_t> w =
-      words(seed, offset, begin * words_per_value, n * words_per_value + words_per_value);
+      words(seed, offset, begin * words_per_value, computed * words_per_value);
   if (op == RandomOp::Randint) {
     // Lemire's multiply-shift maps 64 random bits onto [0, range).
     const auto low = static_cast<int64_t>(a);
@@ -68,20 +79,20 @@ void fill_chunk(RandomOp op, T* out, int64_t begin, int64_t n, uint64_t seed, ui
     return;
   }
   if constexpr (std::is_floating_point_v<T>) {
-    Eigen::Map<Array<T>> result(out, n);
     if (op == RandomOp::Uniform) {
-      result = T(a) + T(b - a) * unit<T>(w, n, words_per_value, 0);
+      const Array<T> u = T(a) + T(b - a) * unit<T>(w, computed, words_per_value, 0);
+      std::copy_n(u.data(), n, out);
       return;
     }
     // Box-Muller: pair j -> (r cos(2 pi u2), r sin(2 pi u2)), u1 in (0, 1] keeps the log finite.
-    const int64_t pairs = (n + 1) / 2;
+    const int64_t pairs = computed / 2;
     const int64_t words_per_pair = 2 * words_per_value;
     const Array<T> u1 = T(1) - unit<T>(w, pairs, words_per_pair, 0);
     const Array<T> angle = T(kTwoPi) * unit<T>(w, pairs, words_per_pair, words_per_value);
     const Array<T> r = (T(-2) * u1.log()).sqrt();
     const Array<T> z0 = T(a) + T(b) * r * angle.cos();
     const Array<T> z1 = T(a) + T(b) * r * angle.sin();
-    for (int64_t j = 0; j < pairs; ++j) {
+    for (int64_t j = 0; 2 * j < n; ++j) {
       out[2 * j] = z0[j];
       if (2 * j + 1 < n) out[2 * j + 1] = z1[j];
     }

@@ -9,6 +9,7 @@
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
+#include "cpu/vector_math.h"
 #include "ops/op_utils.h"
 
 namespace bg::cpu {
@@ -29,7 +30,7 @@ void softmax_slices(T* out, const T* in, int64_t A, int64_t D, int64_t C, bool l
         const auto log_sum = y.exp().colwise().sum().log().eval();
         y.rowwise() -= log_sum;
       } else {
-        y = y.exp();
+        y = exp_underflowing(y);  // masked (-inf) entries give exactly 0
         const auto sum = y.colwise().sum().eval();
         y.rowwise() /= sum;
       }

@@ -11,6 +11,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 #include "cpu/strided_loop.h"
+#include "cpu/vector_math.h"
 
 namespace bg::cpu {
 
@@ -80,7 +81,7 @@ struct Clamp {
     }                                                 \
   };
 
-BG_FLOAT_UNARY(Exp, std::exp(x), x.exp())
+BG_FLOAT_UNARY(Exp, std::exp(x), exp_underflowing(x))
 BG_FLOAT_UNARY(Log, std::log(x), x.log())
 BG_FLOAT_UNARY(Log1p, std::log1p(x), x.log1p())
 BG_FLOAT_UNARY(Expm1, std::expm1(x), x.expm1())

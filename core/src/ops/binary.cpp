@@ -48,8 +48,10 @@ Tensor comparison(BinaryOp op, const char* name, const Tensor& a, const Tensor& 
   return binary_kernel(op, name, a, b, detail::result_type(a, b), kBool);
 }
 
+// A number operand on `like`'s device. An undefined `like` gives an undefined operand, so that the
+// op itself reports it under its own name.
 Tensor wrap(const Scalar& s, const Tensor& like) {
-  detail::check_defined("scalar operand", like);
+  if (!like.defined()) return Tensor();
   return detail::wrap_scalar(s, like.device());
 }
 
@@ -63,6 +65,7 @@ Tensor add_impl(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub_impl(const Tensor& a, const Tensor& b) {
+  detail::check_same_device("sub", a, b);
   BG_CHECK(a.dtype() != kBool || b.dtype() != kBool, "sub",
            "subtracting bool tensors is not supported; use logical_xor-style logic or convert "
            "with .to(bg::kInt64)");
@@ -160,10 +163,12 @@ Tensor ge(const Tensor& a, const Tensor& b) { return comparison(BinaryOp::Ge, "g
 Tensor isnan(const Tensor& a) { return ne(a, a); }
 
 Tensor logical_and(const Tensor& a, const Tensor& b) {
+  detail::check_same_device("logical_and", a, b);
   return binary_kernel(BinaryOp::LogicalAnd, "logical_and", a.dtype() == kBool ? a : a != 0,
                        b.dtype() == kBool ? b : b != 0, kBool, kBool);
 }
 Tensor logical_or(const Tensor& a, const Tensor& b) {
+  detail::check_same_device("logical_or", a, b);
   return binary_kernel(BinaryOp::LogicalOr, "logical_or", a.dtype() == kBool ? a : a != 0,
                        b.dtype() == kBool ? b : b != 0, kBool, kBool);
 }

@@ -1,5 +1,7 @@
 // Conversions and copies: to(dtype), to(device), clone; comparisons of whole tensors.
 
+#include <cmath>
+
 #include "bg/core/autograd/node.h"
 #include "bg/core/grad_mode.h"
 #include "bg/core/ops.h"
@@ -45,8 +47,10 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
   detail::check_same_device("allclose", a, b);
   NoGradGuard no_grad;
   const Tensor x = a.to(kFloat64), y = b.to(kFloat64);
-  const Tensor close = (x - y).abs() <= (y.abs() * rtol + atol);
-  // Equal infinities count as close; NaN never does.
+  const Tensor error = (x - y).abs();
+  // An infinite error (an infinity against anything else) is never within tolerance, though an
+  // infinite tolerance would allow it; equal infinities count as close; NaN never does.
+  const Tensor close = logical_and(error <= (y.abs() * rtol + atol), error < INFINITY);
   return logical_or(close, x == y).logical_not().sum().item<int64_t>() == 0;
 }
 

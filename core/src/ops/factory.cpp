@@ -77,10 +77,11 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
   BG_CHECK(steps >= 0, "linspace", "steps must be non-negative, got ", steps);
   std::vector<double> values(static_cast<size_t>(steps));
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
-  // The second half counts back from `end`, so both ends are exact (as PyTorch does).
+  // The second half counts back from `end`, so both ends are exact (as PyTorch does); a single
+  // step gives `start`.
   for (int64_t i = 0; i < steps; ++i) {
-    values[i] = i < steps / 2 ? start + step * static_cast<double>(i)
-                              : end - step * static_cast<double>(steps - 1 - i);
+    values[i] = i < steps / 2 || steps == 1 ? start + step * static_cast<double>(i)
+                                            : end - step * static_cast<double>(steps - 1 - i);
   }
   return from_data(values.data(), kFloat64, steps, {steps}, options.dtype(options.dtype()));
 }

@@ -57,14 +57,18 @@ Tensor& inplace_binary(const char* op, Tensor& self, const Tensor& other, Binary
                        Tensor (*out_of_place)(const Tensor&, const Tensor&)) {
   check_writable(op, self);
   detail::check_same_device(op, self, other);
-  const Dtype result = detail::result_type(self, other);
+  // div_ is true division, like div(): integer operands give a float result.
+  const Dtype promoted = detail::result_type(self, other);
+  const Dtype result = kernel == BinaryOp::Div ? detail::floating_result(promoted) : promoted;
   BG_CHECK(can_cast(result, self.dtype()) && self.dtype() != kBool, op, "the result type ", result,
            " cannot be stored in ", describe(self));
   BG_CHECK(broadcast_shapes(op, self.sizes(), other.sizes()) == self.sizes(), op, "the operand ",
            describe(other), " cannot be broadcast to the shape of ", describe(self));
   if (involves_autograd(self, other)) {
-    // The clone keeps the old value for backward formulas that read it (mul_, div_).
-    assign_with_history(op, self, out_of_place(self.clone(), other));
+    // The clones keep the old values for backward formulas that read them (mul_, div_), also
+    // when `other` overlaps self (x.mul_(x)): saving it uncloned would fail the version check.
+    const Tensor operand = detail::shares_storage(other, self) ? other.clone() : other;
+    assign_with_history(op, self, out_of_place(self.clone(), operand));
     return self;
   }
   Tensor operand = detail::cast(other, self.dtype());
@@ -126,7 +130,10 @@ Tensor& Tensor::copy_(const Tensor& src) {
   BG_CHECK(broadcast_shapes("copy_", sizes(), src.sizes()) == sizes(), "copy_", "the source ",
            describe(src), " cannot be broadcast to the shape of ", describe(*this));
   if (involves_autograd(*this, src)) {
-    assign_with_history("copy_", *this, src.to(dtype()).to(device()).expand(sizes()));
+    Tensor source = src.to(dtype()).to(device()).expand(sizes());
+    // The source may still be a view of this tensor's memory (y.copy_(y.t())).
+    if (detail::shares_storage(source, *this)) source = source.clone();
+    assign_with_history("copy_", *this, source);
     return *this;
   }
   Tensor source = src;

@@ -1,5 +1,7 @@
 // Matrix products: mm and bmm are the differentiable primitives, matmul arranges views around them.
 
+#include <algorithm>
+
 #include "bg/core/autograd/node.h"
 #include "bg/core/ops.h"
 #include "ops/op_utils.h"
@@ -89,6 +91,13 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Tensor lhs = a.dim() == 1 ? a.unsqueeze(0) : a;
   const Shape batch_a(lhs.sizes().begin(), lhs.sizes().end() - 2);
   const Shape batch_b(b.sizes().begin(), b.sizes().end() - 2);
+  // Checked here so that the message names the operands, not just their batch dims.
+  for (size_t i = 1; i <= std::min(batch_a.size(), batch_b.size()); ++i) {
+    const int64_t size_a = batch_a[batch_a.size() - i], size_b = batch_b[batch_b.size() - i];
+    BG_CHECK(size_a == size_b || size_a == 1 || size_b == 1, "matmul", "cannot multiply ",
+             describe(a), " by ", describe(b), " (batch dims ", shape_str(batch_a), " and ",
+             shape_str(batch_b), " do not broadcast)");
+  }
   Shape batch = broadcast_shapes("matmul", batch_a, batch_b);
   const int64_t m = lhs.size(-2), n = b.size(-1);
   Shape lhs_sizes = batch, rhs_sizes = batch;

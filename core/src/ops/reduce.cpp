@@ -116,17 +116,25 @@ Tensor prod(const Tensor& x, const Dims& dims, bool keepdim) {
       reduce_kernel(ReduceOp::Prod, x, d, keepdim, x.is_floating_point() ? x.dtype() : kInt64);
   // d prod / dx_i = product of the others. With no zero that is prod / x_i; a single zero gets
   // the product of the rest; with two or more zeros every derivative is 0.
-  autograd::record(out, "ProdBackward", {x}, {x}, true,
-                   [d, keepdim](const Context& c, const Tensor& g) -> Grads {
-                     const Tensor input = c.saved(0);
-                     const Tensor is_zero = input == 0;
-                     const Tensor others_nonzero = where(is_zero, 1.0, input).prod(d, true);
-                     const Tensor zeros_count = is_zero.sum(d, true);
-                     const Tensor at_zero = where(zeros_count == 1, others_nonzero, 0.0);
-                     const Tensor grad =
-                         where(is_zero, at_zero, unreduce(c.output(), d, keepdim) / input);
-                     return {unreduce(g, d, keepdim) * grad};
-                   });
+  autograd::record(
+      out, "ProdBackward", {x}, {x}, true,
+      [d, keepdim](const Context& c, const Tensor& g) -> Grads {
+        const Tensor input = c.saved(0);
+        const Tensor is_zero = input == 0;
+        // 1 at the zeros: keeps the branches of the wheres below finite, and their unselected
+        // derivatives (double backward) free of 0/0 = NaN.
+        const Tensor safe_input = where(is_zero, 1.0, input);
+        const Tensor others_nonzero = safe_input.prod(d, true);
+        const Tensor zeros_count = is_zero.sum(d, true);
+        // With two zeros, the derivative at a zero is the other zero times the rest: 0, but
+        // written as that product so that double backward gets its derivative by the other zero
+        // (the rest) right. The other zero is the slice's sum of zeros minus this one.
+        const Tensor other_zero = where(is_zero, input, 0.0).sum(d, true) - input;
+        const Tensor at_zero = where(zeros_count == 1, others_nonzero,
+                                     where(zeros_count == 2, other_zero * others_nonzero, 0.0));
+        const Tensor grad = where(is_zero, at_zero, unreduce(c.output(), d, keepdim) / safe_input);
+        return {unreduce(g, d, keepdim) * grad};
+      });
   return out;
 }
 
@@ -163,30 +171,38 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
   return arg_extremum(ArgReduceOp::Argmin, "argmin", x, dim, keepdim);
 }
 
-Tensor var(const Tensor& x, const Dims& dims, int64_t correction, bool keepdim) {
-  detail::check_defined("var", x);
-  detail::check_floating("var", x);
-  const std::vector<int64_t> d = normalize_dims("var", dims, x.dim());
+namespace {
+// The variance, with errors reported under `name` (var or std).
+Tensor variance(const char* name, const Tensor& x, const Dims& dims, int64_t correction,
+                bool keepdim) {
+  detail::check_defined(name, x);
+  detail::check_floating(name, x);
+  const std::vector<int64_t> d = normalize_dims(name, dims, x.dim());
   const Tensor centered = x - x.mean(dims, true);
   const auto n = static_cast<double>(count_over(x, d) - correction);
   return (centered * centered).sum(dims, keepdim) / n;
 }
+}  // namespace
+
+Tensor var(const Tensor& x, const Dims& dims, int64_t correction, bool keepdim) {
+  return variance("var", x, dims, correction, keepdim);
+}
 
 Tensor std(const Tensor& x, const Dims& dims, int64_t correction, bool keepdim) {
-  return var(x, dims, correction, keepdim).sqrt();
+  return variance("std", x, dims, correction, keepdim).sqrt();
 }
 
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   detail::check_defined("logsumexp", x);
   detail::check_floating("logsumexp", x);
+  const std::vector<int64_t> d = normalize_dims("logsumexp", dims, x.dim());
   // Subtracting the max keeps exp from overflowing; a max of +-inf is replaced by 0 so that
   // all -inf gives -inf (log 0) instead of NaN. The shift cancels out, so it needs no gradient.
   Tensor shift = x.numel() > 0 ? x.max(dims, true).detach() : zeros({}, x.options());
   shift = where(shift.abs() == std::numeric_limits<double>::infinity(), 0.0, shift);
   Tensor out = (x - shift).exp().sum(dims, true).log() + shift;
   if (keepdim) return out;
-  return out.reshape(
-      detail::reduced_shape(x.sizes(), normalize_dims("logsumexp", dims, x.dim()), false));
+  return out.reshape(detail::reduced_shape(x.sizes(), d, false));
 }
 
 Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
@@ -201,12 +217,13 @@ Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
     NoGradGuard no_grad;
     out = x.abs().pow(p).sum(dims, keepdim).pow(1.0 / p);
   }
-  // d ||x||_p / dx = x |x|^(p-2) / ||x||^(p-1), taken as 0 where the norm is 0.
+  // d ||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1), taken as 0 where the norm is 0. (Not
+  // x |x|^(p-2): for p < 2 that is 0 * inf = NaN at x = 0, where the limit is 0.)
   autograd::record(out, "NormBackward", {x}, {x}, true,
                    [p, d, keepdim](const Context& c, const Tensor& g) -> Grads {
                      const Tensor input = c.saved(0);
                      const Tensor n = unreduce(c.output(), d, keepdim);
-                     const Tensor scale = input * input.abs().pow(p - 2) / n.pow(p - 1);
+                     const Tensor scale = input.sign() * input.abs().pow(p - 1) / n.pow(p - 1);
                      return {unreduce(g, d, keepdim) * where(n == 0, 0.0, scale)};
                    });
   return out;

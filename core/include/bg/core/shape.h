@@ -7,10 +7,16 @@
 #include <string>
 #include <vector>
 
+#include "bg/core/small_vector.h"
+
 namespace bg {
 
 /// Sizes or strides of a tensor, outermost dimension first. Strides count elements, not bytes.
-using Shape = std::vector<int64_t>;
+/// Up to 6 dims live inline (no heap allocation); the API is std::vector's.
+using Shape = SmallVector<int64_t, 6>;
+
+/// Prints "[2, 3]" (shape_str).
+std::ostream& operator<<(std::ostream& out, const Shape& shape);
 
 /// A list of dimensions for reductions: `x.sum(1)`, `x.sum({0, 2})`. Negative dims count from the
 /// end.

@@ -18,8 +18,9 @@ struct AutogradMeta {
   Tensor grad;
   /// The node that produced this tensor (null for leaves).
   std::shared_ptr<autograd::Node> grad_fn;
-  /// For leaves: the node that accumulates into `grad`, shared by every use of the leaf in a graph.
-  std::weak_ptr<autograd::Node> grad_accumulator;
+  /// For leaves: the node that accumulates into `grad`, shared by every use of the leaf in every
+  /// graph. It lives as long as the leaf (it refers back to the leaf weakly, so no cycle).
+  std::shared_ptr<autograd::Node> grad_accumulator;
   /// Hooks of a leaf; a non-leaf's hooks live on its grad_fn.
   std::vector<std::function<Tensor(const Tensor&)>> hooks;
 };

@@ -2,6 +2,7 @@
 // Reverse-mode differentiation: backward(), grad(), and a finite-difference gradient checker.
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "bg/core/tensor.h"
@@ -12,17 +13,41 @@ namespace bg::autograd {
 /// from `outputs`. `grad_outputs` may be empty when every output has one element (then it is 1).
 /// Without `retain_graph` the graph's saved tensors are freed, and a second backward through it
 /// throws. With `create_graph` the backward pass is itself recorded, so the gradients can be
-/// differentiated again (higher-order derivatives).
+/// differentiated again (higher-order derivatives); the graph is then kept, as the recorded
+/// gradients need it.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false, bool create_graph = false);
 
-struct GradOptions {
+/// Options of autograd::grad, with chained setters: `GradOptions().create_graph(true)`.
+class GradOptions {
+ public:
   /// Keep the graph for another backward pass (default: keep it when create_graph is set).
-  std::optional<bool> retain_graph;
+  GradOptions retain_graph(bool keep) const {
+    GradOptions o = *this;
+    o.retain_graph_ = keep;
+    return o;
+  }
   /// Record the backward pass so the returned gradients can be differentiated again.
-  bool create_graph = false;
+  GradOptions create_graph(bool create) const {
+    GradOptions o = *this;
+    o.create_graph_ = create;
+    return o;
+  }
   /// Return an undefined tensor for an input the outputs do not depend on, instead of throwing.
-  bool allow_unused = false;
+  GradOptions allow_unused(bool allow) const {
+    GradOptions o = *this;
+    o.allow_unused_ = allow;
+    return o;
+  }
+
+  bool retain_graph() const { return retain_graph_.value_or(create_graph_); }
+  bool create_graph() const { return create_graph_; }
+  bool allow_unused() const { return allow_unused_; }
+
+ private:
+  std::optional<bool> retain_graph_;
+  bool create_graph_ = false;
+  bool allow_unused_ = false;
 };
 
 /// Returns d(sum of outputs · grad_outputs)/d(input) for each input, without touching any `.grad`.

@@ -37,7 +37,8 @@ class Node : public std::enable_shared_from_this<Node> {
  public:
   /// `name` must outlive the node (a string literal such as "MulBackward").
   explicit Node(const char* name) : name_(name) {}
-  virtual ~Node() = default;
+  /// Releases the nodes this one feeds without recursing (Note [Graph teardown] in node.cpp).
+  virtual ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
@@ -59,8 +60,12 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Hooks run on the incoming gradient before apply (the hooks of the output tensor).
   std::vector<Hook>& pre_hooks() { return pre_hooks_; }
 
-  /// The tensor the output's `.grad` is kept in when retain_grad() was called on it.
-  std::weak_ptr<TensorImpl> retained_output;
+  /// Scratch space of the backward pass walking this node (Note [Engine marks] in engine.cpp).
+  struct EngineMark {
+    uint64_t pass = 0;
+    size_t task = 0;
+  };
+  EngineMark engine_mark;
 
  protected:
   friend class NodeBuilder;
@@ -74,6 +79,11 @@ class Node : public std::enable_shared_from_this<Node> {
 };
 
 /// A tensor kept for backward, with the storage version it had when saved (Note [Version counter]).
+///
+/// What is kept is a snapshot of the tensor's geometry over its storage at saving time, plus the
+/// tensor's place in the graph (its grad_fn, or for a leaf its gradient accumulator). So a later
+/// set_data() or parametrization step that points the original tensor at new storage never
+/// changes what an earlier graph computes, and an in-place write to the saved storage is caught.
 class SavedTensor {
  public:
   SavedTensor() = default;
@@ -85,11 +95,13 @@ class SavedTensor {
   Tensor unpack(const Node& owner) const;
   void release() {
     data_ = Tensor();
+    history_.reset();
     released_ = true;
   }
 
  private:
-  Tensor data_;
+  Tensor data_;                    // the snapshot, without autograd metadata
+  std::shared_ptr<Node> history_;  // grad_fn, or a leaf's accumulator (null for outputs)
   uint32_t version_ = 0;
   bool is_output_ = false;
   bool requires_grad_ = false;

@@ -1,0 +1,276 @@
+// Matrix products: matmul's numpy forms, mm and bmm against a naive triple loop in double, with
+// transposed, strided and broadcast operands, a product large enough for the tiled parallel path,
+// gradients and error messages.
+
+#include <cmath>
+#include <functional>
+#include <string>
+
+#include "test_util.h"
+
+using namespace bg;
+
+namespace {
+
+// The elements of `t` in row-major order, as doubles.
+std::vector<double> values(const Tensor& t) {
+  const Tensor host = t.detach().to(kFloat64).contiguous();
+  const double* p = host.data_ptr<double>();
+  return {p, p + host.numel()};
+}
+
+// `fn` throws bg::Error whose message contains every one of `parts` (the op, the shapes, ...).
+void check_error(const std::function<void()>& fn, std::initializer_list<std::string> parts) {
+  for (const std::string& part : parts) {
+    CHECK_THROWS_WITH_AS(fn(), doctest::Contains(part.c_str()), Error);
+  }
+}
+
+// numpy's matmul computed by the definition, in double. `magnitude` holds sum_k |a_ik b_kj| for
+// each output: a dot product of length K computed in floating point is off by at most about
+// K * unit roundoff * magnitude, whatever the order of the additions.
+struct Product {
+  Shape sizes;
+  std::vector<double> value, magnitude;
+  int64_t inner = 0;
+};
+
+Product naive_matmul(const Tensor& a, const Tensor& b) {
+  const std::vector<double> av = values(a), bv = values(b);
+  // A 1-d left operand is a row [1, K], a 1-d right operand a column [K, 1]; those dims are dropped
+  // from the result again.
+  Shape as = a.sizes(), bs = b.sizes();
+  if (a.dim() == 1) as = {1, as[0]};
+  if (b.dim() == 1) bs = {bs[0], 1};
+  const int64_t M = as[as.size() - 2], K = as[as.size() - 1], N = bs[bs.size() - 1];
+  REQUIRE(K == bs[bs.size() - 2]);
+  // Batch dims, right-aligned and padded with 1s to the same length, then broadcast.
+  const size_t batch_dims = std::max(as.size(), bs.size()) - 2;
+  Shape batch_a(batch_dims, 1), batch_b(batch_dims, 1), batch(batch_dims, 1);
+  std::copy(as.begin(), as.end() - 2, batch_a.end() - (as.size() - 2));
+  std::copy(bs.begin(), bs.end() - 2, batch_b.end() - (bs.size() - 2));
+  for (size_t d = 0; d < batch_dims; ++d) batch[d] = std::max(batch_a[d], batch_b[d]);
+
+  Product p;
+  p.inner = K;
+  for (int64_t flat = 0; flat < numel_of(batch); ++flat) {
+    // The matrix of each operand this batch element reads (index 0 along broadcast dims).
+    int64_t rest = flat, offset_a = 0, offset_b = 0, stride_a = 1, stride_b = 1;
+    for (size_t d = batch_dims; d-- > 0;) {
+      const int64_t index = rest % batch[d];
+      rest /= batch[d];
+      offset_a += (batch_a[d] == 1 ? 0 : index) * stride_a;
+      offset_b += (batch_b[d] == 1 ? 0 : index) * stride_b;
+      stride_a *= batch_a[d];
+      stride_b *= batch_b[d];
+    }
+    const double* am = av.data() + offset_a * M * K;
+    const double* bm = bv.data() + offset_b * K * N;
+    for (int64_t i = 0; i < M; ++i) {
+      for (int64_t j = 0; j < N; ++j) {
+        double sum = 0, magnitude = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          sum += am[i * K + k] * bm[k * N + j];
+          magnitude += std::abs(am[i * K + k] * bm[k * N + j]);
+        }
+        p.value.push_back(sum);
+        p.magnitude.push_back(magnitude);
+      }
+    }
+  }
+  p.sizes = batch;
+  if (a.dim() > 1) p.sizes.push_back(M);
+  if (b.dim() > 1) p.sizes.push_back(N);
+  return p;
+}
+
+// `out` is a @ b within the rounding error a dot product of its dtype may make.
+void check_product(const Tensor& out, const Tensor& a, const Tensor& b) {
+  const Product expected = naive_matmul(a, b);
+  CHECK(out.dtype() == a.dtype());
+  REQUIRE(out.sizes() == expected.sizes);
+  const double unit_roundoff = out.dtype() == kFloat32 ? 0x1p-24 : 0x1p-53;
+  const std::vector<double> got = values(out);
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("element ", i, ": got ", got[i], ", expected ", expected.value[i]);
+    CHECK(std::abs(got[i] - expected.value[i]) <=
+          2 * static_cast<double>(expected.inner) * unit_roundoff * expected.magnitude[i]);
+  }
+}
+
+struct Operands {
+  std::string name;
+  Tensor a, b;
+};
+
+// Operand pairs for every form of matmul; `make` draws a tensor of the given sizes. Views of those
+// tensors give transposed, strided and permuted layouts.
+std::vector<Operands> matmul_cases(const std::function<Tensor(const Shape&)>& make) {
+  return {
+      {"1-d . 1-d", make({5}), make({5})},
+      {"2-d @ 2-d", make({3, 4}), make({4, 5})},
+      {"1-d @ 2-d", make({4}), make({4, 5})},
+      {"2-d @ 1-d", make({3, 4}), make({4})},
+      {"3-d @ 3-d", make({2, 3, 4}), make({2, 4, 5})},
+      {"[B, M, K] @ [K, N]", make({2, 3, 4}), make({4, 5})},
+      {"[M, K] @ [B, K, N]", make({3, 4}), make({2, 4, 5})},
+      {"3-d @ 1-d", make({2, 3, 4}), make({4})},
+      {"1-d @ 3-d", make({4}), make({2, 4, 5})},
+      {"4-d with broadcast batch dims", make({2, 1, 3, 4}), make({1, 3, 4, 2})},
+      {"4-d @ 3-d", make({2, 3, 2, 4}), make({3, 4, 2})},
+      {"batch of one @ batch", make({1, 3, 4}), make({2, 4, 5})},
+      {"a transposed", make({4, 3}).t(), make({4, 5})},
+      {"b transposed", make({3, 4}), make({5, 4}).t()},
+      {"both transposed", make({4, 3}).t(), make({5, 4}).t()},
+      {"batches transposed", make({2, 4, 3}).transpose(1, 2), make({2, 5, 4}).transpose(1, 2)},
+      {"strided both ways", make({6, 8}).slice(0, 0, 6, 2).slice(1, 0, 8, 2),
+       make({4, 10}).slice(1, 1, 10, 2)},
+      {"permuted batch dim", make({3, 2, 4}).permute({1, 0, 2}),
+       make({4, 2, 5}).permute({1, 0, 2})},
+      {"strided 1-d", make({10}).slice(0, 0, 10, 2), make({5, 3})},
+  };
+}
+
+Tensor draw(const Shape& sizes, Dtype dtype, Generator& generator) {
+  return randn(sizes, dtype, &generator);
+}
+
+// ---- Values
+// --------------------------------------------------------------------------------------
+
+TEST_CASE("matmul matches a naive loop for every numpy form and layout") {
+  for (Dtype dtype : {kFloat32, kFloat64}) {
+    Generator generator(17);
+    for (const Operands& c :
+         matmul_cases([&](const Shape& sizes) { return draw(sizes, dtype, generator); })) {
+      INFO(c.name, " in ", dtype_name(dtype));
+      check_product(matmul(c.a, c.b), c.a, c.b);
+      check_product(c.a.matmul(c.b), c.a, c.b);
+      // mm and bmm for the cases in their form.
+      if (c.a.dim() == 2 && c.b.dim() == 2) check_product(mm(c.a, c.b), c.a, c.b);
+      if (c.a.dim() == 3 && c.b.dim() == 3 && c.a.size(0) == c.b.size(0)) {
+        check_product(c.a.bmm(c.b), c.a, c.b);
+      }
+    }
+    // bmm reads a batch dim of stride 0 without copying it.
+    const Tensor shared = draw({1, 3, 4}, dtype, generator).expand({2, 3, 4});
+    const Tensor batch = draw({2, 4, 5}, dtype, generator);
+    check_product(bmm(shared, batch), shared, batch);
+    check_product(bmm(batch.transpose(1, 2), shared.transpose(1, 2)), batch.transpose(1, 2),
+                  shared.transpose(1, 2));
+  }
+}
+
+TEST_CASE("matmul of 1-d operands drops their dims") {
+  const Tensor v = tensor({1.0, 2.0, 3.0});
+  const Tensor m = tensor({{1.0, 0.0}, {0.0, 1.0}, {1.0, 1.0}});  // [3, 2]
+  CHECK(matmul(v, v).dim() == 0);
+  CHECK(matmul(v, v).item<double>() == 14.0);
+  CHECK(matmul(v, m).sizes() == Shape{2});
+  CHECK(values(matmul(v, m)) == std::vector<double>{4.0, 5.0});
+  CHECK(matmul(m.t(), v).sizes() == Shape{2});
+  CHECK(values(matmul(m.t(), v)) == std::vector<double>{4.0, 5.0});
+}
+
+TEST_CASE("an empty inner dim gives zeros") {
+  const Tensor out = matmul(zeros({3, 0}), zeros({0, 4}));
+  CHECK(out.sizes() == Shape{3, 4});
+  CHECK(values(out) == std::vector<double>(12, 0.0));
+  CHECK(values(bmm(zeros({2, 2, 0}), zeros({2, 0, 3}))) == std::vector<double>(12, 0.0));
+}
+
+TEST_CASE("a large float32 product (the tiled parallel path) is within rounding of double") {
+  Generator generator(23);
+  // 300 x 270 outputs make several row and column tiles; K = 257 is not a multiple of any vector
+  // width.
+  const Tensor a = randn({300, 257}, kFloat32, &generator);
+  const Tensor b = randn({257, 270}, kFloat32, &generator);
+  check_product(matmul(a, b), a, b);
+  // The same product with b stored transposed (a column-major map in every tile).
+  const Tensor b_transposed = b.t().contiguous().t();
+  CHECK_FALSE(b_transposed.is_contiguous());
+  check_product(matmul(a, b_transposed), a, b_transposed);
+}
+
+// ---- Gradients
+// -----------------------------------------------------------------------------------
+
+TEST_CASE("gradients of matmul, mm and bmm for every form and layout") {
+  uint64_t seed = 100;
+  // Float64 leaves; the transposed and strided operands are views of them.
+  const std::vector<Operands> cases =
+      matmul_cases([&seed](const Shape& sizes) { return test::leaf(sizes, ++seed); });
+  for (const Operands& c : cases) {
+    INFO(c.name);
+    test::check_gradients([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); },
+                          {c.a, c.b});
+    if (c.a.dim() == 2 && c.b.dim() == 2) {
+      test::check_gradients([](const std::vector<Tensor>& in) { return mm(in[0], in[1]); },
+                            {c.a, c.b});
+    }
+    if (c.a.dim() == 3 && c.b.dim() == 3 && c.a.size(0) == c.b.size(0)) {
+      test::check_gradients([](const std::vector<Tensor>& in) { return bmm(in[0], in[1]); },
+                            {c.a, c.b});
+    }
+  }
+  // Non-contiguous leaves themselves.
+  test::check_gradients([](const std::vector<Tensor>& in) { return mm(in[0], in[1]); },
+                        {test::strided_leaf({3, 4}, 1), test::strided_leaf({4, 2}, 2)});
+  test::check_gradients([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); },
+                        {test::strided_leaf({2, 3, 4}, 3), test::strided_leaf({4}, 4)});
+}
+
+// ---- Errors
+// --------------------------------------------------------------------------------------
+
+TEST_CASE("shape errors name the op and both shapes") {
+  check_error([] { (void)mm(zeros({2, 3}), zeros({4, 5})); }, {"mm", "[2, 3]", "[4, 5]"});
+  check_error([] { (void)mm(zeros({2, 2, 3}), zeros({3, 5})); }, {"mm", "[2, 2, 3]", "[3, 5]"});
+  check_error([] { (void)mm(zeros({3}), zeros({3, 5})); }, {"mm", "[3]", "[3, 5]"});
+  check_error(
+      [] {
+        (void)bmm(zeros({2, 3, 4}), zeros({3, 4, 5}));
+      },
+      {"bmm", "[2, 3, 4]", "[3, 4, 5]"});
+  check_error(
+      [] {
+        (void)bmm(zeros({2, 3, 4}), zeros({2, 5, 6}));
+      },
+      {"bmm", "[2, 3, 4]", "[2, 5, 6]"});
+  check_error([] { (void)bmm(zeros({3, 4}), zeros({4, 5})); }, {"bmm", "[3, 4]", "[4, 5]"});
+  check_error([] { (void)matmul(zeros({2, 3}), zeros({4, 5})); }, {"matmul", "[2, 3]", "[4, 5]"});
+  check_error([] { (void)matmul(zeros({3}), zeros({4})); }, {"matmul", "[3]", "[4]"});
+  check_error([] { (void)matmul(zeros({2, 3, 4}), zeros({5})); }, {"matmul", "[2, 3, 4]", "[5]"});
+  check_error(
+      [] {
+        (void)matmul(zeros({2, 3, 4}), zeros({3, 4, 5}));
+      },
+      {"matmul", "[2, 3, 4]", "[3, 4, 5]"});
+  check_error([] { (void)matmul(scalar_tensor(2.0), zeros({3})); }, {"matmul", "at least 1 dim"});
+}
+
+TEST_CASE("mixed dtypes and integer operands throw") {
+  const Tensor f32 = zeros({2, 2}, kFloat32), f64 = zeros({2, 2}, kFloat64);
+  const Tensor i64 = zeros({2, 2}, kInt64);
+  check_error([&] { (void)matmul(f32, f64); }, {"matmul", "float32", "float64"});
+  check_error([&] { (void)mm(f64, f32); }, {"mm", "float64", "float32"});
+  check_error([&] { (void)bmm(f32.unsqueeze(0), f64.unsqueeze(0)); },
+              {"bmm", "float32", "float64"});
+  check_error([&] { (void)matmul(i64, i64); }, {"matmul", "int64"});
+  check_error([&] { (void)mm(i64, i64); }, {"mm", "int64"});
+  check_error([&] { (void)bmm(i64.unsqueeze(0), i64.unsqueeze(0)); }, {"bmm", "int64"});
+  check_error(
+      [&] {
+        (void)matmul(zeros({2, 2}, kBool), zeros({2, 2}, kBool));
+      },
+      {"matmul", "bool"});
+}
+
+TEST_CASE("undefined operands throw naming the op") {
+  const Tensor undefined, m = zeros({2, 2});
+  check_error([&] { (void)matmul(undefined, m); }, {"matmul", "undefined"});
+  check_error([&] { (void)m.mm(undefined); }, {"mm", "undefined"});
+  check_error([&] { (void)bmm(undefined, undefined); }, {"bmm", "undefined"});
+}
+
+}  // namespace
