@@ -24,34 +24,13 @@ Tensor vec(std::initializer_list<double> values) { return tensor(values, kFloat6
 
 Tensor leaf_vec(std::initializer_list<double> values) { return vec(values).requires_grad_(); }
 
-/// The elements of `t` in row-major order, as doubles.
-std::vector<double> values(const Tensor& t) {
-  const Tensor flat = t.detach().to(kFloat64).contiguous();
-  const double* p = flat.data_ptr<double>();
-  return {p, p + flat.numel()};
-}
-
-/// `actual` has the shape of `expected` and the same values up to rounding.
-void check_close(const Tensor& actual, const Tensor& expected, double tolerance = 1e-12) {
+/// `actual` has the shape of `expected` and the same values up to rounding: allclose, which unlike
+/// test::check_close compares with a tensor of the same shape and never matches NaN.
+void check_allclose(const Tensor& actual, const Tensor& expected, double tolerance = 1e-12) {
   REQUIRE(actual.defined());
   INFO("actual: ", actual, "\nexpected: ", expected);
   CHECK(actual.sizes() == expected.sizes());
   CHECK(allclose(actual.to(kFloat64), expected.to(kFloat64), tolerance, tolerance));
-}
-
-/// `run` throws bg::Error whose message contains every one of `parts`.
-void check_error(std::initializer_list<std::string> parts, const std::function<void()>& run) {
-  std::string message;
-  bool thrown = false;
-  try {
-    run();
-  } catch (const Error& e) {
-    thrown = true;
-    message = e.what();
-  }
-  INFO("message: ", message);
-  REQUIRE(thrown);
-  for (const std::string& part : parts) CHECK(message.find(part) != std::string::npos);
 }
 
 }  // namespace
@@ -62,56 +41,57 @@ void check_error(std::initializer_list<std::string> parts, const std::function<v
 TEST_CASE("backward accumulates into .grad across calls, and set_grad({}) resets it") {
   const Tensor x = leaf_vec({1, -2, 3});
   (x * x).sum().backward();
-  check_close(x.grad(), vec({2, -4, 6}));
+  check_allclose(x.grad(), vec({2, -4, 6}));
   (x * x).sum().backward();
-  check_close(x.grad(), vec({4, -8, 12}));
+  check_allclose(x.grad(), vec({4, -8, 12}));
   x.set_grad({});
   CHECK_FALSE(x.grad().defined());
   (x * 3).sum().backward();
-  check_close(x.grad(), vec({3, 3, 3}));
+  check_allclose(x.grad(), vec({3, 3, 3}));
   // A handle taken earlier keeps its value: accumulating must not write into it.
   const Tensor earlier = x.grad();
   (x * 3).sum().backward();
-  check_close(earlier, vec({3, 3, 3}));
-  check_close(x.grad(), vec({6, 6, 6}));
+  check_allclose(earlier, vec({3, 3, 3}));
+  check_allclose(x.grad(), vec({6, 6, 6}));
 }
 
 TEST_CASE("set_grad checks the gradient against the tensor") {
-  check_error({"set_grad", "float64[1] on cpu", "float64[3] on cpu"}, [] {
+  test::check_error({"set_grad", "float64[1] on cpu", "float64[3] on cpu"}, [] {
     leaf_vec({1, 2, 3}).set_grad(vec({1}));
   });
 }
 
 TEST_CASE("autograd methods of an undefined tensor throw") {
   const Tensor undefined;
-  check_error({"requires_grad", "undefined"}, [&] { (void)undefined.requires_grad(); });
-  check_error({"grad", "undefined"}, [&] { (void)undefined.grad(); });
-  check_error({"grad_fn", "undefined"}, [&] { (void)undefined.grad_fn(); });
+  test::check_error({"requires_grad", "undefined"}, [&] { (void)undefined.requires_grad(); });
+  test::check_error({"grad", "undefined"}, [&] { (void)undefined.grad(); });
+  test::check_error({"grad_fn", "undefined"}, [&] { (void)undefined.grad_fn(); });
 }
 
 TEST_CASE("backward with an explicit gradient computes the vector-Jacobian product") {
   const Tensor x = leaf_vec({1, -2, 3});
   (x * x).backward(vec({1, 10, 100}));
-  check_close(x.grad(), vec({2, -40, 600}));
+  check_allclose(x.grad(), vec({2, -40, 600}));
 }
 
 TEST_CASE("backward rejects outputs and gradients it cannot use") {
   const Tensor x = leaf_vec({1, 2, 3});
   SUBCASE("a non-scalar output without a gradient") {
-    check_error({"backward", "one-element outputs", "[3]"}, [&] { (x * x).backward(); });
+    test::check_error({"backward", "one-element outputs", "[3]"}, [&] { (x * x).backward(); });
   }
   SUBCASE("a gradient of the wrong shape") {
-    check_error({"backward", "gradient for output 0 has shape [2]", "output has shape [3]"}, [&] {
-      (x * x).backward(vec({1, 1}));
-    });
+    test::check_error({"backward", "gradient for output 0 has shape [2]", "output has shape [3]"},
+                      [&] {
+                        (x * x).backward(vec({1, 1}));
+                      });
   }
   SUBCASE("an output that does not require grad") {
-    check_error({"backward", "float64[] on cpu", "does not require grad"}, [] {
+    test::check_error({"backward", "float64[] on cpu", "does not require grad"}, [] {
       vec({1, 2}).sum().backward();
     });
   }
   SUBCASE("a gradient count that does not match the outputs") {
-    check_error({"backward", "got 1 gradients for 2 outputs"}, [&] {
+    test::check_error({"backward", "got 1 gradients for 2 outputs"}, [&] {
       autograd::backward({x.sum(), x.sum()}, {vec({1}).sum()});
     });
   }
@@ -122,12 +102,12 @@ TEST_CASE("a second backward through a freed graph throws; retain_graph keeps it
   const Tensor y = (x * x).sum();
   SUBCASE("freed") {
     y.backward();
-    check_error({"MulBackward", "second time", "retain_graph=true"}, [&] { y.backward(); });
+    test::check_error({"MulBackward", "second time", "retain_graph=true"}, [&] { y.backward(); });
   }
   SUBCASE("retained") {
     y.backward({}, /*retain_graph=*/true);
     y.backward();
-    check_close(x.grad(), vec({4, -8, 12}));
+    check_allclose(x.grad(), vec({4, -8, 12}));
   }
 }
 
@@ -135,13 +115,13 @@ TEST_CASE("backward on several outputs sums their gradients") {
   const Tensor x = leaf_vec({1, -2, 3});
   SUBCASE("scalar outputs") {
     autograd::backward({(x * x).sum(), (x * 3).sum()});
-    check_close(x.grad(), vec({5, -1, 9}));  // 2x + 3
+    check_allclose(x.grad(), vec({5, -1, 9}));  // 2x + 3
   }
   SUBCASE("with a gradient for each") {
     autograd::backward({x * x, x.exp()}, {vec({1, 2, 3}), vec({1, 0, 1})});
-    const std::vector<double> xs = values(x);
-    check_close(x.grad(),
-                vec({2 * xs[0] + std::exp(xs[0]), 2 * 2 * xs[1], 3 * 2 * xs[2] + std::exp(xs[2])}));
+    const std::vector<double> xs = test::values(x);
+    check_allclose(x.grad(), vec({2 * xs[0] + std::exp(xs[0]), 2 * 2 * xs[1],
+                                  3 * 2 * xs[2] + std::exp(xs[2])}));
   }
 }
 
@@ -159,18 +139,18 @@ TEST_CASE("a shared subexpression (diamond) gets the sum of both paths, and runs
   (h.sin() * h.cos()).sum().backward();
   CHECK(h_gradients == 1);
   // d/dx sin(3x) cos(3x) = d/dx sin(6x) / 2 = 3 cos(6x)
-  check_close(x.grad(), (x.detach() * 6).cos() * 3);
+  check_allclose(x.grad(), (x.detach() * 6).cos() * 3);
 }
 
 TEST_CASE("a tensor used twice in one op gets both gradients") {
   const Tensor x = leaf_vec({1, -2, 3});
   SUBCASE("x * x") {
     (x * x).sum().backward();
-    check_close(x.grad(), x.detach() * 2);
+    check_allclose(x.grad(), x.detach() * 2);
   }
   SUBCASE("x + x") {
     (x + x).sum().backward();
-    check_close(x.grad(), vec({2, 2, 2}));
+    check_allclose(x.grad(), vec({2, 2, 2}));
   }
 }
 
@@ -231,11 +211,11 @@ TEST_CASE("gradients of broadcast ops are summed to each input's shape") {
   const Tensor c = test::leaf({2, 1}, 3);
   const Tensor s = test::leaf({}, 4);
   (a * b + c * s).sum().backward();
-  check_close(a.grad(), b.detach().expand({2, 3}));
-  check_close(b.grad(), a.detach().sum({0}));
+  check_allclose(a.grad(), b.detach().expand({2, 3}));
+  check_allclose(b.grad(), a.detach().sum({0}));
   // c * s is broadcast over the 3 columns: each element of c is used 3 times.
-  check_close(c.grad(), full({2, 1}, 3 * s.item<double>(), kFloat64));
-  check_close(s.grad(), c.detach().sum() * 3);
+  check_allclose(c.grad(), full({2, 1}, 3 * s.item<double>(), kFloat64));
+  check_allclose(s.grad(), c.detach().sum() * 3);
 }
 
 TEST_CASE("a float32 leaf used in a float64 computation gets a float32 gradient") {
@@ -258,10 +238,10 @@ TEST_CASE("grad returns gradients without touching .grad") {
   a.set_grad(earlier);
   const std::vector<Tensor> grads = autograd::grad({(a * b).sum()}, {a, b});
   REQUIRE(grads.size() == 2);
-  check_close(grads[0], b.detach());
-  check_close(grads[1], a.detach());
+  check_allclose(grads[0], b.detach());
+  check_allclose(grads[1], a.detach());
   CHECK(a.grad().is_same(earlier));
-  check_close(a.grad(), vec({7, 7, 7}));
+  check_allclose(a.grad(), vec({7, 7, 7}));
   CHECK_FALSE(b.grad().defined());
 }
 
@@ -270,8 +250,8 @@ TEST_CASE("grad with respect to an intermediate tensor") {
   const Tensor h = x * 2;
   const Tensor y = (h * h).sum();
   const std::vector<Tensor> grads = autograd::grad({y}, {h, x});
-  check_close(grads[0], h.detach() * 2);  // dy/dh = 2h
-  check_close(grads[1], x.detach() * 8);  // dy/dx = 2h * 2 = 8x
+  check_allclose(grads[0], h.detach() * 2);  // dy/dh = 2h
+  check_allclose(grads[1], x.detach() * 8);  // dy/dx = 2h * 2 = 8x
   CHECK_FALSE(x.grad().defined());
   CHECK_FALSE(h.grad().defined());
 }
@@ -280,14 +260,14 @@ TEST_CASE("grad of an unused input: an error, or undefined with allow_unused") {
   const Tensor x = leaf_vec({1, 2});
   const Tensor unused = leaf_vec({3});
   SUBCASE("error") {
-    check_error({"grad", "input 1", "float64[1]", "not used", "allow_unused"}, [&] {
+    test::check_error({"grad", "input 1", "float64[1]", "not used", "allow_unused"}, [&] {
       autograd::grad({(x * x).sum()}, {x, unused});
     });
   }
   SUBCASE("allow_unused") {
     const std::vector<Tensor> grads = autograd::grad({(x * x).sum()}, {x, unused}, {},
                                                      autograd::GradOptions().allow_unused(true));
-    check_close(grads[0], vec({2, 4}));
+    check_allclose(grads[0], vec({2, 4}));
     CHECK_FALSE(grads[1].defined());
   }
 }
@@ -297,21 +277,21 @@ TEST_CASE("grad frees the graph unless retain_graph or create_graph is set") {
   const Tensor y = (x * x).sum();
   SUBCASE("default") {
     autograd::grad({y}, {x});
-    check_error({"MulBackward", "retain_graph=true"}, [&] { autograd::grad({y}, {x}); });
+    test::check_error({"MulBackward", "retain_graph=true"}, [&] { autograd::grad({y}, {x}); });
   }
   SUBCASE("retain_graph") {
     autograd::grad({y}, {x}, {}, autograd::GradOptions().retain_graph(true));
-    check_close(autograd::grad({y}, {x})[0], vec({2, -4}));
+    check_allclose(autograd::grad({y}, {x})[0], vec({2, -4}));
   }
   SUBCASE("create_graph") {
     autograd::grad({y}, {x}, {}, autograd::GradOptions().create_graph(true));
-    check_close(autograd::grad({y}, {x})[0], vec({2, -4}));
+    check_allclose(autograd::grad({y}, {x})[0], vec({2, -4}));
   }
 }
 
 TEST_CASE("grad rejects inputs that do not require grad") {
   const Tensor x = leaf_vec({1, 2});
-  check_error({"grad", "input 1", "float64[2] on cpu", "does not require grad"}, [&] {
+  test::check_error({"grad", "input 1", "float64[2] on cpu", "does not require grad"}, [&] {
     autograd::grad({x.sum()}, {x, vec({1, 2})});
   });
 }
@@ -325,8 +305,8 @@ TEST_CASE("create_graph gives a differentiable gradient: d2/dx2 x^3 = 6x") {
     const Tensor first =
         autograd::grad({x.pow(3).sum()}, {x}, {}, autograd::GradOptions().create_graph(true))[0];
     CHECK(first.requires_grad());
-    check_close(first, x.detach() * x.detach() * 3);
-    check_close(autograd::grad({first.sum()}, {x})[0], x.detach() * 6);
+    check_allclose(first, x.detach() * x.detach() * 3);
+    check_allclose(autograd::grad({first.sum()}, {x})[0], x.detach() * 6);
   }
   SUBCASE("mul, through backward") {
     // create_graph keeps the graph even without retain_graph: the gradient's own graph uses it.
@@ -335,7 +315,7 @@ TEST_CASE("create_graph gives a differentiable gradient: d2/dx2 x^3 = 6x") {
     CHECK(first.requires_grad());
     x.set_grad({});
     first.sum().backward();
-    check_close(x.grad(), x.detach() * 6);
+    check_allclose(x.grad(), x.detach() * 6);
   }
 }
 
@@ -349,7 +329,7 @@ TEST_CASE("double backward gives Hessian-vector products") {
                                          autograd::GradOptions().create_graph(true))[0];
   const Tensor hv = autograd::grad({(gradient * v).sum()}, {x})[0];
 
-  const std::vector<double> av = values(a), xv = values(x), vv = values(v);
+  const std::vector<double> av = test::values(a), xv = test::values(x), vv = test::values(v);
   std::vector<double> curvature(3);
   for (int i = 0; i < 3; ++i) {
     double u = 0;
@@ -365,7 +345,7 @@ TEST_CASE("double backward gives Hessian-vector products") {
       expected[j] += h_jk * vv[k];
     }
   }
-  check_close(hv, tensor(expected, {3}));
+  check_allclose(hv, tensor(expected, {3}));
 }
 
 TEST_CASE("gradgradcheck on composite functions") {
@@ -447,17 +427,17 @@ TEST_CASE("detach shares storage and cuts the graph") {
   CHECK(d.data_ptr<double>() == y.data_ptr<double>());
   const uint32_t version = y.version();
   d.mul_(10);  // writes through to y, and y's version counter sees it
-  check_close(y.detach(), vec({20, -40, 60}));
+  check_allclose(y.detach(), vec({20, -40, 60}));
   CHECK(y.version() == version + 1);
   // No gradient flows through the detached factor: d(x * c)/dx = c.
   (x * x.detach()).sum().backward();
-  check_close(x.grad(), vec({1, -2, 3}));
+  check_allclose(x.grad(), vec({1, -2, 3}));
 }
 
 TEST_CASE("requires_grad_ only on floating-point leaves") {
   const Tensor x = leaf_vec({1, 2});
-  check_error({"requires_grad_", "leaf", "MulBackward"}, [&] { (x * 2).requires_grad_(); });
-  check_error({"requires_grad_", "int64[3]"}, [] { arange(3).requires_grad_(); });
+  test::check_error({"requires_grad_", "leaf", "MulBackward"}, [&] { (x * 2).requires_grad_(); });
+  test::check_error({"requires_grad_", "int64[3]"}, [] { arange(3).requires_grad_(); });
   // Turning it off is allowed on any leaf.
   Tensor plain = arange(3);
   plain.requires_grad_(false);
@@ -489,8 +469,8 @@ TEST_CASE("a leaf hook sees the summed gradient once") {
   (x * x + x * 3 + x.exp()).sum().backward();  // x is used four times
   REQUIRE(seen.size() == 1);
   const Tensor expected = x.detach() * 2 + 3 + x.detach().exp();
-  check_close(seen[0], expected);
-  check_close(x.grad(), expected);
+  check_allclose(seen[0], expected);
+  check_allclose(x.grad(), expected);
 }
 
 TEST_CASE("a hook that returns a tensor replaces the gradient") {
@@ -498,9 +478,9 @@ TEST_CASE("a hook that returns a tensor replaces the gradient") {
   x.register_hook([](const Tensor& g) { return g * 10; });
   SUBCASE("backward") {
     (x * x).sum().backward();
-    check_close(x.grad(), x.detach() * 20);
+    check_allclose(x.grad(), x.detach() * 20);
   }
-  SUBCASE("grad") { check_close(autograd::grad({(x * x).sum()}, {x})[0], x.detach() * 20); }
+  SUBCASE("grad") { check_allclose(autograd::grad({(x * x).sum()}, {x})[0], x.detach() * 20); }
 }
 
 TEST_CASE("hooks on a non-leaf tensor see and can replace its gradient") {
@@ -513,9 +493,9 @@ TEST_CASE("hooks on a non-leaf tensor see and can replace its gradient") {
   });
   (h * h).sum().backward();
   REQUIRE(seen.size() == 1);
-  check_close(seen[0], h.detach() * 2);
-  check_close(x.grad(), h.detach() * 2 * 3 * 2);  // dy/dh, tripled by the hook, times dh/dx
-  CHECK_FALSE(h.grad().defined());                // hooks do not keep .grad
+  check_allclose(seen[0], h.detach() * 2);
+  check_allclose(x.grad(), h.detach() * 2 * 3 * 2);  // dy/dh, tripled by the hook, times dh/dx
+  CHECK_FALSE(h.grad().defined());                   // hooks do not keep .grad
 }
 
 TEST_CASE("retain_grad keeps the .grad of a non-leaf, accumulating like a leaf") {
@@ -524,32 +504,20 @@ TEST_CASE("retain_grad keeps the .grad of a non-leaf, accumulating like a leaf")
   h.retain_grad();
   const Tensor y = (h * h).sum();
   y.backward({}, /*retain_graph=*/true);
-  check_close(h.grad(), h.detach() * 2);
+  check_allclose(h.grad(), h.detach() * 2);
   CHECK_FALSE(h.grad().requires_grad());
   y.backward();
-  check_close(h.grad(), h.detach() * 4);
+  check_allclose(h.grad(), h.detach() * 4);
 }
 
 TEST_CASE("register_hook needs a tensor that requires grad") {
-  check_error({"register_hook", "float64[2] on cpu", "does not require grad"}, [] {
+  test::check_error({"register_hook", "float64[2] on cpu", "does not require grad"}, [] {
     vec({1, 2}).register_hook([](const Tensor& g) { return g; });
   });
 }
 
 // ---- Version counters
 // -----------------------------------------------------------------------------
-
-namespace {
-
-/// backward through `y` throws because a tensor `node` saved moved on from `saved_version`.
-void check_modified_after_save(const Tensor& y, const char* node, uint32_t saved_version) {
-  check_error(
-      {node, "modified by an in-place operation", "at version " + std::to_string(saved_version + 1),
-       "expected version " + std::to_string(saved_version)},
-      [&] { y.backward(); });
-}
-
-}  // namespace
 
 TEST_CASE("modifying a saved tensor in place makes backward throw") {
   const Tensor x = leaf_vec({1, -2, 3});
@@ -558,24 +526,24 @@ TEST_CASE("modifying a saved tensor in place makes backward throw") {
   SUBCASE("a saved input") {
     const Tensor y = (x * w).sum();
     w.mul_(2);
-    check_modified_after_save(y, "MulBackward", version);
+    test::check_modified_after_save(y, "MulBackward", "float64[3] on cpu", version);
   }
   SUBCASE("a view of a saved input") {
     const Tensor y = (x * w).sum();
     w.narrow(0, 1, 2).fill_(0);
-    check_modified_after_save(y, "MulBackward", version);
+    test::check_modified_after_save(y, "MulBackward", "float64[3] on cpu", version);
   }
   SUBCASE("the base of a saved view") {
     const Tensor y = (x.narrow(0, 0, 2) * w.narrow(0, 1, 2)).sum();
     w.add_(1);
-    check_modified_after_save(y, "MulBackward", version);
+    test::check_modified_after_save(y, "MulBackward", "float64[2] on cpu", version);
   }
   SUBCASE("a saved non-leaf that requires grad") {
     Tensor h = x * 1;
     const uint32_t h_version = h.version();
     const Tensor y = (h * h).sum();
     h.add_(1);
-    check_modified_after_save(y, "MulBackward", h_version);
+    test::check_modified_after_save(y, "MulBackward", "float64[3] on cpu", h_version);
   }
 }
 
@@ -584,7 +552,7 @@ TEST_CASE("modifying a saved output in place makes backward throw") {
   Tensor y = x.exp();  // ExpBackward saves its output
   const uint32_t version = y.version();
   y.mul_(2);
-  check_modified_after_save(y.sum(), "ExpBackward", version);
+  test::check_modified_after_save(y.sum(), "ExpBackward", "float64[3] on cpu", version);
 }
 
 TEST_CASE("modifying in place a tensor that no node saved is fine") {
@@ -594,7 +562,7 @@ TEST_CASE("modifying in place a tensor that no node saved is fine") {
   w.mul_(5);
   y.mul_(2);
   y.sum().backward();
-  check_close(x.grad(), vec({2, 2, 2}));
+  check_allclose(x.grad(), vec({2, 2, 2}));
 }
 
 TEST_CASE("the .grad of two leaves of a + b are independent tensors") {
@@ -604,8 +572,8 @@ TEST_CASE("the .grad of two leaves of a + b are independent tensors") {
   CHECK(a.grad().impl()->storage() != b.grad().impl()->storage());
   Tensor a_grad = a.grad();
   a_grad.mul_(5);
-  check_close(a.grad(), vec({5, 5}));
-  check_close(b.grad(), vec({1, 1}));
+  check_allclose(a.grad(), vec({5, 5}));
+  check_allclose(b.grad(), vec({1, 1}));
 }
 
 // ---- Custom ops (autograd::record)
@@ -670,7 +638,7 @@ TEST_CASE("custom ops with a hand-written backward pass gradcheck and gradgradch
 TEST_CASE("gradcheck catches a wrong backward and names the entry") {
   const Tensor a = leaf_vec({1, 2, 3});
   const Tensor b = leaf_vec({1, 2, 5});  // the wrong d/db (b) differs from the right one (a) at 2
-  check_error(
+  test::check_error(
       {"gradcheck", "d output[2] / d input 1[2]", "autograd gives 5", "finite differences give 3"},
       [&] {
         autograd::gradcheck(
@@ -691,20 +659,20 @@ TEST_CASE("ctx.needs_grad says which inputs need a gradient") {
   y.sum().backward();
   CHECK(needs[0]);
   CHECK_FALSE(needs[1]);
-  check_close(x.grad(), constant);
+  check_allclose(x.grad(), constant);
 }
 
 TEST_CASE("ctx.output reads the op's output, under the version check") {
   const Tensor x = leaf_vec({0.5, -1});
   SUBCASE("backward") {
     my_exp(x).sum().backward();
-    check_close(x.grad(), x.detach().exp());
+    check_allclose(x.grad(), x.detach().exp());
   }
   SUBCASE("modified in place") {
     Tensor y = my_exp(x);
     const uint32_t version = y.version();
     y.add_(1);
-    check_modified_after_save(y.sum(), "MyExpBackward", version);
+    test::check_modified_after_save(y.sum(), "MyExpBackward", "float64[2] on cpu", version);
   }
 }
 
@@ -724,31 +692,32 @@ TEST_CASE("backward reports formulas that return the wrong gradients") {
   SUBCASE("too few") {
     autograd::record(y, "TooFewBackward", {x, other}, {}, false,
                      [](const Context&, const Tensor& g) -> Grads { return {g}; });
-    check_error({"backward", "TooFewBackward returned 1 gradients for 2 inputs"},
-                [&] { y.sum().backward(); });
+    test::check_error({"backward", "TooFewBackward returned 1 gradients for 2 inputs"},
+                      [&] { y.sum().backward(); });
   }
   SUBCASE("a shape that broadcasting cannot explain") {
     autograd::record(y, "WrongShapeBackward", {x, other}, {}, false,
                      [](const Context&, const Tensor& g) -> Grads {
                        return {g, cat({g, g})};
                      });
-    check_error({"backward", "WrongShapeBackward returned a gradient of shape [4] for its input 1",
-                 "which has shape [2]"},
-                [&] { y.sum().backward(); });
+    test::check_error(
+        {"backward", "WrongShapeBackward returned a gradient of shape [4] for its input 1",
+         "which has shape [2]"},
+        [&] { y.sum().backward(); });
   }
 }
 
 TEST_CASE("gradcheck rejects inputs it cannot perturb") {
   const auto twice = [](const std::vector<Tensor>& in) { return in[0] * 2; };
-  check_error({"gradcheck", "input 0 is float32[2] on cpu", "float64"}, [&] {
+  test::check_error({"gradcheck", "input 0 is float32[2] on cpu", "float64"}, [&] {
     autograd::gradcheck(twice, {tensor({1.f, 2.f}).requires_grad_()});
   });
-  check_error({"gradcheck", "no input requires grad"}, [&] {
+  test::check_error({"gradcheck", "no input requires grad"}, [&] {
     autograd::gradcheck(twice, {vec({1, 2})});
   });
-  check_error({"gradgradcheck", "no input requires grad"}, [&] {
+  test::check_error({"gradgradcheck", "no input requires grad"}, [&] {
     autograd::gradgradcheck(twice, {vec({1, 2})});
   });
-  check_error({"gradcheck", "expanded view"},
-              [&] { autograd::gradcheck(twice, {leaf_vec({1}).expand({3})}); });
+  test::check_error({"gradcheck", "expanded view"},
+                    [&] { autograd::gradcheck(twice, {leaf_vec({1}).expand({3})}); });
 }

@@ -11,13 +11,6 @@ using namespace bg;
 
 namespace {
 
-// The elements of `t` (any dtype, any strides) as doubles, in row-major order.
-std::vector<double> values(const Tensor& t) {
-  const Tensor flat = t.detach().to(kFloat64).contiguous();
-  const double* p = flat.data_ptr<double>();
-  return {p, p + flat.numel()};
-}
-
 // `t` has these sizes, this dtype and these elements.
 void check_tensor(const Tensor& t, const Shape& sizes, Dtype dtype,
                   const std::vector<double>& expected) {
@@ -25,7 +18,7 @@ void check_tensor(const Tensor& t, const Shape& sizes, Dtype dtype,
   CHECK(t.sizes() == sizes);
   CHECK(t.dtype() == dtype);
   CHECK(t.is_contiguous());
-  CHECK(values(t) == expected);
+  CHECK(test::values(t) == expected);
 }
 
 }  // namespace
@@ -103,8 +96,8 @@ TEST_CASE("factory: arange with a float bound or step is float32") {
 }
 
 TEST_CASE("factory: arange errors") {
-  CHECK_THROWS_WITH_AS(arange(0, 5, -1), doctest::Contains("arange: the range [0, 5)"), Error);
-  CHECK_THROWS_WITH_AS(arange(0, 5, -1), doctest::Contains("disagree in sign"), Error);
+  test::check_error({"arange: the range [0, 5)", "disagree in sign"},
+                    [] { (void)arange(0, 5, -1); });
   CHECK_THROWS_WITH_AS(arange(5, 0, 1), doctest::Contains("disagree in sign"), Error);
   CHECK_THROWS_WITH_AS(arange(0, 5, 0), doctest::Contains("arange: step must be nonzero"), Error);
   CHECK_THROWS_WITH_AS(arange(0.0, INFINITY), doctest::Contains("bounds must be finite"), Error);
@@ -138,11 +131,11 @@ TEST_CASE("factory: rand, randn and randint sizes and dtypes") {
   const Tensor u = rand({2, 3}, {}, &g);
   CHECK(u.sizes() == Shape{2, 3});
   CHECK(u.dtype() == kFloat32);
-  for (double v : values(u)) CHECK((v >= 0 && v < 1));
+  for (double v : test::values(u)) CHECK((v >= 0 && v < 1));
   CHECK(randn({4}, kFloat64, &g).dtype() == kFloat64);
   const Tensor i = randint(-2, 3, {50}, {}, &g);
   CHECK(i.dtype() == kInt64);
-  for (double v : values(i)) CHECK((v >= -2 && v < 3));
+  for (double v : test::values(i)) CHECK((v >= -2 && v < 3));
   CHECK(randint(0, 4, {3}, kFloat32, &g).dtype() == kFloat32);
   CHECK(rand({2}, requires_grad()).requires_grad());
 }
@@ -171,8 +164,8 @@ TEST_CASE("factory: *_like copy sizes, dtype and device from the template") {
     CHECK(t.is_contiguous());
     CHECK_FALSE(t.requires_grad());
   }
-  CHECK(values(ones_like(like)) == std::vector<double>(6, 1.0));
-  CHECK(values(full_like(like, 4)) == std::vector<double>(6, 4.0));
+  CHECK(test::values(ones_like(like)) == std::vector<double>(6, 1.0));
+  CHECK(test::values(full_like(like, 4)) == std::vector<double>(6, 4.0));
   // Integer values in a float template keep the template's dtype (full() alone would pick int64).
   CHECK(full_like(like, 4).dtype() == kFloat64);
 }
@@ -292,7 +285,7 @@ TEST_CASE("properties: sizes, strides, offset of contiguous tensors and views") 
   const Tensor s = x.select(1, 2).narrow(1, 1, 2);  // x[:, 2, 1:3]
   CHECK(s.sizes() == Shape{2, 2});
   CHECK(s.storage_offset() == 2 * 4 + 1);
-  CHECK(values(s) == std::vector<double>{9, 10, 21, 22});
+  CHECK(test::values(s) == std::vector<double>{9, 10, 21, 22});
 }
 
 TEST_CASE("properties: item converts between dtypes") {
@@ -372,11 +365,11 @@ TEST_CASE("properties: clone is independent, contiguous copies only when needed"
   CHECK_FALSE(tc.is_same(t));
   CHECK(tc.is_contiguous());
   CHECK(tc.strides() == Shape{2, 1});
-  CHECK(values(tc) == std::vector<double>{1, 3, 2, -4});
+  CHECK(test::values(tc) == std::vector<double>{1, 3, 2, -4});
   // The clone of a view is contiguous, with its own storage from offset 0.
   const Tensor sc = x.select(1, 1).clone();
   CHECK(sc.storage_offset() == 0);
-  CHECK(values(sc) == std::vector<double>{2, -4});
+  CHECK(test::values(sc) == std::vector<double>{2, -4});
 }
 
 TEST_CASE("properties: allclose and equal") {

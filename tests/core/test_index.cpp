@@ -9,31 +9,20 @@
 
 using namespace bg;
 
-namespace {
-
-// 0, 1, ..., n-1 as float64 in `sizes`.
-Tensor iota(const Shape& sizes) { return arange(numel_of(sizes), kFloat64).reshape(sizes); }
-
-void check_equal(const Tensor& actual, const Tensor& expected) {
-  INFO("actual: ", actual, "\nexpected: ", expected);
-  CHECK(equal(actual, expected));
-}
-
-}  // namespace
-
 TEST_CASE("index_select picks slices along any dim, repeating them as often as indexed") {
-  const Tensor x = iota({3, 4});
-  check_equal(x.index_select(0, tensor({2, 0, 2})),
-              tensor({{8.0, 9.0, 10.0, 11.0}, {0.0, 1.0, 2.0, 3.0}, {8.0, 9.0, 10.0, 11.0}}));
-  check_equal(x.index_select(-1, tensor({3, 1})), tensor({{3.0, 1.0}, {7.0, 5.0}, {11.0, 9.0}}));
-  check_equal(x.index_select(1, zeros({0}, kInt64)), zeros({3, 0}, kFloat64));
+  const Tensor x = test::iota({3, 4});
+  test::check_equal(x.index_select(0, tensor({2, 0, 2})),
+                    tensor({{8.0, 9.0, 10.0, 11.0}, {0.0, 1.0, 2.0, 3.0}, {8.0, 9.0, 10.0, 11.0}}));
+  test::check_equal(x.index_select(-1, tensor({3, 1})),
+                    tensor({{3.0, 1.0}, {7.0, 5.0}, {11.0, 9.0}}));
+  test::check_equal(x.index_select(1, zeros({0}, kInt64)), zeros({3, 0}, kFloat64));
   // x.t() is [4, 3] with strides [1, 4].
-  check_equal(x.t().index_select(0, tensor({1})), tensor({{1.0, 5.0, 9.0}}));
-  check_equal(x.t().index_select(1, tensor({2, 0})),
-              tensor({{8.0, 0.0}, {9.0, 1.0}, {10.0, 2.0}, {11.0, 3.0}}));
+  test::check_equal(x.t().index_select(0, tensor({1})), tensor({{1.0, 5.0, 9.0}}));
+  test::check_equal(x.t().index_select(1, tensor({2, 0})),
+                    tensor({{8.0, 0.0}, {9.0, 1.0}, {10.0, 2.0}, {11.0, 3.0}}));
   // A non-contiguous index.
-  check_equal(x.index_select(0, tensor({2, 5, 1, 7, 0, 9}).slice(0, 0, 6, 2)),
-              x.index_select(0, tensor({2, 1, 0})));
+  test::check_equal(x.index_select(0, tensor({2, 5, 1, 7, 0, 9}).slice(0, 0, 6, 2)),
+                    x.index_select(0, tensor({2, 1, 0})));
 }
 
 TEST_CASE("index_select backward adds up the gradients of repeated indices") {
@@ -41,98 +30,98 @@ TEST_CASE("index_select backward adds up the gradients of repeated indices") {
   const Tensor weights = tensor({{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}});
   (x.index_select(0, tensor({2, 0, 2})) * weights).sum().backward();
   // Row 2 was picked twice (weights rows 0 and 2), row 0 once (weights row 1), row 1 never.
-  check_equal(x.grad(), tensor({{3.0, 4.0}, {0.0, 0.0}, {6.0, 8.0}}));
+  test::check_equal(x.grad(), tensor({{3.0, 4.0}, {0.0, 0.0}, {6.0, 8.0}}));
 }
 
 TEST_CASE("index_add adds source slices at the indexed positions, out of place") {
   const Tensor x = ones({3, 2}, kFloat64);
   const Tensor source = tensor({{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}});
-  check_equal(index_add(x, 0, tensor({0, 2, 0}), source),
-              tensor({{7.0, 9.0}, {1.0, 1.0}, {4.0, 5.0}}));
-  check_equal(x, ones({3, 2}, kFloat64));
-  check_equal(index_add(zeros({2, 3}, kFloat64), -1, tensor({2, 2}), source.narrow(0, 0, 2)),
-              tensor({{0.0, 0.0, 3.0}, {0.0, 0.0, 7.0}}));
+  test::check_equal(index_add(x, 0, tensor({0, 2, 0}), source),
+                    tensor({{7.0, 9.0}, {1.0, 1.0}, {4.0, 5.0}}));
+  test::check_equal(x, ones({3, 2}, kFloat64));
+  test::check_equal(index_add(zeros({2, 3}, kFloat64), -1, tensor({2, 2}), source.narrow(0, 0, 2)),
+                    tensor({{0.0, 0.0, 3.0}, {0.0, 0.0, 7.0}}));
   // A transposed source: source.t() is [2, 3], added along dim 1.
-  check_equal(index_add(zeros({2, 2}, kFloat64), 1, tensor({1, 0, 1}), source.t()),
-              tensor({{3.0, 6.0}, {4.0, 8.0}}));
+  test::check_equal(index_add(zeros({2, 2}, kFloat64), 1, tensor({1, 0, 1}), source.t()),
+                    tensor({{3.0, 6.0}, {4.0, 8.0}}));
 }
 
 TEST_CASE("gather reads x[..., index[p], ...] for every position p of the index") {
   const Tensor x = tensor({{1.0, 2.0}, {3.0, 4.0}});
-  check_equal(x.gather(1, tensor({{0, 0}, {1, 0}})), tensor({{1.0, 1.0}, {4.0, 3.0}}));
-  const Tensor y = iota({3, 4});
+  test::check_equal(x.gather(1, tensor({{0, 0}, {1, 0}})), tensor({{1.0, 1.0}, {4.0, 3.0}}));
+  const Tensor y = test::iota({3, 4});
   const Tensor rows = tensor({{2, 1, 0, 0}, {0, 0, 1, 2}});
   const Tensor expected = tensor({{8.0, 5.0, 2.0, 3.0}, {0.0, 1.0, 6.0, 11.0}});
-  check_equal(y.gather(0, rows), expected);
-  check_equal(y.gather(-2, rows), expected);
+  test::check_equal(y.gather(0, rows), expected);
+  test::check_equal(y.gather(-2, rows), expected);
   // An index smaller than the input in the other dims; a transposed input.
-  check_equal(y.gather(1, tensor({{3}, {0}})), tensor({{3.0}, {4.0}}));
-  check_equal(y.t().gather(1, tensor({{2, 0}, {1, 1}})), tensor({{8.0, 0.0}, {5.0, 5.0}}));
+  test::check_equal(y.gather(1, tensor({{3}, {0}})), tensor({{3.0}, {4.0}}));
+  test::check_equal(y.t().gather(1, tensor({{2, 0}, {1, 1}})), tensor({{8.0, 0.0}, {5.0, 5.0}}));
 }
 
 TEST_CASE("gather backward adds up the gradients of repeated indices") {
   const Tensor x = test::leaf({2, 3});
   x.gather(1, tensor({{0, 0, 2}, {1, 1, 1}})).sum().backward();
-  check_equal(x.grad(), tensor({{2.0, 0.0, 1.0}, {0.0, 3.0, 0.0}}));
+  test::check_equal(x.grad(), tensor({{2.0, 0.0, 1.0}, {0.0, 3.0, 0.0}}));
 }
 
 TEST_CASE("scatter_add accumulates every source element at its indexed position") {
   const Tensor src = tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
-  check_equal(scatter_add(zeros({2, 3}, kFloat64), 1, tensor({{0, 1, 0}, {2, 2, 2}}), src),
-              tensor({{4.0, 2.0, 0.0}, {0.0, 0.0, 15.0}}));
+  test::check_equal(scatter_add(zeros({2, 3}, kFloat64), 1, tensor({{0, 1, 0}, {2, 2, 2}}), src),
+                    tensor({{4.0, 2.0, 0.0}, {0.0, 0.0, 15.0}}));
   const Tensor x = ones({3, 2}, kFloat64);
   const Tensor expected = tensor({{1.0, 3.0}, {1.0, 1.0}, {5.0, 5.0}});
   const Tensor index = tensor({{2, 0}, {2, 2}});
-  check_equal(scatter_add(x, -2, index, tensor({{1.0, 2.0}, {3.0, 4.0}})), expected);
-  check_equal(x, ones({3, 2}, kFloat64));  // out of place
+  test::check_equal(scatter_add(x, -2, index, tensor({{1.0, 2.0}, {3.0, 4.0}})), expected);
+  test::check_equal(x, ones({3, 2}, kFloat64));  // out of place
   // The same sources as a transposed view.
-  check_equal(scatter_add(x, 0, index, tensor({{1.0, 3.0}, {2.0, 4.0}}).t()), expected);
+  test::check_equal(scatter_add(x, 0, index, tensor({{1.0, 3.0}, {2.0, 4.0}}).t()), expected);
 }
 
 TEST_CASE("masked_select returns the selected elements in row-major order") {
-  const Tensor x = iota({2, 3});
+  const Tensor x = test::iota({2, 3});
   const Tensor mask = tensor({{true, false, true}, {false, false, true}});
-  check_equal(x.masked_select(mask), tensor({0.0, 2.0, 5.0}));
-  check_equal(x.masked_select(tensor({true, false, true})), tensor({0.0, 2.0, 3.0, 5.0}));
-  check_equal(x.t().masked_select(mask.t()), tensor({0.0, 2.0, 5.0}));
-  check_equal(x.masked_select(zeros({2, 3}, kBool)), zeros({0}, kFloat64));
+  test::check_equal(x.masked_select(mask), tensor({0.0, 2.0, 5.0}));
+  test::check_equal(x.masked_select(tensor({true, false, true})), tensor({0.0, 2.0, 3.0, 5.0}));
+  test::check_equal(x.t().masked_select(mask.t()), tensor({0.0, 2.0, 5.0}));
+  test::check_equal(x.masked_select(zeros({2, 3}, kBool)), zeros({0}, kFloat64));
 
   // x broadcast against the mask is picked once per selected row; gradients add up.
   const Tensor v = test::leaf({3});
   const Tensor picked = v.masked_select(tensor({{true, true, false}, {false, true, true}}));
   {
     NoGradGuard no_grad;
-    check_equal(picked, stack({v[0], v[1], v[1], v[2]}));
+    test::check_equal(picked, stack({v[0], v[1], v[1], v[2]}));
   }
   picked.sum().backward();
-  check_equal(v.grad(), tensor({1.0, 2.0, 1.0}));
+  test::check_equal(v.grad(), tensor({1.0, 2.0, 1.0}));
 }
 
 TEST_CASE("nonzero lists the coordinates of nonzero elements") {
   const Tensor x = tensor({{0.0, 1.5, 0.0}, {-2.0, 0.0, 3.0}});
-  check_equal(nonzero(x), tensor({{0, 1}, {1, 0}, {1, 2}}));
-  check_equal(nonzero(x.t()), tensor({{0, 1}, {1, 0}, {2, 1}}));
-  check_equal(nonzero(tensor({true, false, true})), tensor({{0}, {2}}));
-  check_equal(nonzero(zeros({2, 2})), zeros({0, 2}, kInt64));
-  check_equal(nonzero(scalar_tensor(4)), zeros({1, 0}, kInt64));
-  check_equal(nonzero(scalar_tensor(0)), zeros({0, 0}, kInt64));
+  test::check_equal(nonzero(x), tensor({{0, 1}, {1, 0}, {1, 2}}));
+  test::check_equal(nonzero(x.t()), tensor({{0, 1}, {1, 0}, {2, 1}}));
+  test::check_equal(nonzero(tensor({true, false, true})), tensor({{0}, {2}}));
+  test::check_equal(nonzero(zeros({2, 2})), zeros({0, 2}, kInt64));
+  test::check_equal(nonzero(scalar_tensor(4)), zeros({1, 0}, kInt64));
+  test::check_equal(nonzero(scalar_tensor(0)), zeros({0, 0}, kInt64));
 }
 
 TEST_CASE("cat joins along any dim, promoting dtypes") {
-  const Tensor a = iota({2, 3});
-  check_equal(cat({a, full({1, 3}, -1.0, kFloat64)}),
-              tensor({{0.0, 1.0, 2.0}, {3.0, 4.0, 5.0}, {-1.0, -1.0, -1.0}}));
-  check_equal(cat({a, full({2, 1}, -1.0, kFloat64), a.narrow(1, 0, 1)}, -1),
-              tensor({{0.0, 1.0, 2.0, -1.0, 0.0}, {3.0, 4.0, 5.0, -1.0, 3.0}}));
-  check_equal(cat({a.t(), a.t()}, 1),
-              tensor({{0.0, 3.0, 0.0, 3.0}, {1.0, 4.0, 1.0, 4.0}, {2.0, 5.0, 2.0, 5.0}}));
+  const Tensor a = test::iota({2, 3});
+  test::check_equal(cat({a, full({1, 3}, -1.0, kFloat64)}),
+                    tensor({{0.0, 1.0, 2.0}, {3.0, 4.0, 5.0}, {-1.0, -1.0, -1.0}}));
+  test::check_equal(cat({a, full({2, 1}, -1.0, kFloat64), a.narrow(1, 0, 1)}, -1),
+                    tensor({{0.0, 1.0, 2.0, -1.0, 0.0}, {3.0, 4.0, 5.0, -1.0, 3.0}}));
+  test::check_equal(cat({a.t(), a.t()}, 1),
+                    tensor({{0.0, 3.0, 0.0, 3.0}, {1.0, 4.0, 1.0, 4.0}, {2.0, 5.0, 2.0, 5.0}}));
   // int64 and float32 give float32.
-  check_equal(cat({tensor({1, 2}), tensor({0.5f})}), tensor({1.0f, 2.0f, 0.5f}));
-  check_equal(cat({tensor({true}), tensor({3})}), tensor({1, 3}));
+  test::check_equal(cat({tensor({1, 2}), tensor({0.5f})}), tensor({1.0f, 2.0f, 0.5f}));
+  test::check_equal(cat({tensor({true}), tensor({3})}), tensor({1, 3}));
   // An empty part contributes nothing.
-  check_equal(cat({a, zeros({0, 3}, kFloat64)}), a);
-  check_equal(cat({zeros({2, 0}, kFloat64), a}, 1), a);
-  check_equal(cat({a}), a);
+  test::check_equal(cat({a, zeros({0, 3}, kFloat64)}), a);
+  test::check_equal(cat({zeros({2, 0}, kFloat64), a}, 1), a);
+  test::check_equal(cat({a}), a);
 }
 
 TEST_CASE("cat of float32 and float64 parts sends each its gradient in its own dtype") {
@@ -141,29 +130,29 @@ TEST_CASE("cat of float32 and float64 parts sends each its gradient in its own d
   const Tensor joined = cat({single, dbl});
   CHECK(joined.dtype() == kFloat64);
   (joined * tensor({1.0, 2.0, 3.0})).sum().backward();
-  check_equal(single.grad(), tensor({1.0f, 2.0f}));
-  check_equal(dbl.grad(), tensor({3.0}));
+  test::check_equal(single.grad(), tensor({1.0f, 2.0f}));
+  test::check_equal(dbl.grad(), tensor({3.0}));
 }
 
 TEST_CASE("stack adds a new dim") {
   const Tensor a = tensor({1.0, 2.0, 3.0}), b = tensor({4.0, 5.0, 6.0});
-  check_equal(stack({a, b}), tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}));
-  check_equal(stack({a, b}, 1), tensor({{1.0, 4.0}, {2.0, 5.0}, {3.0, 6.0}}));
-  check_equal(stack({a, b}, -1), tensor({{1.0, 4.0}, {2.0, 5.0}, {3.0, 6.0}}));
-  const Tensor m = iota({2, 3});
+  test::check_equal(stack({a, b}), tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}));
+  test::check_equal(stack({a, b}, 1), tensor({{1.0, 4.0}, {2.0, 5.0}, {3.0, 6.0}}));
+  test::check_equal(stack({a, b}, -1), tensor({{1.0, 4.0}, {2.0, 5.0}, {3.0, 6.0}}));
+  const Tensor m = test::iota({2, 3});
   const Tensor stacked = stack({m, m.t().t() * 2.0, m}, 1);
   CHECK(stacked.sizes() == Shape{2, 3, 3});
-  check_equal(stacked.select(1, 1), m * 2.0);
-  check_equal(stack({scalar_tensor(1.0f), scalar_tensor(2.0f)}), tensor({1.0f, 2.0f}));
+  test::check_equal(stacked.select(1, 1), m * 2.0);
+  test::check_equal(stack({scalar_tensor(1.0f), scalar_tensor(2.0f)}), tensor({1.0f, 2.0f}));
 }
 
 TEST_CASE("split and chunk return views, the last one smaller when sizes do not divide") {
-  const Tensor x = iota({5, 2});
+  const Tensor x = test::iota({5, 2});
   const std::vector<Tensor> parts = x.split(2);
   REQUIRE(parts.size() == 3);
-  check_equal(parts[0], x.narrow(0, 0, 2));
-  check_equal(parts[1], tensor({{4.0, 5.0}, {6.0, 7.0}}));
-  check_equal(parts[2], tensor({{8.0, 9.0}}));
+  test::check_equal(parts[0], x.narrow(0, 0, 2));
+  test::check_equal(parts[1], tensor({{4.0, 5.0}, {6.0, 7.0}}));
+  test::check_equal(parts[2], tensor({{8.0, 9.0}}));
   CHECK(parts[2].impl()->storage() == x.impl()->storage());
   CHECK(parts[2].storage_offset() == 8);
 
@@ -172,15 +161,15 @@ TEST_CASE("split and chunk return views, the last one smaller when sizes do not 
     for (const Tensor& piece : pieces) sizes.push_back(piece.size(dim));
     return sizes;
   };
-  const Tensor wide = iota({2, 5});
+  const Tensor wide = test::iota({2, 5});
   CHECK(part_sizes(wide.split(3, -1), 1) == std::vector<int64_t>{3, 2});
   CHECK(part_sizes(wide.split(7, 1), 1) == std::vector<int64_t>{5});
   CHECK(part_sizes(x.chunk(3), 0) == std::vector<int64_t>{2, 2, 1});
   CHECK(part_sizes(x.chunk(2), 0) == std::vector<int64_t>{3, 2});
   CHECK(part_sizes(wide.chunk(5, -1), 1) == std::vector<int64_t>{1, 1, 1, 1, 1});
   // As in PyTorch, chunks of size ceil(6 / 4) = 2 give only 3 chunks.
-  CHECK(part_sizes(iota({6}).chunk(4), 0) == std::vector<int64_t>{2, 2, 2});
-  check_equal(wide.chunk(2, 1)[1], tensor({{3.0, 4.0}, {8.0, 9.0}}));
+  CHECK(part_sizes(test::iota({6}).chunk(4), 0) == std::vector<int64_t>{2, 2, 2});
+  test::check_equal(wide.chunk(2, 1)[1], tensor({{3.0, 4.0}, {8.0, 9.0}}));
 }
 
 TEST_CASE("indexing and joining ops have correct gradients") {
@@ -247,7 +236,7 @@ TEST_CASE("indexing and joining ops have correct gradients") {
 }
 
 TEST_CASE("indexing ops reject bad indices") {
-  const Tensor x = iota({3, 4});
+  const Tensor x = test::iota({3, 4});
   CHECK_THROWS_WITH_AS(x.index_select(0, tensor({0.0, 1.0})),
                        doctest::Contains("index_select: expected an int64 index, got float64[2]"),
                        Error);
@@ -305,12 +294,12 @@ TEST_CASE("indexing ops reject bad indices") {
 }
 
 TEST_CASE("joining ops reject mismatched tensors") {
-  const Tensor a = iota({2, 3});
-  CHECK_THROWS_WITH_AS(cat({a, iota({2, 4})}),
+  const Tensor a = test::iota({2, 3});
+  CHECK_THROWS_WITH_AS(cat({a, test::iota({2, 4})}),
                        doctest::Contains("cat: tensor 1 float64[2, 4] on cpu does not match tensor "
                                          "0 float64[2, 3] on cpu outside dim 0"),
                        Error);
-  CHECK_THROWS_WITH_AS(cat({a, iota({3})}, 1),
+  CHECK_THROWS_WITH_AS(cat({a, test::iota({3})}, 1),
                        doctest::Contains("cat: tensor 1 float64[3] on cpu does not match"), Error);
   CHECK_THROWS_WITH_AS(cat({scalar_tensor(1.0), scalar_tensor(2.0)}),
                        doctest::Contains("cat: cannot concatenate 0-dim tensors"), Error);

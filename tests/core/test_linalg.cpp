@@ -12,20 +12,6 @@ using namespace bg;
 
 namespace {
 
-// The elements of `t` in row-major order, as doubles.
-std::vector<double> values(const Tensor& t) {
-  const Tensor host = t.detach().to(kFloat64).contiguous();
-  const double* p = host.data_ptr<double>();
-  return {p, p + host.numel()};
-}
-
-// `fn` throws bg::Error whose message contains every one of `parts` (the op, the shapes, ...).
-void check_error(const std::function<void()>& fn, std::initializer_list<std::string> parts) {
-  for (const std::string& part : parts) {
-    CHECK_THROWS_WITH_AS(fn(), doctest::Contains(part.c_str()), Error);
-  }
-}
-
 // numpy's matmul computed by the definition, in double. `magnitude` holds sum_k |a_ik b_kj| for
 // each output: a dot product of length K computed in floating point is off by at most about
 // K * unit roundoff * magnitude, whatever the order of the additions.
@@ -36,7 +22,7 @@ struct Product {
 };
 
 Product naive_matmul(const Tensor& a, const Tensor& b) {
-  const std::vector<double> av = values(a), bv = values(b);
+  const std::vector<double> av = test::values(a), bv = test::values(b);
   // A 1-d left operand is a row [1, K], a 1-d right operand a column [K, 1]; those dims are dropped
   // from the result again.
   Shape as = a.sizes(), bs = b.sizes();
@@ -90,7 +76,7 @@ void check_product(const Tensor& out, const Tensor& a, const Tensor& b) {
   CHECK(out.dtype() == a.dtype());
   REQUIRE(out.sizes() == expected.sizes);
   const double unit_roundoff = out.dtype() == kFloat32 ? 0x1p-24 : 0x1p-53;
-  const std::vector<double> got = values(out);
+  const std::vector<double> got = test::values(out);
   for (size_t i = 0; i < got.size(); ++i) {
     INFO("element ", i, ": got ", got[i], ", expected ", expected.value[i]);
     CHECK(std::abs(got[i] - expected.value[i]) <=
@@ -167,16 +153,16 @@ TEST_CASE("matmul of 1-d operands drops their dims") {
   CHECK(matmul(v, v).dim() == 0);
   CHECK(matmul(v, v).item<double>() == 14.0);
   CHECK(matmul(v, m).sizes() == Shape{2});
-  CHECK(values(matmul(v, m)) == std::vector<double>{4.0, 5.0});
+  CHECK(test::values(matmul(v, m)) == std::vector<double>{4.0, 5.0});
   CHECK(matmul(m.t(), v).sizes() == Shape{2});
-  CHECK(values(matmul(m.t(), v)) == std::vector<double>{4.0, 5.0});
+  CHECK(test::values(matmul(m.t(), v)) == std::vector<double>{4.0, 5.0});
 }
 
 TEST_CASE("an empty inner dim gives zeros") {
   const Tensor out = matmul(zeros({3, 0}), zeros({0, 4}));
   CHECK(out.sizes() == Shape{3, 4});
-  CHECK(values(out) == std::vector<double>(12, 0.0));
-  CHECK(values(bmm(zeros({2, 2, 0}), zeros({2, 0, 3}))) == std::vector<double>(12, 0.0));
+  CHECK(test::values(out) == std::vector<double>(12, 0.0));
+  CHECK(test::values(bmm(zeros({2, 2, 0}), zeros({2, 0, 3}))) == std::vector<double>(12, 0.0));
 }
 
 TEST_CASE("a large float32 product (the tiled parallel path) is within rounding of double") {
@@ -224,53 +210,52 @@ TEST_CASE("gradients of matmul, mm and bmm for every form and layout") {
 // --------------------------------------------------------------------------------------
 
 TEST_CASE("shape errors name the op and both shapes") {
-  check_error([] { (void)mm(zeros({2, 3}), zeros({4, 5})); }, {"mm", "[2, 3]", "[4, 5]"});
-  check_error([] { (void)mm(zeros({2, 2, 3}), zeros({3, 5})); }, {"mm", "[2, 2, 3]", "[3, 5]"});
-  check_error([] { (void)mm(zeros({3}), zeros({3, 5})); }, {"mm", "[3]", "[3, 5]"});
-  check_error(
-      [] {
-        (void)bmm(zeros({2, 3, 4}), zeros({3, 4, 5}));
-      },
-      {"bmm", "[2, 3, 4]", "[3, 4, 5]"});
-  check_error(
-      [] {
-        (void)bmm(zeros({2, 3, 4}), zeros({2, 5, 6}));
-      },
-      {"bmm", "[2, 3, 4]", "[2, 5, 6]"});
-  check_error([] { (void)bmm(zeros({3, 4}), zeros({4, 5})); }, {"bmm", "[3, 4]", "[4, 5]"});
-  check_error([] { (void)matmul(zeros({2, 3}), zeros({4, 5})); }, {"matmul", "[2, 3]", "[4, 5]"});
-  check_error([] { (void)matmul(zeros({3}), zeros({4})); }, {"matmul", "[3]", "[4]"});
-  check_error([] { (void)matmul(zeros({2, 3, 4}), zeros({5})); }, {"matmul", "[2, 3, 4]", "[5]"});
-  check_error(
-      [] {
-        (void)matmul(zeros({2, 3, 4}), zeros({3, 4, 5}));
-      },
-      {"matmul", "[2, 3, 4]", "[3, 4, 5]"});
-  check_error([] { (void)matmul(scalar_tensor(2.0), zeros({3})); }, {"matmul", "at least 1 dim"});
+  test::check_error({"mm", "[2, 3]", "[4, 5]"}, [] { (void)mm(zeros({2, 3}), zeros({4, 5})); });
+  test::check_error({"mm", "[2, 2, 3]", "[3, 5]"}, [] {
+    (void)mm(zeros({2, 2, 3}), zeros({3, 5}));
+  });
+  test::check_error({"mm", "[3]", "[3, 5]"}, [] { (void)mm(zeros({3}), zeros({3, 5})); });
+  test::check_error({"bmm", "[2, 3, 4]", "[3, 4, 5]"}, [] {
+    (void)bmm(zeros({2, 3, 4}), zeros({3, 4, 5}));
+  });
+  test::check_error({"bmm", "[2, 3, 4]", "[2, 5, 6]"}, [] {
+    (void)bmm(zeros({2, 3, 4}), zeros({2, 5, 6}));
+  });
+  test::check_error({"bmm", "[3, 4]", "[4, 5]"}, [] { (void)bmm(zeros({3, 4}), zeros({4, 5})); });
+  test::check_error({"matmul", "[2, 3]", "[4, 5]"}, [] {
+    (void)matmul(zeros({2, 3}), zeros({4, 5}));
+  });
+  test::check_error({"matmul", "[3]", "[4]"}, [] { (void)matmul(zeros({3}), zeros({4})); });
+  test::check_error({"matmul", "[2, 3, 4]", "[5]"}, [] {
+    (void)matmul(zeros({2, 3, 4}), zeros({5}));
+  });
+  test::check_error({"matmul", "[2, 3, 4]", "[3, 4, 5]"}, [] {
+    (void)matmul(zeros({2, 3, 4}), zeros({3, 4, 5}));
+  });
+  test::check_error({"matmul", "at least 1 dim"},
+                    [] { (void)matmul(scalar_tensor(2.0), zeros({3})); });
 }
 
 TEST_CASE("mixed dtypes and integer operands throw") {
   const Tensor f32 = zeros({2, 2}, kFloat32), f64 = zeros({2, 2}, kFloat64);
   const Tensor i64 = zeros({2, 2}, kInt64);
-  check_error([&] { (void)matmul(f32, f64); }, {"matmul", "float32", "float64"});
-  check_error([&] { (void)mm(f64, f32); }, {"mm", "float64", "float32"});
-  check_error([&] { (void)bmm(f32.unsqueeze(0), f64.unsqueeze(0)); },
-              {"bmm", "float32", "float64"});
-  check_error([&] { (void)matmul(i64, i64); }, {"matmul", "int64"});
-  check_error([&] { (void)mm(i64, i64); }, {"mm", "int64"});
-  check_error([&] { (void)bmm(i64.unsqueeze(0), i64.unsqueeze(0)); }, {"bmm", "int64"});
-  check_error(
-      [&] {
-        (void)matmul(zeros({2, 2}, kBool), zeros({2, 2}, kBool));
-      },
-      {"matmul", "bool"});
+  test::check_error({"matmul", "float32", "float64"}, [&] { (void)matmul(f32, f64); });
+  test::check_error({"mm", "float64", "float32"}, [&] { (void)mm(f64, f32); });
+  test::check_error({"bmm", "float32", "float64"},
+                    [&] { (void)bmm(f32.unsqueeze(0), f64.unsqueeze(0)); });
+  test::check_error({"matmul", "int64"}, [&] { (void)matmul(i64, i64); });
+  test::check_error({"mm", "int64"}, [&] { (void)mm(i64, i64); });
+  test::check_error({"bmm", "int64"}, [&] { (void)bmm(i64.unsqueeze(0), i64.unsqueeze(0)); });
+  test::check_error({"matmul", "bool"}, [&] {
+    (void)matmul(zeros({2, 2}, kBool), zeros({2, 2}, kBool));
+  });
 }
 
 TEST_CASE("undefined operands throw naming the op") {
   const Tensor undefined, m = zeros({2, 2});
-  check_error([&] { (void)matmul(undefined, m); }, {"matmul", "undefined"});
-  check_error([&] { (void)m.mm(undefined); }, {"mm", "undefined"});
-  check_error([&] { (void)bmm(undefined, undefined); }, {"bmm", "undefined"});
+  test::check_error({"matmul", "undefined"}, [&] { (void)matmul(undefined, m); });
+  test::check_error({"mm", "undefined"}, [&] { (void)m.mm(undefined); });
+  test::check_error({"bmm", "undefined"}, [&] { (void)bmm(undefined, undefined); });
 }
 
 }  // namespace

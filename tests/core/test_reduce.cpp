@@ -13,45 +13,7 @@ using namespace bg;
 
 namespace {
 
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
 using ReduceFn = std::function<Tensor(const Tensor& x, const Dims& dims, bool keepdim)>;
-
-// The elements of `t` in row-major order, as doubles.
-std::vector<double> values(const Tensor& t) {
-  const Tensor host = t.detach().to(kFloat64).contiguous();
-  const double* p = host.data_ptr<double>();
-  return {p, p + host.numel()};
-}
-
-// The elements of an int64 or bool tensor, exactly.
-std::vector<int64_t> ints(const Tensor& t) {
-  const Tensor host = t.detach().to(kInt64).contiguous();
-  const int64_t* p = host.data_ptr<int64_t>();
-  return {p, p + host.numel()};
-}
-
-// Every element of `actual` is within atol + rtol |expected| of `expected`; infinities must match
-// exactly and NaN matches NaN.
-void check_close(const Tensor& actual, const std::vector<double>& expected, double rtol,
-                 double atol = 0.0) {
-  const std::vector<double> got = values(actual);
-  REQUIRE(got.size() == expected.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element ", i, ": got ", got[i], ", expected ", expected[i]);
-    const bool both_nan = std::isnan(got[i]) && std::isnan(expected[i]);
-    CHECK((both_nan || got[i] == expected[i] ||
-           std::abs(got[i] - expected[i]) <= atol + rtol * std::abs(expected[i])));
-  }
-}
-
-// `fn` throws bg::Error whose message contains every one of `parts` (the op, the shapes, ...).
-void check_error(const std::function<void()>& fn, std::initializer_list<std::string> parts) {
-  for (const std::string& part : parts) {
-    CHECK_THROWS_WITH_AS(fn(), doctest::Contains(part.c_str()), Error);
-  }
-}
 
 // ---- The naive reference
 // -------------------------------------------------------------------------
@@ -148,9 +110,9 @@ const std::vector<ReduceCase>& reduce_cases() {
        std::plus<>(), true},
       {"prod", [](const Tensor& x, const Dims& d, bool k) { return x.prod(d, k); }, 1.0,
        std::multiplies<>(), false},
-      {"max", [](const Tensor& x, const Dims& d, bool k) { return x.max(d, k); }, -kInf,
+      {"max", [](const Tensor& x, const Dims& d, bool k) { return x.max(d, k); }, -test::kInf,
        [](double a, double b) { return std::max(a, b); }, false},
-      {"min", [](const Tensor& x, const Dims& d, bool k) { return min(x, d, k); }, kInf,
+      {"min", [](const Tensor& x, const Dims& d, bool k) { return min(x, d, k); }, test::kInf,
        [](double a, double b) { return std::min(a, b); }, false},
   };
   return cases;
@@ -166,7 +128,7 @@ std::string dims_str(const Dims& dims) {
 TEST_CASE("sum, mean, prod, max and min match a naive loop over every dim list and layout") {
   for (Dtype dtype : {kFloat32, kFloat64}) {
     for (const auto& [layout, x] : layouts(dtype)) {
-      const std::vector<double> data = values(x);
+      const std::vector<double> data = test::values(x);
       for (const ReduceCase& c : reduce_cases()) {
         for (const Dims& dims : dim_lists()) {
           const Reduction r(x.sizes(), dims);
@@ -181,9 +143,9 @@ TEST_CASE("sum, mean, prod, max and min match a naive loop over every dim list a
             CHECK(out.dtype() == dtype);
             CHECK(out.sizes() == (keepdim ? r.kept_sizes : r.output_sizes));
             if (dtype == kFloat32)
-              check_close(out, expected, 1e-6, 1e-6);
+              test::check_close(out, expected, 1e-6, 1e-6);
             else
-              check_close(out, expected, 1e-13, 1e-13);
+              test::check_close(out, expected, 1e-13, 1e-13);
           }
         }
       }
@@ -196,7 +158,7 @@ TEST_CASE("int64 sum, prod, max and min are exact and stay int64") {
   // |x| <= 5 over 24 elements: every product fits in int64.
   const Tensor x = randint(-5, 6, {2, 3, 4}, {}, &generator);
   const Tensor t = x.transpose(0, 2);  // a non-contiguous view
-  std::vector<int64_t> data = ints(x), data_t = ints(t);
+  std::vector<int64_t> data = test::ints(x), data_t = test::ints(t);
   struct Case {
     std::string name;
     ReduceFn op;
@@ -218,8 +180,8 @@ TEST_CASE("int64 sum, prod, max and min are exact and stay int64") {
       INFO(c.name, " over ", dims_str(dims));
       const Tensor out = c.op(x, dims, false);
       CHECK(out.dtype() == kInt64);
-      CHECK(ints(out) == Reduction(x.sizes(), dims).fold(data, c.init, c.combine));
-      CHECK(ints(c.op(t, dims, true)) ==
+      CHECK(test::ints(out) == Reduction(x.sizes(), dims).fold(data, c.init, c.combine));
+      CHECK(test::ints(c.op(t, dims, true)) ==
             Reduction(t.sizes(), dims).fold(data_t, c.init, c.combine));
     }
   }
@@ -229,11 +191,11 @@ TEST_CASE("bool reductions: sum counts as int64, max and min are any and all") {
   const Tensor x = tensor({{true, false, true}, {false, false, false}});
   CHECK(x.sum().dtype() == kInt64);
   CHECK(x.sum().item<int64_t>() == 2);
-  CHECK(ints(x.sum(1)) == std::vector<int64_t>{2, 0});
-  CHECK(ints(x.prod(0)) == std::vector<int64_t>{0, 0, 0});
+  CHECK(test::ints(x.sum(1)) == std::vector<int64_t>{2, 0});
+  CHECK(test::ints(x.prod(0)) == std::vector<int64_t>{0, 0, 0});
   CHECK(x.max(1).dtype() == kBool);
-  CHECK(ints(x.max(1)) == std::vector<int64_t>{1, 0});
-  CHECK(ints(x.min(0)) == std::vector<int64_t>{0, 0, 0});
+  CHECK(test::ints(x.max(1)) == std::vector<int64_t>{1, 0});
+  CHECK(test::ints(x.min(0)) == std::vector<int64_t>{0, 0, 0});
 }
 
 TEST_CASE("sum, max and min over long rows, long columns and middle dims are exact") {
@@ -254,13 +216,13 @@ TEST_CASE("sum, max and min over long rows, long columns and middle dims are exa
   for (Dtype dtype : {kFloat32, kFloat64}) {
     for (const Case& c : cases) {
       const Tensor x = randint(-100, 100, c.sizes, dtype, &generator);
-      const std::vector<double> data = values(x);
+      const std::vector<double> data = test::values(x);
       const Reduction r(c.sizes, c.dims);
       for (const ReduceCase& op : reduce_cases()) {
         if (op.name != "sum" && op.name != "max" && op.name != "min") continue;
         INFO(op.name, " of ", shape_str(c.sizes), " over ", dims_str(c.dims), " in ",
              dtype_name(dtype));
-        check_close(op.op(x, c.dims, false), r.fold(data, op.init, op.combine), 0.0);
+        test::check_close(op.op(x, c.dims, false), r.fold(data, op.init, op.combine), 0.0);
       }
     }
   }
@@ -269,25 +231,25 @@ TEST_CASE("sum, max and min over long rows, long columns and middle dims are exa
 TEST_CASE("a million float32 values sum accurately") {
   CHECK(ones({1000000}).sum().item<float>() == 1e6f);
   CHECK(ones({1000000}).mean().item<float>() == 1.0f);
-  check_close(ones({1000, 1000}).sum(0), std::vector<double>(1000, 1000.0), 0.0);
-  check_close(ones({1000, 1000}).sum(1), std::vector<double>(1000, 1000.0), 0.0);
+  test::check_close(ones({1000, 1000}).sum(0), std::vector<double>(1000, 1000.0), 0.0);
+  test::check_close(ones({1000, 1000}).sum(1), std::vector<double>(1000, 1000.0), 0.0);
   Generator generator(5);
   const Tensor x = rand({1000000}, kFloat32, &generator);
   long double exact = 0;
-  for (double v : values(x)) exact += v;
+  for (double v : test::values(x)) exact += v;
   // Only the final rounding to float32 remains (a float32 running sum would be off by ~1e-4).
-  check_close(x.sum(), {static_cast<double>(exact)}, 1e-7);
-  check_close(x.mean(), {static_cast<double>(exact / 1e6L)}, 1e-7);
+  test::check_close(x.sum(), {static_cast<double>(exact)}, 1e-7);
+  test::check_close(x.mean(), {static_cast<double>(exact / 1e6L)}, 1e-7);
 }
 
 TEST_CASE("argmax and argmin give the first index of ties") {
   const Tensor x = tensor({{1.0, 3.0, 3.0, 2.0}, {5.0, 0.0, 5.0, 0.0}});
   CHECK(x.argmax(1).dtype() == kInt64);
-  CHECK(ints(x.argmax(1)) == std::vector<int64_t>{1, 0});
-  CHECK(ints(x.argmin(1)) == std::vector<int64_t>{0, 1});
-  CHECK(ints(argmax(x, -1)) == std::vector<int64_t>{1, 0});
-  CHECK(ints(x.argmax(0)) == std::vector<int64_t>{1, 0, 1, 0});
-  CHECK(ints(x.argmin(0)) == std::vector<int64_t>{0, 1, 0, 1});
+  CHECK(test::ints(x.argmax(1)) == std::vector<int64_t>{1, 0});
+  CHECK(test::ints(x.argmin(1)) == std::vector<int64_t>{0, 1});
+  CHECK(test::ints(argmax(x, -1)) == std::vector<int64_t>{1, 0});
+  CHECK(test::ints(x.argmax(0)) == std::vector<int64_t>{1, 0, 1, 0});
+  CHECK(test::ints(x.argmin(0)) == std::vector<int64_t>{0, 1, 0, 1});
   CHECK(x.argmax(1).sizes() == Shape{2});
   CHECK(x.argmax(1, true).sizes() == Shape{2, 1});
   CHECK(x.argmin(0, true).sizes() == Shape{1, 4});
@@ -303,19 +265,19 @@ TEST_CASE("argmax and argmin give the first index of ties") {
     CHECK(argmax(scalar_tensor(2.0), 0).item<int64_t>() == 0);
   }
   SUBCASE("non-contiguous, int64, bool and NaN inputs") {
-    CHECK(ints(x.t().argmax(0)) == ints(x.argmax(1)));
-    CHECK(ints(x.t().argmin(1)) == ints(x.argmin(0)));
+    CHECK(test::ints(x.t().argmax(0)) == test::ints(x.argmax(1)));
+    CHECK(test::ints(x.t().argmin(1)) == test::ints(x.argmin(0)));
     CHECK(tensor({3, 7, 7}).argmax().item<int64_t>() == 1);
     CHECK(tensor({false, true, true}).argmax().item<int64_t>() == 1);
     CHECK(tensor({true, false, false}).argmin().item<int64_t>() == 1);
     // NaN counts as the largest and the smallest, as in PyTorch.
-    CHECK(tensor({1.0, kNaN, 3.0, kNaN}).argmax().item<int64_t>() == 1);
-    CHECK(tensor({1.0, kNaN, -3.0, kNaN}).argmin().item<int64_t>() == 1);
+    CHECK(tensor({1.0, test::kNaN, 3.0, test::kNaN}).argmax().item<int64_t>() == 1);
+    CHECK(tensor({1.0, test::kNaN, -3.0, test::kNaN}).argmin().item<int64_t>() == 1);
   }
   SUBCASE("against a naive loop over the middle dim of every layout") {
     for (const auto& [layout, v] : layouts(kFloat64)) {
       INFO(layout);
-      const std::vector<double> data = values(v);  // [3, 4, 5], no ties
+      const std::vector<double> data = test::values(v);  // [3, 4, 5], no ties
       std::vector<int64_t> expected_max, expected_min;
       for (int64_t i = 0; i < 3; ++i) {
         for (int64_t k = 0; k < 5; ++k) {
@@ -329,19 +291,19 @@ TEST_CASE("argmax and argmin give the first index of ties") {
           expected_min.push_back(best_min);
         }
       }
-      CHECK(ints(v.argmax(1)) == expected_max);
-      CHECK(ints(v.argmin(-2)) == expected_min);
+      CHECK(test::ints(v.argmax(1)) == expected_max);
+      CHECK(test::ints(v.argmin(-2)) == expected_min);
     }
   }
 }
 
 TEST_CASE("var and std match the two-pass formula with corrections 0 and 1") {
-  check_close(tensor({1.0, 2.0, 3.0, 4.0}).var(), {5.0 / 3.0}, 1e-15);
-  check_close(tensor({1.0, 2.0, 3.0, 4.0}).var({}, 0), {1.25}, 1e-15);
-  check_close(tensor({1.0, 2.0, 3.0, 4.0}).std({}, 0), {std::sqrt(1.25)}, 1e-15);
+  test::check_close(tensor({1.0, 2.0, 3.0, 4.0}).var(), {5.0 / 3.0}, 1e-15);
+  test::check_close(tensor({1.0, 2.0, 3.0, 4.0}).var({}, 0), {1.25}, 1e-15);
+  test::check_close(tensor({1.0, 2.0, 3.0, 4.0}).std({}, 0), {std::sqrt(1.25)}, 1e-15);
   for (Dtype dtype : {kFloat32, kFloat64}) {
     for (const auto& [layout, x] : layouts(dtype)) {
-      const std::vector<double> data = values(x);
+      const std::vector<double> data = test::values(x);
       for (const Dims& dims : dim_lists()) {
         const Reduction r(x.sizes(), dims);
         for (int64_t correction : {0, 1}) {
@@ -354,8 +316,8 @@ TEST_CASE("var and std match the two-pass formula with corrections 0 and 1") {
             const Tensor v = var(x, dims, correction, keepdim);
             CHECK(v.sizes() == (keepdim ? r.kept_sizes : r.output_sizes));
             const double rtol = dtype == kFloat32 ? 1e-5 : 1e-13;
-            check_close(v, expected_var, rtol);
-            check_close(x.std(dims, correction, keepdim), expected_std, rtol);
+            test::check_close(v, expected_var, rtol);
+            test::check_close(x.std(dims, correction, keepdim), expected_std, rtol);
           }
         }
       }
@@ -364,12 +326,12 @@ TEST_CASE("var and std match the two-pass formula with corrections 0 and 1") {
 }
 
 TEST_CASE("norm for p = 1, 2, 3, inf, -inf and 0") {
-  check_close(tensor({3.0, -4.0}).norm(), {5.0}, 1e-15);
-  check_close(tensor({3.0, -4.0}).norm(1), {7.0}, 0.0);
-  check_close(tensor({3.0, -4.0}).norm(3), {std::cbrt(91.0)}, 1e-15);
-  check_close(tensor({3.0, -4.0}).norm(INFINITY), {4.0}, 0.0);
-  check_close(tensor({3.0, -4.0}).norm(-INFINITY), {3.0}, 0.0);
-  check_close(tensor({0.0, -4.0, 0.0, 0.5}).norm(0), {2.0}, 0.0);
+  test::check_close(tensor({3.0, -4.0}).norm(), {5.0}, 1e-15);
+  test::check_close(tensor({3.0, -4.0}).norm(1), {7.0}, 0.0);
+  test::check_close(tensor({3.0, -4.0}).norm(3), {std::cbrt(91.0)}, 1e-15);
+  test::check_close(tensor({3.0, -4.0}).norm(INFINITY), {4.0}, 0.0);
+  test::check_close(tensor({3.0, -4.0}).norm(-INFINITY), {3.0}, 0.0);
+  test::check_close(tensor({0.0, -4.0, 0.0, 0.5}).norm(0), {2.0}, 0.0);
 
   struct Case {
     double p;
@@ -380,12 +342,12 @@ TEST_CASE("norm for p = 1, 2, 3, inf, -inf and 0") {
       {1, 0, std::plus<>()},
       {2, 0, std::plus<>()},
       {3, 0, std::plus<>()},
-      {kInf, 0, [](double a, double b) { return std::max(a, b); }},
-      {-kInf, kInf, [](double a, double b) { return std::min(a, b); }},
+      {test::kInf, 0, [](double a, double b) { return std::max(a, b); }},
+      {-test::kInf, test::kInf, [](double a, double b) { return std::min(a, b); }},
       {0, 0, [](double a, double b) { return a + (b != 0); }},
   };
   for (const auto& [layout, x] : layouts(kFloat64)) {
-    std::vector<double> magnitudes = values(x);
+    std::vector<double> magnitudes = test::values(x);
     for (double& m : magnitudes) m = std::abs(m);
     for (const Case& c : cases) {
       const bool power = std::isfinite(c.p) && c.p > 0;
@@ -400,7 +362,7 @@ TEST_CASE("norm for p = 1, 2, 3, inf, -inf and 0") {
         }
         for (bool keepdim : {false, true}) {
           INFO("p ", c.p, " over ", dims_str(dims), " keepdim ", keepdim, " of ", layout);
-          check_close(norm(x, c.p, dims, keepdim), expected, 1e-13);
+          test::check_close(norm(x, c.p, dims, keepdim), expected, 1e-13);
         }
       }
     }
@@ -411,7 +373,7 @@ TEST_CASE("logsumexp matches log(sum(exp(x))) and survives huge and infinite val
   for (Dtype dtype : {kFloat32, kFloat64}) {
     for (const auto& [layout, x] : layouts(dtype)) {
       std::vector<long double> data;
-      for (double v : values(x)) data.push_back(std::exp(static_cast<long double>(v)));
+      for (double v : test::values(x)) data.push_back(std::exp(static_cast<long double>(v)));
       for (const Dims& dims : dim_lists()) {
         const Reduction r(x.sizes(), dims);
         std::vector<double> expected;
@@ -424,27 +386,31 @@ TEST_CASE("logsumexp matches log(sum(exp(x))) and survives huge and infinite val
           const Tensor out = logsumexp(x, dims, keepdim);
           CHECK(out.dtype() == dtype);
           CHECK(out.sizes() == (keepdim ? r.kept_sizes : r.output_sizes));
-          check_close(out, expected, dtype == kFloat32 ? 1e-6 : 1e-14, 1e-6);
+          test::check_close(out, expected, dtype == kFloat32 ? 1e-6 : 1e-14, 1e-6);
         }
       }
     }
     INFO(dtype_name(dtype));
     const Tensor huge = tensor({{1000.0, 1000.0}, {-1000.0, -1000.0}, {1000.0, -1000.0}}, dtype);
-    check_close(huge.logsumexp(1), {1000 + std::log(2.0), -1000 + std::log(2.0), 1000.0}, 1e-7);
+    test::check_close(huge.logsumexp(1), {1000 + std::log(2.0), -1000 + std::log(2.0), 1000.0},
+                      1e-7);
     // All -inf is log(0) = -inf; one +inf makes the result +inf. Never NaN.
-    const Tensor infinite =
-        tensor({{-kInf, -kInf}, {0.0, -kInf}, {kInf, 1.0}, {kInf, -kInf}}, dtype);
-    check_close(infinite.logsumexp(1), {-kInf, 0.0, kInf, kInf}, 0.0);
-    check_close(infinite.logsumexp(1, true), {-kInf, 0.0, kInf, kInf}, 0.0);
+    const Tensor infinite = tensor({{-test::kInf, -test::kInf},
+                                    {0.0, -test::kInf},
+                                    {test::kInf, 1.0},
+                                    {test::kInf, -test::kInf}},
+                                   dtype);
+    test::check_close(infinite.logsumexp(1), {-test::kInf, 0.0, test::kInf, test::kInf}, 0.0);
+    test::check_close(infinite.logsumexp(1, true), {-test::kInf, 0.0, test::kInf, test::kInf}, 0.0);
   }
 }
 
 // Softmax along `dim` of a contiguous-order copy of `x`, in long double.
 std::vector<double> naive_softmax(const Tensor& x, int64_t dim, bool log) {
-  const std::vector<double> data = values(x);
+  const std::vector<double> data = test::values(x);
   const Reduction r(x.sizes(), Dims{dim});
   const std::vector<double> max =
-      r.fold(data, -kInf, [](double a, double b) { return std::max(a, b); });
+      r.fold(data, -test::kInf, [](double a, double b) { return std::max(a, b); });
   std::vector<long double> shifted;
   for (size_t i = 0; i < data.size(); ++i) {
     shifted.push_back(static_cast<long double>(data[i]) - max[static_cast<size_t>(r.target[i])]);
@@ -469,26 +435,26 @@ TEST_CASE("softmax and log_softmax match the formula along every dim") {
         const Tensor soft = softmax(x, dim);
         CHECK(soft.dtype() == dtype);
         CHECK(soft.sizes() == x.sizes());
-        check_close(soft, naive_softmax(x, dim, false), rtol, 1e-7);
-        check_close(x.log_softmax(dim), naive_softmax(x, dim, true), rtol, 1e-6);
+        test::check_close(soft, naive_softmax(x, dim, false), rtol, 1e-7);
+        test::check_close(x.log_softmax(dim), naive_softmax(x, dim, true), rtol, 1e-6);
       }
     }
     INFO(dtype_name(dtype));
     // Huge inputs: no overflow to inf and no inf - inf = NaN.
-    check_close(softmax(tensor({1000.0, 1000.0, -1000.0}, dtype), 0), {0.5, 0.5, 0.0}, 1e-7);
-    check_close(log_softmax(tensor({1000.0, -1000.0}, dtype), 0), {0.0, -2000.0}, 0.0);
-    check_close(log_softmax(tensor({-1000.0, -1000.0}, dtype), 0), {-std::log(2.0), -std::log(2.0)},
-                1e-7);
+    test::check_close(softmax(tensor({1000.0, 1000.0, -1000.0}, dtype), 0), {0.5, 0.5, 0.0}, 1e-7);
+    test::check_close(log_softmax(tensor({1000.0, -1000.0}, dtype), 0), {0.0, -2000.0}, 0.0);
+    test::check_close(log_softmax(tensor({-1000.0, -1000.0}, dtype), 0),
+                      {-std::log(2.0), -std::log(2.0)}, 1e-7);
   }
   // Masked (-inf) entries of a row long enough for the vectorized path get exactly 0.
   for (Dtype dtype : {kFloat32, kFloat64}) {
     INFO(dtype_name(dtype));
-    const Tensor masked = cat({zeros({8}, dtype), full({8}, -kInf, dtype)});
+    const Tensor masked = cat({zeros({8}, dtype), full({8}, -test::kInf, dtype)});
     std::vector<double> expected(16, 0.0);
     std::fill(expected.begin(), expected.begin() + 8, 0.125);
-    check_close(softmax(masked, 0), expected, 0.0);
-    check_close(softmax(masked.unsqueeze(0).expand({3, 16}), 1),
-                values(softmax(masked, 0).unsqueeze(0).expand({3, 16})), 0.0);
+    test::check_close(softmax(masked, 0), expected, 0.0);
+    test::check_close(softmax(masked.unsqueeze(0).expand({3, 16}), 1),
+                      test::values(softmax(masked, 0).unsqueeze(0).expand({3, 16})), 0.0);
   }
   // A 0-dim tensor is a single-element distribution.
   CHECK(softmax(scalar_tensor(3.0), 0).item<double>() == 1.0);
@@ -497,7 +463,7 @@ TEST_CASE("softmax and log_softmax match the formula along every dim") {
 
 TEST_CASE("sum_to sums the broadcast dims away") {
   const Tensor x = test::leaf({2, 3, 4});
-  const std::vector<double> data = values(x);
+  const std::vector<double> data = test::values(x);
   struct Case {
     Shape target;
     Dims dims;
@@ -510,14 +476,15 @@ TEST_CASE("sum_to sums the broadcast dims away") {
     INFO(shape_str(c.target));
     const Tensor out = sum_to(x, c.target);
     CHECK(out.sizes() == c.target);
-    check_close(out, Reduction(x.sizes(), c.dims).fold(data, 0.0, std::plus<>()), 1e-14, 1e-14);
+    test::check_close(out, Reduction(x.sizes(), c.dims).fold(data, 0.0, std::plus<>()), 1e-14,
+                      1e-14);
     test::check_gradients([&c](const std::vector<Tensor>& in) { return sum_to(in[0], c.target); },
                           {x});
   }
   CHECK(sum_to(x, {2, 3, 4}).is_same(x));
-  check_error([&] { (void)sum_to(x, {5}); }, {"sum_to", "[2, 3, 4]", "[5]"});
-  check_error([&] { (void)sum_to(x, {2, 4}); }, {"sum_to", "[2, 3, 4]", "[2, 4]"});
-  check_error([&] { (void)sum_to(x.sum(0), {2, 3, 4}); }, {"sum_to", "[3, 4]", "[2, 3, 4]"});
+  test::check_error({"sum_to", "[2, 3, 4]", "[5]"}, [&] { (void)sum_to(x, {5}); });
+  test::check_error({"sum_to", "[2, 3, 4]", "[2, 4]"}, [&] { (void)sum_to(x, {2, 4}); });
+  test::check_error({"sum_to", "[3, 4]", "[2, 3, 4]"}, [&] { (void)sum_to(x.sum(0), {2, 3, 4}); });
 }
 
 // ---- Gradients
@@ -539,7 +506,8 @@ TEST_CASE("gradients of reductions over every kind of dim list") {
       {"norm 1", [](const Tensor& x, const Dims& d, bool k) { return x.norm(1, d, k); }},
       {"norm 2", [](const Tensor& x, const Dims& d, bool k) { return x.norm(2, d, k); }},
       {"norm 3", [](const Tensor& x, const Dims& d, bool k) { return norm(x, 3, d, k); }},
-      {"norm inf", [](const Tensor& x, const Dims& d, bool k) { return norm(x, kInf, d, k); }},
+      {"norm inf",
+       [](const Tensor& x, const Dims& d, bool k) { return norm(x, test::kInf, d, k); }},
       {"norm 0", [](const Tensor& x, const Dims& d, bool k) { return norm(x, 0, d, k); }},
   };
   const std::vector<std::pair<std::string, Tensor>> inputs = {
@@ -569,22 +537,18 @@ TEST_CASE("gradients of softmax and log_softmax") {
   }
 }
 
-// d(sum of fn(x))/dx.
-Tensor gradient_of(const std::function<Tensor(const Tensor&)>& fn, const Tensor& x) {
-  return autograd::grad({fn(x).sum()}, {x})[0];
-}
-
 TEST_CASE("prod's gradient is the product of the others, also at zeros") {
   // One zero in the first row, two in the second, none in the third.
   const Tensor x = tensor({{2.0, 0.0, 3.0}, {0.0, 0.0, 4.0}, {1.0, 2.0, 3.0}}).requires_grad_();
-  check_close(gradient_of([](const Tensor& v) { return v.prod(1); }, x),
-              {0, 6, 0, 0, 0, 0, 6, 3, 2}, 1e-15);
-  check_close(gradient_of([](const Tensor& v) { return v.prod(1, true); }, x),
-              {0, 6, 0, 0, 0, 0, 6, 3, 2}, 1e-15);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.prod(1); }, x),
+                    {0, 6, 0, 0, 0, 0, 6, 3, 2}, 1e-15);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.prod(1, true); }, x),
+                    {0, 6, 0, 0, 0, 0, 6, 3, 2}, 1e-15);
   // Over all elements there are three zeros: every derivative is 0.
-  check_close(gradient_of([](const Tensor& v) { return v.prod(); }, x), std::vector<double>(9, 0.0),
-              0.0);
-  check_close(gradient_of([](const Tensor& v) { return v.prod(); }, x[0]), {0, 6, 0}, 1e-15);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.prod(); }, x),
+                    std::vector<double>(9, 0.0), 0.0);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.prod(); }, x[0]), {0, 6, 0},
+                    1e-15);
   // prod is multilinear, so finite differences are exact even at the zeros; second derivatives
   // across two zeros of a slice are the product of the rest, not 0.
   for (int64_t dim : {0, 1}) {
@@ -598,40 +562,43 @@ TEST_CASE("prod's gradient is the product of the others, also at zeros") {
 TEST_CASE("max and min split the gradient evenly between ties") {
   const Tensor x = tensor({{1.0, 3.0, 3.0}, {2.0, 2.0, 2.0}}).requires_grad_();
   const double third = 1.0 / 3.0;
-  check_close(gradient_of([](const Tensor& v) { return v.max(1); }, x),
-              {0, 0.5, 0.5, third, third, third}, 1e-15);
-  check_close(gradient_of([](const Tensor& v) { return v.max(-1, true); }, x),
-              {0, 0.5, 0.5, third, third, third}, 1e-15);
-  check_close(gradient_of([](const Tensor& v) { return v.max(); }, x), {0, 0.5, 0.5, 0, 0, 0}, 0.0);
-  check_close(gradient_of([](const Tensor& v) { return v.min(1); }, x),
-              {1, 0, 0, third, third, third}, 1e-15);
-  check_close(gradient_of([](const Tensor& v) { return v.min(0); }, x), {1, 0, 0, 0, 1, 1}, 0.0);
-  check_close(gradient_of(
-                  [](const Tensor& v) {
-                    return v.t().min({0, 1});
-                  },
-                  x),
-              {1, 0, 0, 0, 0, 0}, 0.0);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.max(1); }, x),
+                    {0, 0.5, 0.5, third, third, third}, 1e-15);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.max(-1, true); }, x),
+                    {0, 0.5, 0.5, third, third, third}, 1e-15);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.max(); }, x),
+                    {0, 0.5, 0.5, 0, 0, 0}, 0.0);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.min(1); }, x),
+                    {1, 0, 0, third, third, third}, 1e-15);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.min(0); }, x),
+                    {1, 0, 0, 0, 1, 1}, 0.0);
+  test::check_close(test::gradient_of(
+                        [](const Tensor& v) {
+                          return v.t().min({0, 1});
+                        },
+                        x),
+                    {1, 0, 0, 0, 0, 0}, 0.0);
 }
 
 TEST_CASE("norm's gradient at zero is 0, not NaN") {
-  for (double p : {1.0, 2.0, 3.0, kInf}) {
+  for (double p : {1.0, 2.0, 3.0, test::kInf}) {
     INFO("p ", p);
     const Tensor zero = zeros({3}, kFloat64).requires_grad_();
-    check_close(gradient_of([p](const Tensor& v) { return v.norm(p); }, zero), {0, 0, 0}, 0.0);
+    test::check_close(test::gradient_of([p](const Tensor& v) { return v.norm(p); }, zero),
+                      {0, 0, 0}, 0.0);
   }
   // One zero row among nonzero ones.
   const Tensor x = tensor({{0.0, 0.0}, {3.0, -4.0}}).requires_grad_();
-  check_close(gradient_of([](const Tensor& v) { return v.norm(2, 1); }, x), {0, 0, 0.6, -0.8},
-              1e-15);
+  test::check_close(test::gradient_of([](const Tensor& v) { return v.norm(2, 1); }, x),
+                    {0, 0, 0.6, -0.8}, 1e-15);
   // A zero element of a nonzero slice: x |x|^(p-2) tends to 0 for every p > 1, also below 2.
   for (double p : {1.5, 2.0, 3.0}) {
     INFO("p ", p);
     const Tensor v = tensor({0.0, 3.0, -4.0}).requires_grad_();
     const double n = std::pow(std::pow(3.0, p) + std::pow(4.0, p), 1 / p);
     const double scale = std::pow(n, 1 - p);
-    check_close(gradient_of([p](const Tensor& t) { return t.norm(p); }, v),
-                {0.0, std::pow(3.0, p - 1) * scale, -std::pow(4.0, p - 1) * scale}, 1e-14);
+    test::check_close(test::gradient_of([p](const Tensor& t) { return t.norm(p); }, v),
+                      {0.0, std::pow(3.0, p - 1) * scale, -std::pow(4.0, p - 1) * scale}, 1e-14);
   }
 }
 
@@ -669,36 +636,36 @@ TEST_CASE("bad dims name the op and the dim") {
   };
   for (const auto& [parts, call] : calls) {
     INFO(parts[0]);
-    for (const std::string& part : parts) check_error([&] { (void)call(); }, {part});
+    test::check_error(parts, [&] { (void)call(); });
   }
 }
 
 TEST_CASE("reductions over a size-0 dim") {
   const Tensor empty = zeros({0, 3});
   CHECK(empty.sum(0).sizes() == Shape{3});
-  check_close(empty.sum(0), {0, 0, 0}, 0.0);
+  test::check_close(empty.sum(0), {0, 0, 0}, 0.0);
   CHECK(empty.sum().item<double>() == 0.0);
-  check_close(empty.prod(0), {1, 1, 1}, 0.0);
+  test::check_close(empty.prod(0), {1, 1, 1}, 0.0);
   CHECK(empty.sum(1).sizes() == Shape{0});
   CHECK(empty.max(1).sizes() == Shape{0});  // reduces a non-empty dim: an empty result
-  check_close(empty.logsumexp(0), {-kInf, -kInf, -kInf}, 0.0);
+  test::check_close(empty.logsumexp(0), {-test::kInf, -test::kInf, -test::kInf}, 0.0);
   // max, min and the arg forms have no identity to return.
-  check_error([&] { (void)empty.max(0); }, {"max", "size 0", "[0, 3]"});
-  check_error([&] { (void)empty.min(); }, {"min", "size 0"});
-  check_error([&] { (void)empty.argmax(); }, {"argmax", "empty"});
-  check_error([&] { (void)empty.argmin(0); }, {"argmin", "size 0"});
+  test::check_error({"max", "size 0", "[0, 3]"}, [&] { (void)empty.max(0); });
+  test::check_error({"min", "size 0"}, [&] { (void)empty.min(); });
+  test::check_error({"argmax", "empty"}, [&] { (void)empty.argmax(); });
+  test::check_error({"argmin", "size 0"}, [&] { (void)empty.argmin(0); });
 }
 
 TEST_CASE("floating-only reductions reject integer tensors") {
   const Tensor x = tensor({1, 2, 3});
-  check_error([&] { (void)x.mean(); }, {"mean", "int64"});
-  check_error([&] { (void)x.var(); }, {"var", "int64"});
-  check_error([&] { (void)x.std(); }, {"std", "int64"});
-  check_error([&] { (void)x.norm(); }, {"norm", "int64"});
-  check_error([&] { (void)x.logsumexp(0); }, {"logsumexp", "int64"});
-  check_error([&] { (void)x.softmax(0); }, {"softmax", "int64"});
-  check_error([&] { (void)x.log_softmax(0); }, {"log_softmax", "int64"});
-  check_error([&] { (void)tensor({true}).mean(); }, {"mean", "bool"});
+  test::check_error({"mean", "int64"}, [&] { (void)x.mean(); });
+  test::check_error({"var", "int64"}, [&] { (void)x.var(); });
+  test::check_error({"std", "int64"}, [&] { (void)x.std(); });
+  test::check_error({"norm", "int64"}, [&] { (void)x.norm(); });
+  test::check_error({"logsumexp", "int64"}, [&] { (void)x.logsumexp(0); });
+  test::check_error({"softmax", "int64"}, [&] { (void)x.softmax(0); });
+  test::check_error({"log_softmax", "int64"}, [&] { (void)x.log_softmax(0); });
+  test::check_error({"mean", "bool"}, [&] { (void)tensor({true}).mean(); });
 }
 
 TEST_CASE("undefined tensors passed to reductions throw naming the op") {
@@ -721,7 +688,7 @@ TEST_CASE("undefined tensors passed to reductions throw naming the op") {
   };
   for (const auto& [name, call] : calls) {
     INFO(name);
-    check_error([&] { (void)call(); }, {name, "undefined"});
+    test::check_error({name, "undefined"}, [&] { (void)call(); });
   }
 }
 

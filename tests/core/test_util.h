@@ -4,7 +4,10 @@
 #include <bg/core.h>
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <functional>
+#include <limits>
+#include <string>
 #include <vector>
 
 namespace bg::test {
@@ -47,6 +50,85 @@ inline Tensor strided_leaf(const Shape& sizes, uint64_t seed = 1, double low = -
     out.mul_(high - low).add_(low);
   }
   return out.requires_grad_();
+}
+
+/// 0, 1, ..., n-1 as float64 in `sizes`: each value tells which (row-major) element it is.
+inline Tensor iota(const Shape& sizes) { return arange(numel_of(sizes), kFloat64).reshape(sizes); }
+
+/// The elements of `t` (any dtype, any strides) in row-major order, as doubles.
+inline std::vector<double> values(const Tensor& t) {
+  const Tensor flat = t.detach().to(kFloat64).contiguous();
+  const double* p = flat.data_ptr<double>();
+  return {p, p + flat.numel()};
+}
+
+/// The elements of an int64 or bool tensor (any strides) in row-major order, exactly.
+inline std::vector<int64_t> ints(const Tensor& t) {
+  const Tensor flat = t.detach().to(kInt64).contiguous();
+  const int64_t* p = flat.data_ptr<int64_t>();
+  return {p, p + flat.numel()};
+}
+
+/// Infinity and NaN as doubles, for expected values.
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// Every element of `actual` (row-major) is within atol + rtol |expected| of `expected`; an
+/// infinity is only matched by the same infinity, and a NaN only by a NaN.
+inline void check_close(const Tensor& actual, const std::vector<double>& expected, double rtol,
+                        double atol = 0.0) {
+  const std::vector<double> got = values(actual);
+  REQUIRE(got.size() == expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("element ", i, ": got ", got[i], ", expected ", expected[i]);
+    const bool both_nan = std::isnan(got[i]) && std::isnan(expected[i]);
+    // Infinities only pass through ==: with rtol > 0 their bound would be infinite, too loose.
+    const bool within = std::isfinite(expected[i]) &&
+                        std::abs(got[i] - expected[i]) <= atol + rtol * std::abs(expected[i]);
+    CHECK((both_nan || got[i] == expected[i] || within));
+  }
+}
+
+/// `actual` has the sizes, dtype and elements of `expected` (both are printed when it fails).
+inline void check_equal(const Tensor& actual, const Tensor& expected) {
+  INFO("actual: ", actual, "\nexpected: ", expected);
+  CHECK(equal(actual, expected));
+}
+
+/// `run` throws bg::Error whose message contains every one of `parts` (the op, the shapes, ...).
+/// `run` is called once, so it may have side effects (a backward that frees the graph).
+inline void check_error(const std::vector<std::string>& parts, const std::function<void()>& run) {
+  std::string message;
+  bool thrown = false;
+  try {
+    run();
+  } catch (const Error& e) {
+    thrown = true;
+    message = e.what();
+  }
+  CHECK_MESSAGE(thrown, "expected a bg::Error");
+  if (!thrown) return;
+  INFO("message: ", message);
+  for (const std::string& part : parts) {
+    INFO("expected part: ", part);
+    CHECK(message.find(part) != std::string::npos);
+  }
+}
+
+/// Backward from the scalar `loss` throws because a tensor that `node` saved (`saved`, described as
+/// in messages: "float64[3] on cpu") was modified in place after it was saved at `saved_version`.
+inline void check_modified_after_save(const Tensor& loss, const std::string& node,
+                                      const std::string& saved, uint32_t saved_version) {
+  check_error(
+      {node + ": a tensor it saved for backward (" + saved +
+       ") was modified by an in-place operation: it is at version " +
+       std::to_string(saved_version + 1) + ", expected version " + std::to_string(saved_version)},
+      [&] { loss.backward(); });
+}
+
+/// The gradient of sum(fn(x)) with respect to `x`.
+inline Tensor gradient_of(const std::function<Tensor(const Tensor&)>& fn, const Tensor& x) {
+  return autograd::grad({fn(x).sum()}, {x})[0];
 }
 
 /// First and (optionally) second derivatives of `fn` at `inputs` agree with finite differences.

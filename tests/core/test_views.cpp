@@ -13,9 +13,6 @@ using namespace bg;
 
 namespace {
 
-// 0, 1, ..., n-1 as float64 in `sizes`: each value tells which element of the base it is.
-Tensor iota(const Shape& sizes) { return arange(numel_of(sizes), kFloat64).reshape(sizes); }
-
 // A float64 tensor of `sizes` whose element at `index` is value(index): the reference a view's
 // values are checked against, computed by a plain loop over row-major indices.
 Tensor tensor_of(const Shape& sizes, const std::function<double(const Shape&)>& value) {
@@ -28,11 +25,6 @@ Tensor tensor_of(const Shape& sizes, const std::function<double(const Shape&)>& 
     }
   }
   return tensor(values, sizes);
-}
-
-void check_equal(const Tensor& actual, const Tensor& expected) {
-  INFO("actual: ", actual, "\nexpected: ", expected);
-  CHECK(equal(actual, expected));
 }
 
 void check_geometry(const Tensor& t, const Shape& sizes, const Shape& strides, int64_t offset = 0) {
@@ -57,11 +49,11 @@ std::vector<double> python_slice(int64_t size, int64_t start, int64_t end, int64
 }  // namespace
 
 TEST_CASE("view and reshape of a contiguous tensor share its storage with row-major strides") {
-  const Tensor x = iota({2, 3, 4});
+  const Tensor x = test::iota({2, 3, 4});
   const Tensor v = x.view({6, 4});
   check_geometry(v, {6, 4}, {4, 1});
   CHECK(same_storage(v, x));
-  check_equal(v.view({-1}), arange(24, kFloat64));
+  test::check_equal(v.view({-1}), arange(24, kFloat64));
   check_geometry(x.view({-1, 2}), {12, 2}, {2, 1});
   check_geometry(x.view({2, 1, 12}), {2, 1, 12}, {12, 12, 1});
   const Tensor r = x.reshape({4, -1});
@@ -69,11 +61,11 @@ TEST_CASE("view and reshape of a contiguous tensor share its storage with row-ma
   CHECK(same_storage(r, x));
   // A view of a narrowed tensor keeps its storage offset.
   check_geometry(x.narrow(0, 1, 1).view({3, 4}), {3, 4}, {4, 1}, 12);
-  check_equal(iota({1, 1}).view({}), scalar_tensor(0.0, kFloat64));
+  test::check_equal(test::iota({1, 1}).view({}), scalar_tensor(0.0, kFloat64));
 }
 
 TEST_CASE("view refuses a layout it cannot express; reshape copies instead") {
-  const Tensor x = iota({2, 3});
+  const Tensor x = test::iota({2, 3});
   const Tensor xt = x.t();  // sizes [3, 2], strides [1, 3]
   CHECK_THROWS_WITH_AS(xt.view({6}),
                        doctest::Contains("view: shape [6] cannot view the memory of the "
@@ -81,20 +73,20 @@ TEST_CASE("view refuses a layout it cannot express; reshape copies instead") {
                        Error);
   Tensor r = xt.reshape({6});
   CHECK_FALSE(same_storage(r, x));
-  check_equal(r, tensor({0.0, 3.0, 1.0, 4.0, 2.0, 5.0}));
+  test::check_equal(r, tensor({0.0, 3.0, 1.0, 4.0, 2.0, 5.0}));
   r.fill_(-1.0);
-  check_equal(x, iota({2, 3}));  // the copy is independent of the base
+  test::check_equal(x, test::iota({2, 3}));  // the copy is independent of the base
   // Splitting or adding size-1 dims still fits the transposed layout: reshape returns a view.
   const Tensor split = xt.reshape({3, 2, 1});
   CHECK(same_storage(split, x));
   check_geometry(split, {3, 2, 1}, {1, 3, 3});
   const Tensor flat = xt.flatten();
   CHECK_FALSE(same_storage(flat, x));
-  check_equal(flat, tensor({0.0, 3.0, 1.0, 4.0, 2.0, 5.0}));
+  test::check_equal(flat, tensor({0.0, 3.0, 1.0, 4.0, 2.0, 5.0}));
 }
 
 TEST_CASE("flatten and unflatten merge and split dims") {
-  const Tensor x = iota({2, 3, 4});
+  const Tensor x = test::iota({2, 3, 4});
   check_geometry(x.flatten(), {24}, {1});
   check_geometry(x.flatten(1), {2, 12}, {12, 1});
   check_geometry(x.flatten(0, 1), {6, 4}, {4, 1});
@@ -103,7 +95,7 @@ TEST_CASE("flatten and unflatten merge and split dims") {
   const Tensor merged = x.flatten(1);
   check_geometry(merged.unflatten(1, {3, 4}), {2, 3, 4}, {12, 4, 1});
   check_geometry(merged.unflatten(-1, {2, -1, 3}), {2, 2, 2, 3}, {12, 6, 3, 1});
-  check_equal(merged.unflatten(1, {3, 4}), x);
+  test::check_equal(merged.unflatten(1, {3, 4}), x);
   CHECK_THROWS_WITH_AS(x.flatten(2, 1), doctest::Contains("flatten: start_dim 2 comes after"),
                        Error);
   CHECK_THROWS_WITH_AS(merged.unflatten(1, {5, -1}),
@@ -112,48 +104,49 @@ TEST_CASE("flatten and unflatten merge and split dims") {
 }
 
 TEST_CASE("permute, transpose and t reorder sizes and strides") {
-  const Tensor x = iota({2, 3, 4});  // strides [12, 4, 1]
+  const Tensor x = test::iota({2, 3, 4});  // strides [12, 4, 1]
   const Tensor p = x.permute({2, 0, 1});
   check_geometry(p, {4, 2, 3}, {1, 12, 4});
   CHECK(same_storage(p, x));
   // p[k][i][j] == x[i][j][k] == 12 i + 4 j + k.
-  check_equal(p, tensor_of({4, 2, 3}, [](const Shape& at) {
-                return static_cast<double>(12 * at[1] + 4 * at[2] + at[0]);
-              }));
+  test::check_equal(p, tensor_of({4, 2, 3}, [](const Shape& at) {
+                      return static_cast<double>(12 * at[1] + 4 * at[2] + at[0]);
+                    }));
   check_geometry(x.permute({-1, 1, -3}), {4, 3, 2}, {1, 4, 12});
   check_geometry(x.transpose(0, -1), {4, 3, 2}, {1, 4, 12});
   check_geometry(x.transpose(1, 1), {2, 3, 4}, {12, 4, 1});
-  const Tensor m = iota({2, 3});
+  const Tensor m = test::iota({2, 3});
   check_geometry(m.t(), {3, 2}, {1, 3});
-  check_equal(m.t(), tensor({{0.0, 3.0}, {1.0, 4.0}, {2.0, 5.0}}));
-  check_equal(m.t().t(), m);
-  check_geometry(iota({5}).t(), {5}, {1});
+  test::check_equal(m.t(), tensor({{0.0, 3.0}, {1.0, 4.0}, {2.0, 5.0}}));
+  test::check_equal(m.t().t(), m);
+  check_geometry(test::iota({5}).t(), {5}, {1});
   check_geometry(scalar_tensor(1.0).t(), {}, {});
 }
 
 TEST_CASE("unsqueeze and squeeze add and remove size-1 dims") {
-  const Tensor x = iota({2, 3});  // strides [3, 1]
+  const Tensor x = test::iota({2, 3});  // strides [3, 1]
   check_geometry(x.unsqueeze(0), {1, 2, 3}, {6, 3, 1});
   check_geometry(x.unsqueeze(1), {2, 1, 3}, {3, 3, 1});
   check_geometry(x.unsqueeze(-1), {2, 3, 1}, {3, 1, 1});
   check_geometry(x.unsqueeze(-3), {1, 2, 3}, {6, 3, 1});
-  check_equal(x.unsqueeze(1).reshape({6}), x.reshape({6}));
+  test::check_equal(x.unsqueeze(1).reshape({6}), x.reshape({6}));
 
-  const Tensor y = iota({1, 2, 1, 3});  // strides [6, 3, 3, 1]
+  const Tensor y = test::iota({1, 2, 1, 3});  // strides [6, 3, 3, 1]
   check_geometry(y.squeeze(), {2, 3}, {3, 1});
   check_geometry(y.squeeze(2), {1, 2, 3}, {6, 3, 1});
   check_geometry(y.squeeze(-4), {2, 1, 3}, {3, 3, 1});
   check_geometry(y.squeeze(1), {1, 2, 1, 3}, {6, 3, 3, 1});  // size 2: nothing to remove
-  check_equal(y.squeeze(), x);
-  check_geometry(iota({1, 1}).squeeze(), {}, {});
+  test::check_equal(y.squeeze(), x);
+  check_geometry(test::iota({1, 1}).squeeze(), {}, {});
 }
 
 TEST_CASE("expand repeats size-1 dims with stride 0") {
-  const Tensor x = iota({3, 1});
+  const Tensor x = test::iota({3, 1});
   const Tensor e = x.expand({2, 3, 4});
   check_geometry(e, {2, 3, 4}, {0, 1, 0});
   CHECK(same_storage(e, x));
-  check_equal(e, tensor_of({2, 3, 4}, [](const Shape& at) { return static_cast<double>(at[1]); }));
+  test::check_equal(
+      e, tensor_of({2, 3, 4}, [](const Shape& at) { return static_cast<double>(at[1]); }));
   check_geometry(x.expand({-1, 5}), {3, 5}, {1, 0});
   check_geometry(x.expand_as(zeros({7, 3, 2})), {7, 3, 2}, {0, 1, 0});
   check_geometry(x.expand({3, 1}), {3, 1}, {1, 1});
@@ -161,28 +154,29 @@ TEST_CASE("expand repeats size-1 dims with stride 0") {
   Tensor base = zeros({3, 1}, kFloat64);
   const Tensor wide = base.expand({3, 4});
   base[1].fill_(5.0);
-  check_equal(wide[1], full({4}, 5.0, kFloat64));
+  test::check_equal(wide[1], full({4}, 5.0, kFloat64));
 }
 
 TEST_CASE("narrow, slice and select pick ranges with the right offset and strides") {
-  const Tensor x = iota({4, 5});  // strides [5, 1]
+  const Tensor x = test::iota({4, 5});  // strides [5, 1]
   const Tensor n = x.narrow(1, 1, 3);
   check_geometry(n, {4, 3}, {5, 1}, 1);
-  check_equal(n, tensor_of({4, 3}, [](const Shape& at) { return 5.0 * at[0] + at[1] + 1; }));
+  test::check_equal(n, tensor_of({4, 3}, [](const Shape& at) { return 5.0 * at[0] + at[1] + 1; }));
   check_geometry(x.narrow(0, -2, 2), {2, 5}, {5, 1}, 10);
   check_geometry(x.narrow(-1, 5, 0), {4, 0}, {5, 1}, 5);
 
   const Tensor s = x.slice(1, 1, 5, 3);  // columns 1 and 4
   check_geometry(s, {4, 2}, {5, 3}, 1);
-  check_equal(s, tensor_of({4, 2}, [](const Shape& at) { return 5.0 * at[0] + 1 + 3 * at[1]; }));
+  test::check_equal(s,
+                    tensor_of({4, 2}, [](const Shape& at) { return 5.0 * at[0] + 1 + 3 * at[1]; }));
   check_geometry(x.slice(0, -3, 100), {3, 5}, {5, 1}, 5);
 
   const Tensor column = x.select(1, -2);
   check_geometry(column, {4}, {5}, 3);
-  check_equal(column, tensor({3.0, 8.0, 13.0, 18.0}));
+  test::check_equal(column, tensor({3.0, 8.0, 13.0, 18.0}));
   check_geometry(x[-1], {5}, {1}, 15);
-  check_equal(x[-1], tensor({15.0, 16.0, 17.0, 18.0, 19.0}));
-  check_equal(x[2][-1], scalar_tensor(14.0, kFloat64));
+  test::check_equal(x[-1], tensor({15.0, 16.0, 17.0, 18.0, 19.0}));
+  test::check_equal(x[2][-1], scalar_tensor(14.0, kFloat64));
   CHECK(x[0][0].dim() == 0);
 }
 
@@ -194,8 +188,8 @@ TEST_CASE("slice follows Python's rules for negative and out-of-range bounds") {
       for (int64_t end = -7; end <= 7; ++end) {
         INFO("x[", start, ":", end, ":", step, "]");
         const std::vector<double> picked = python_slice(size, start, end, step);
-        check_equal(x.slice(0, start, end, step),
-                    tensor(picked, {static_cast<int64_t>(picked.size())}));
+        test::check_equal(x.slice(0, start, end, step),
+                          tensor(picked, {static_cast<int64_t>(picked.size())}));
       }
     }
   }
@@ -227,12 +221,12 @@ TEST_CASE("writes through views reach the base, which shares their version count
 
   x.unsqueeze(0).squeeze(0).select(1, -1)[0].fill_(9.0);
   expected[3] = 9.0;
-  check_equal(x.detach(), tensor(expected, {3, 4}));
+  test::check_equal(x.detach(), tensor(expected, {3, 4}));
   CHECK(x.version() == start + 4);
 }
 
 TEST_CASE("view ops reject bad dims and sizes") {
-  const Tensor x = iota({2, 3, 4});
+  const Tensor x = test::iota({2, 3, 4});
   CHECK_THROWS_WITH_AS(x.view({-1, -1}), doctest::Contains("view: only one dim can be -1"), Error);
   CHECK_THROWS_WITH_AS(
       x.view({5, 5}), doctest::Contains("view: shape [5, 5] is invalid for a tensor of 24"), Error);
@@ -254,7 +248,7 @@ TEST_CASE("view ops reject bad dims and sizes") {
                                          "3, 4] on cpu"),
                        Error);
 
-  const Tensor column = iota({3, 1});
+  const Tensor column = test::iota({3, 1});
   CHECK_THROWS_WITH_AS(column.expand({2, 4}),
                        doctest::Contains("expand: cannot expand float64[3, 1] on cpu to [2, 4]"),
                        Error);
@@ -266,7 +260,7 @@ TEST_CASE("view ops reject bad dims and sizes") {
                        doctest::Contains("expand: size -1 is not allowed for a new leading dim"),
                        Error);
 
-  const Tensor m = iota({4, 5});
+  const Tensor m = test::iota({4, 5});
   CHECK_THROWS_WITH_AS(m.narrow(0, 3, 2),
                        doctest::Contains("narrow: start 3 and length 2 are out of range for dim 0 "
                                          "of size 4 of float64[4, 5] on cpu"),
@@ -290,11 +284,11 @@ TEST_CASE("expand and select send gradients back to the elements they read") {
   const Tensor x = test::leaf({3, 1});
   x.expand({2, 3, 4}).sum().backward();
   // Each element of x was read 2 * 4 times.
-  check_equal(x.grad(), full({3, 1}, 8.0, kFloat64));
+  test::check_equal(x.grad(), full({3, 1}, 8.0, kFloat64));
 
   const Tensor y = test::leaf({2, 3});
   (y.select(1, -1) * tensor({10.0, 20.0})).sum().backward();
-  check_equal(y.grad(), tensor({{0.0, 0.0, 10.0}, {0.0, 0.0, 20.0}}));
+  test::check_equal(y.grad(), tensor({{0.0, 0.0, 10.0}, {0.0, 0.0, 20.0}}));
 }
 
 TEST_CASE("view ops have correct gradients on contiguous and non-contiguous inputs") {

@@ -26,10 +26,12 @@ Node::~Node() {
     }
     return;
   }
+  // Edges whose node lives on elsewhere are just dropped; only last owners need the loop.
   std::vector<std::shared_ptr<Node>> releasing;
   for (std::shared_ptr<Node>& edge : next_) {
-    if (edge) releasing.push_back(std::move(edge));
+    if (edge && edge.use_count() == 1) releasing.push_back(std::move(edge));
   }
+  if (releasing.empty()) return;
   pending = &releasing;
   while (!releasing.empty()) {
     std::shared_ptr<Node> node = std::move(releasing.back());

@@ -7,12 +7,14 @@
 // threads (Note [Deterministic chunks]).
 //
 // Transposed operands (the backward pass's a.t() @ grad) need no copy: a matrix whose columns are
-// contiguous is mapped as column-major. Small products go to small_gemm.h instead.
+// contiguous is mapped as column-major. Small products go to small_gemm.h instead, and large
+// float32 products on AVX-512 machines to packed_gemm.h, which keeps the FMA units busier.
 
 #include <Eigen/Core>
 
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/packed_gemm.h"
 #include "cpu/parallel.h"
 #include "cpu/small_gemm.h"
 #include "ops/op_utils.h"
@@ -134,6 +136,19 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
     });
     return;
   }
+#if defined(__AVX512F__)
+  if (out.dtype() == kFloat32 && p.N >= packed::kCols) {
+    const float* a_data = static_cast<const float*>(a.impl()->data());
+    const float* b_data = static_cast<const float*>(b.impl()->data());
+    float* out_data = static_cast<float*>(out.impl()->data());
+    for (int64_t batch = 0; batch < p.B; ++batch) {
+      packed::sgemm(p.M, p.N, p.K, {a_data + batch * a.stride(0), a.stride(1), a.stride(2)},
+                    {b_data + batch * b.stride(0), b.stride(1), b.stride(2)},
+                    out_data + batch * p.M * p.N, p.N);
+    }
+    return;
+  }
+#endif
   const Tensor am = mappable(a, p.a);
   const Tensor bm = mappable(b, p.b);
   p.a_batch = am.size(0) == 1 ? 0 : am.stride(0);
