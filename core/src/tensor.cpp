@@ -8,9 +8,18 @@
 
 namespace bg {
 
+// Note [Parametrized tensors]
+// A tensor can be bound to a ValueSource: a parametrization (weight normalization, a variational
+// posterior) that computes its value from other tensors. Layer code keeps reading its `weight`
+// handle as usual; every read through the Tensor API first asks the source to bring the value up
+// to date, which it does only when stale (its inputs changed, or a new sampling step began). The
+// update swaps storage and history inside the same TensorImpl (TensorImpl::assign), so the
+// handles held by layers see it, while graphs recorded earlier keep the values they saved.
 namespace {
 const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
   BG_CHECK(impl != nullptr, "tensor", "this tensor is undefined (default-constructed)");
+  if (impl->source()) [[unlikely]]
+    impl->refresh();
   return *impl;
 }
 }  // namespace

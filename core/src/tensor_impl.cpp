@@ -21,6 +21,29 @@ AutogradMeta& TensorImpl::autograd_or_create() {
   return *autograd_;
 }
 
+void TensorImpl::refresh() {
+  if (!source_ || refreshing_) return;  // the source reading this tensor while computing it
+  refreshing_ = true;
+  try {
+    source_->refresh(*this);
+  } catch (...) {
+    refreshing_ = false;
+    throw;
+  }
+  refreshing_ = false;
+}
+
+void TensorImpl::assign(const Tensor& value) {
+  const TensorImpl& v = *value.impl();
+  set_geometry(v.storage_, v.sizes_, v.strides_, v.offset_, v.dtype_);
+  AutogradMeta& meta = autograd_or_create();
+  meta.requires_grad = value.requires_grad();
+  meta.grad_fn = value.grad_fn();
+  meta.grad = Tensor();
+  // A value with no history is a leaf of its own: its accumulator must not be an older one.
+  meta.grad_accumulator = v.autograd_ ? v.autograd_->grad_accumulator : nullptr;
+}
+
 void TensorImpl::set_geometry(std::shared_ptr<Storage> storage, Shape sizes, Shape strides,
                               int64_t offset, Dtype dtype) {
   storage_ = std::move(storage);

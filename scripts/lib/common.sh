@@ -1,7 +1,8 @@
 # Shared by scripts/demo and scripts/test: install what is missing, configure and build.
 
 # Debian packages the build needs.
-BG_PACKAGES=(cmake ninja-build g++ ccache libeigen3-dev libtbb-dev doctest-dev)
+BG_PACKAGES=(cmake ninja-build g++ ccache libeigen3-dev libtbb-dev doctest-dev zlib1g-dev
+  dataset-fashion-mnist)
 
 bg_install_missing() {
   local missing=()

@@ -9,9 +9,11 @@
 namespace bg {
 
 namespace {
-// The impl of `t`; throws naming `op` for an undefined tensor instead of dereferencing null.
+// The impl of `t`, brought up to date (Note [Parametrized tensors]); throws naming `op` for an
+// undefined tensor instead of dereferencing null.
 TensorImpl& defined_impl(const char* op, const Tensor& t) {
   BG_CHECK(t.defined(), op, "this tensor is undefined (default-constructed)");
+  t.impl()->refresh();
   return *t.impl();
 }
 }  // namespace

@@ -24,6 +24,10 @@ class CpuBackend final : public Backend {
   void random(RandomOp op, const Tensor& out, uint64_t seed, uint64_t offset, double a,
               double b) override;
   void softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) override;
+
+  // Sliding windows: convolution and pooling (cpu/window.cpp).
+
+  // Fused optimizer updates (cpu/optimizer_update.cpp).
 };
 
 }  // namespace bg::cpu

@@ -136,6 +136,10 @@ class Backend {
                       double b) = 0;
   /// out = softmax(in) or log_softmax(in) along `dim`, computed stably (max subtracted).
   virtual void softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) = 0;
+
+  // ---- Sliding windows: convolution and pooling -------------------------------------------------
+
+  // ---- Fused optimizer updates ----------------------------------------------------------------------
 };
 
 /// The backend of a device type; throws if none is registered (e.g. CUDA not built).

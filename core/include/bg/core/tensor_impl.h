@@ -25,6 +25,15 @@ struct AutogradMeta {
   std::vector<std::function<Tensor(const Tensor&)>> hooks;
 };
 
+/// Computes a tensor's value on demand (Note [Parametrized tensors] in tensor.cpp): a tensor bound
+/// to a source is brought up to date by it whenever it is read through the Tensor API.
+class ValueSource {
+ public:
+  virtual ~ValueSource() = default;
+  /// Makes `target` hold the current value (with TensorImpl::assign) if it does not already.
+  virtual void refresh(TensorImpl& target) = 0;
+};
+
 /// The most dims a tensor can have (kernels keep per-dim state in fixed arrays).
 inline constexpr int64_t kMaxDims = 16;
 
@@ -63,6 +72,15 @@ class TensorImpl {
   /// Autograd metadata, created on first use.
   AutogradMeta& autograd_or_create();
 
+  /// Binds this tensor to a source that keeps its value up to date (null unbinds it).
+  void set_source(std::shared_ptr<ValueSource> source) { source_ = std::move(source); }
+  const std::shared_ptr<ValueSource>& source() const { return source_; }
+  /// Asks the source, if any, to bring the value up to date.
+  void refresh();
+  /// Makes this tensor object hold `value`: its storage, geometry, dtype and autograd history.
+  /// Handles to this object see the new value; graphs that saved the old one keep it.
+  void assign(const Tensor& value);
+
   /// Points this impl at other storage and geometry (Tensor::set_data).
   void set_geometry(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
                     Dtype dtype);
@@ -79,6 +97,8 @@ class TensorImpl {
   bool is_contiguous_;
   bool wrapped_number_ = false;
   bool view_ = false;
+  bool refreshing_ = false;
+  std::shared_ptr<ValueSource> source_;
   std::unique_ptr<AutogradMeta> autograd_;
 };
 

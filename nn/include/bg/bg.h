@@ -2,3 +2,4 @@
 // Everything bayesgrad offers.
 
 #include "bg/core.h"
+#include "bg/nn.h"

@@ -1,0 +1,73 @@
+#pragma once
+// Parametrizations: a parameter computed by a module from parameters of its own.
+//
+// After `register_parametrization(linear, "weight", p)`, the module's "weight" is no longer a
+// parameter: its value is p->compute(), and p's parameters take its place (named
+// "parametrizations.weight.<name>"). The layer's code does not change: it reads its `weight`
+// handle, which now holds p's value (Note [Parametrized tensors] in core/src/tensor.cpp).
+//
+// When is the value computed? At most once per change of what it depends on:
+//   - a deterministic parametrization (weight normalization) is recomputed when one of its
+//     parameters changed since the last read (an optimizer step, a move to another device);
+//   - a stochastic one (a variational posterior drawing weights) is recomputed once per sampling
+//     step: begin_sampling_step() starts a new one (BayesianModule does, at each forward pass).
+// So a forward pass that reads `weight` twice sees one value, and graphs recorded earlier keep
+// the values they used: summing the losses of two forward passes and calling backward() once
+// differentiates through both samples.
+
+#include <memory>
+#include <string>
+
+#include "bg/nn/module.h"
+
+namespace bg::nn {
+
+/// A module that computes the value of another module's parameter.
+class Parametrization : public Module {
+ public:
+  using Module::Module;
+  /// The parametrized value (called when the value is stale).
+  virtual Tensor compute() = 0;
+  /// True when compute() draws random numbers, so the value must change once per sampling step
+  /// even though no parameter changed.
+  virtual bool is_stochastic() const { return false; }
+};
+
+namespace utils {
+
+/// Replaces the parameter (or buffer) `name` of `module` by `parametrization`, whose compute()
+/// must return a tensor of the same shape and dtype.
+void register_parametrization(Module& module, const std::string& name,
+                              std::shared_ptr<Parametrization> parametrization);
+
+/// Undoes register_parametrization: `name` becomes a plain parameter again, holding the current
+/// value (`keep_value`) or the value it had before it was parametrized.
+void remove_parametrization(Module& module, const std::string& name, bool keep_value = true);
+
+/// Whether `name` (or, when empty, any tensor) of `module` is parametrized.
+bool is_parametrized(const Module& module, const std::string& name = "");
+
+/// The parametrization of `name`; throws if there is none.
+std::shared_ptr<Parametrization> parametrization_of(const Module& module, const std::string& name);
+
+/// Starts a new sampling step: every stochastic parametrization draws a new value when next read.
+void begin_sampling_step();
+
+/// Weight normalization (Salimans & Kingma, 2016): w = g v / ||v||, the norm taken over every dim
+/// but `dim` (dim = 0: one g per output row). g and v start from the current weight.
+class WeightNorm : public Parametrization {
+ public:
+  WeightNorm(const Tensor& weight, int64_t dim = 0);
+  Tensor compute() override;
+  void pretty_print(std::ostream& out) const override;
+  Tensor g, v;
+
+ private:
+  int64_t dim_;
+};
+
+/// Parametrizes `name` of `module` with WeightNorm; returns the module.
+Module& weight_norm(Module& module, const std::string& name = "weight", int64_t dim = 0);
+
+}  // namespace utils
+}  // namespace bg::nn
