@@ -1,0 +1,41 @@
+#include "bg/nn/modules/linear.h"
+
+#include <cmath>
+
+#include "bg/nn/functional.h"
+#include "bg/nn/init.h"
+
+namespace bg::nn {
+
+LinearImpl::LinearImpl(const LinearOptions& options_) : Module("Linear"), options(options_) {
+  BG_CHECK(options.in_features() > 0 && options.out_features() > 0, "Linear",
+           "in_features and out_features must be positive, got ", options.in_features(), " and ",
+           options.out_features());
+  weight = register_parameter("weight", empty({options.out_features(), options.in_features()}));
+  if (options.bias()) bias = register_parameter("bias", empty({options.out_features()}));
+  reset_parameters();
+}
+
+void LinearImpl::reset_parameters() {
+  // kaiming_uniform_ with a = sqrt(5) gives U(-1/sqrt(in), 1/sqrt(in)), PyTorch's choice.
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(options.in_features()));
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+Tensor LinearImpl::forward(const Tensor& input) {
+  BG_CHECK(input.defined() && input.dim() >= 1 && input.size(-1) == options.in_features(), "Linear",
+           "expected an input whose last dim is in_features = ", options.in_features(), ", got ",
+           describe(input));
+  return functional::linear(input, weight, bias);
+}
+
+void LinearImpl::pretty_print(std::ostream& out) const {
+  out << "Linear(in_features=" << options.in_features()
+      << ", out_features=" << options.out_features()
+      << ", bias=" << (options.bias() ? "true" : "false") << ")";
+}
+
+}  // namespace bg::nn
