@@ -1,6 +1,56 @@
 #include "bg/nn/functional.h"
 
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "functional_helpers.h"
+
 namespace bg::nn::functional {
+
+namespace {
+
+using detail::channel_shape;
+using detail::leading_sizes;
+
+// `vector` is undefined, or a 1-d tensor of `size` elements (a per-channel weight, bias, ...).
+void check_vector(const char* op, const char* name, const Tensor& vector, int64_t size) {
+  BG_CHECK(!vector.defined() || (vector.dim() == 1 && vector.size(0) == size), op, "expected ",
+           name, " to have shape [", size, "], got ", describe(vector));
+}
+
+// (input - mean) / sqrt(var + eps).
+Tensor normalize(const Tensor& input, const Tensor& mean, const Tensor& var, double eps) {
+  return (input - mean) * (var + eps).rsqrt();
+}
+
+// x * weight + bias, each only when defined (and shaped to broadcast against x).
+Tensor affine(Tensor x, const Tensor& weight, const Tensor& bias) {
+  if (weight.defined()) x = x * weight;
+  if (bias.defined()) x = x + bias;
+  return x;
+}
+
+void check_dropout(const char* op, const Tensor& input, double p) {
+  BG_CHECK(input.defined() && input.is_floating_point(), op,
+           "expected a floating-point input, got ", describe(input));
+  BG_CHECK(p >= 0.0 && p <= 1.0, op, "the dropout probability must be in [0, 1], got ", p);
+}
+
+// input times a mask of `mask_sizes` (broadcast against it) whose elements are 1 / (1 - p) with
+// probability 1 - p and 0 otherwise.
+Tensor apply_dropout_mask(const Tensor& input, const Shape& mask_sizes, double p, bool inplace) {
+  const Tensor mask = p == 1.0 ? zeros(mask_sizes, input.options())
+                               : (rand(mask_sizes, input.options()) < 1.0 - p).to(input.dtype()) *
+                                     (1.0 / (1.0 - p));
+  if (!inplace) return input * mask;
+  Tensor self = input;
+  return self.mul_(mask);
+}
+
+}  // namespace
+
+// ---- Linear -------------------------------------------------------------------------------------
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   BG_CHECK(input.defined() && weight.defined() && weight.dim() == 2, "linear",
@@ -10,6 +60,191 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
            " (weight ", describe(weight), ")");
   const Tensor out = input.matmul(weight.t());
   return bias.defined() ? out + bias : out;
+}
+
+Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight,
+                const Tensor& bias) {
+  BG_CHECK(input1.defined() && input2.defined() && weight.defined() && weight.dim() == 3,
+           "bilinear", "expected a 3-d weight [out, in1, in2], got ", describe(weight));
+  const int64_t out = weight.size(0), in1 = weight.size(1), in2 = weight.size(2);
+  BG_CHECK(input1.dim() >= 1 && input2.dim() >= 1 && input1.size(-1) == in1 &&
+               input2.size(-1) == in2 && leading_sizes(input1) == leading_sizes(input2),
+           "bilinear", "expected inputs [..., ", in1, "] and [..., ", in2,
+           "] with the same leading dims for the weight ", describe(weight), ", got ",
+           describe(input1), " and ", describe(input2));
+  check_vector("bilinear", "bias", bias, out);
+  // x1^T W_k for every k at once: [B, in1] x [in1, out * in2] -> [B, out, in2]; then the dot
+  // product of each row with x2.
+  const Tensor left = input1.reshape({-1, in1})
+                          .matmul(weight.permute({1, 0, 2}).reshape({in1, out * in2}))
+                          .view({-1, out, in2});
+  Tensor result = (left * input2.reshape({-1, 1, in2})).sum(-1);
+  if (bias.defined()) result = result + bias;
+  Shape sizes = leading_sizes(input1);
+  sizes.push_back(out);
+  return result.reshape(sizes);
+}
+
+// ---- Activations --------------------------------------------------------------------------------
+
+Tensor relu(const Tensor& input) { return bg::relu(input); }
+Tensor leaky_relu(const Tensor& input, double negative_slope) {
+  return bg::leaky_relu(input, negative_slope);
+}
+Tensor elu(const Tensor& input, double alpha) { return bg::elu(input, alpha); }
+
+Tensor gelu(const Tensor& input, const std::string& approximate) {
+  BG_CHECK(approximate == "none" || approximate == "tanh", "gelu",
+           "approximate must be 'none' or 'tanh', got '", approximate, "'");
+  if (approximate == "none") return bg::gelu(input);
+  const double scale = std::sqrt(2.0 / std::numbers::pi);
+  return 0.5 * input * (1.0 + bg::tanh(scale * (input + 0.044715 * input.pow(3))));
+}
+
+Tensor silu(const Tensor& input) { return bg::silu(input); }
+Tensor softplus(const Tensor& input, double beta, double threshold) {
+  return bg::softplus(input, beta, threshold);
+}
+Tensor sigmoid(const Tensor& input) { return bg::sigmoid(input); }
+Tensor tanh(const Tensor& input) { return bg::tanh(input); }
+Tensor softmax(const Tensor& input, int64_t dim) { return bg::softmax(input, dim); }
+Tensor log_softmax(const Tensor& input, int64_t dim) { return bg::log_softmax(input, dim); }
+
+// ---- Dropout ------------------------------------------------------------------------------------
+
+Tensor dropout(const Tensor& input, double p, bool training, bool inplace) {
+  check_dropout("dropout", input, p);
+  if (!training || p == 0.0) return input;
+  return apply_dropout_mask(input, input.sizes(), p, inplace);
+}
+
+Tensor dropout2d(const Tensor& input, double p, bool training, bool inplace) {
+  check_dropout("dropout2d", input, p);
+  BG_CHECK(input.dim() == 3 || input.dim() == 4, "dropout2d",
+           "expected an input [N, C, H, W] or [C, H, W], got ", describe(input));
+  if (!training || p == 0.0) return input;
+  Shape mask_sizes = input.sizes();
+  mask_sizes[mask_sizes.size() - 1] = 1;
+  mask_sizes[mask_sizes.size() - 2] = 1;
+  return apply_dropout_mask(input, mask_sizes, p, inplace);
+}
+
+// ---- Normalization ------------------------------------------------------------------------------
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                  double eps) {
+  BG_CHECK(input.defined() && input.dim() >= 2 && input.is_floating_point(), "batch_norm",
+           "expected a floating-point input [N, C, ...] of at least 2 dims, got ", describe(input));
+  const int64_t channels = input.size(1);
+  check_vector("batch_norm", "running_mean", running_mean, channels);
+  check_vector("batch_norm", "running_var", running_var, channels);
+  check_vector("batch_norm", "weight", weight, channels);
+  check_vector("batch_norm", "bias", bias, channels);
+  const Shape per_channel = channel_shape(input.dim(), channels);
+  const Tensor scale = weight.defined() ? weight.view(per_channel) : Tensor();
+  const Tensor shift = bias.defined() ? bias.view(per_channel) : Tensor();
+  if (!training) {
+    BG_CHECK(running_mean.defined() && running_var.defined(), "batch_norm",
+             "evaluation (training = false) needs running_mean and running_var");
+    return affine(
+        normalize(input, running_mean.view(per_channel), running_var.view(per_channel), eps), scale,
+        shift);
+  }
+  std::vector<int64_t> dims{0};
+  for (int64_t d = 2; d < input.dim(); ++d) dims.push_back(d);
+  const int64_t count = input.numel() / channels;
+  BG_CHECK(count > 1, "batch_norm", "expected more than 1 value per channel when training, got ",
+           describe(input));
+  const Tensor mean = input.mean(dims, true);
+  const Tensor var = input.var(dims, 0, true);  // biased: what the batch is normalized with
+  {
+    NoGradGuard no_grad;
+    // The running variance estimates the population's: it takes the unbiased batch variance.
+    const double bessel = static_cast<double>(count) / static_cast<double>(count - 1);
+    if (running_mean.defined()) {
+      Tensor(running_mean).mul_(1.0 - momentum).add_(mean.view({channels}) * momentum);
+    }
+    if (running_var.defined()) {
+      Tensor(running_var).mul_(1.0 - momentum).add_(var.view({channels}) * (momentum * bessel));
+    }
+  }
+  return affine(normalize(input, mean, var, eps), scale, shift);
+}
+
+Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, double eps) {
+  const auto k = static_cast<int64_t>(normalized_shape.size());
+  BG_CHECK(k > 0, "layer_norm", "normalized_shape must not be empty");
+  BG_CHECK(input.defined() && input.is_floating_point() && input.dim() >= k &&
+               Shape(input.sizes().end() - k, input.sizes().end()) == normalized_shape,
+           "layer_norm", "expected a floating-point input whose last dims are ",
+           shape_str(normalized_shape), ", got ", describe(input));
+  for (const Tensor* t : {&weight, &bias}) {
+    BG_CHECK(!t->defined() || t->sizes() == normalized_shape, "layer_norm", "expected ",
+             t == &weight ? "weight" : "bias", " to have shape ", shape_str(normalized_shape),
+             ", got ", describe(*t));
+  }
+  std::vector<int64_t> dims;
+  for (int64_t d = input.dim() - k; d < input.dim(); ++d) dims.push_back(d);
+  return affine(normalize(input, input.mean(dims, true), input.var(dims, 0, true), eps), weight,
+                bias);
+}
+
+Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  BG_CHECK(input.defined() && input.is_floating_point() && input.dim() >= 2, "group_norm",
+           "expected a floating-point input [N, C, ...] of at least 2 dims, got ", describe(input));
+  const int64_t channels = input.size(1);
+  BG_CHECK(num_groups > 0 && channels % num_groups == 0, "group_norm", "the ", channels,
+           " channels of the input ", describe(input), " cannot be split into ", num_groups,
+           " groups");
+  check_vector("group_norm", "weight", weight, channels);
+  check_vector("group_norm", "bias", bias, channels);
+  const Tensor grouped = input.reshape({input.size(0), num_groups, -1});
+  const Tensor normalized = normalize(grouped, grouped.mean(2, true), grouped.var(2, 0, true), eps)
+                                .reshape(input.sizes());
+  const Shape per_channel = channel_shape(input.dim(), channels);
+  return affine(normalized, weight.defined() ? weight.view(per_channel) : Tensor(),
+                bias.defined() ? bias.view(per_channel) : Tensor());
+}
+
+// ---- Embedding ----------------------------------------------------------------------------------
+
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {
+  BG_CHECK(weight.defined() && weight.dim() == 2, "embedding",
+           "expected a 2-d weight [num_embeddings, embedding_dim], got ", describe(weight));
+  BG_CHECK(indices.defined() && indices.dtype() == kInt64, "embedding",
+           "expected int64 indices, got ", describe(indices));
+  const int64_t rows = weight.size(0);
+  const auto bad = detail::first_out_of_range(indices, rows);
+  BG_CHECK(!bad, "embedding", "index ", *bad, " is out of range for ", rows, " embeddings (weight ",
+           describe(weight), ")");
+  const Tensor flat = indices.reshape({-1});
+  Tensor out = weight.index_select(0, flat);
+  if (padding_idx) {
+    const int64_t pad = normalize_dim("embedding", *padding_idx, rows);
+    // The padding row's value is looked up as any other, but from a detached weight: no gradient
+    // reaches it.
+    out = where((flat == pad).unsqueeze(1), weight.detach().index_select(0, flat), out);
+  }
+  Shape sizes = indices.sizes();
+  sizes.push_back(weight.size(1));
+  return out.view(sizes);
+}
+
+Tensor one_hot(const Tensor& indices, int64_t num_classes) {
+  BG_CHECK(indices.defined() && indices.dtype() == kInt64, "one_hot",
+           "expected int64 class indices, got ", describe(indices));
+  if (num_classes == -1) {
+    BG_CHECK(indices.numel() > 0, "one_hot",
+             "cannot infer the number of classes from an empty tensor; pass num_classes");
+    num_classes = indices.max().item<int64_t>() + 1;
+  }
+  BG_CHECK(num_classes > 0, "one_hot", "num_classes must be positive or -1, got ", num_classes);
+  const auto bad = detail::first_out_of_range(indices, num_classes);
+  BG_CHECK(!bad, "one_hot", "class index ", *bad, " is out of range for ", num_classes, " classes");
+  return (indices.unsqueeze(-1) == arange(num_classes)).to(kInt64);
 }
 
 }  // namespace bg::nn::functional

@@ -218,9 +218,13 @@ void print_tree(std::ostream& out, const Module& module, const std::string& inde
     out << head;
     return;
   }
-  // A module with children prints "Name(" and its children, one per line, then ")".
+  // A module with children prints "Name(", its own options (what pretty_print writes between the
+  // parentheses) on a line of their own, its children one per line, then ")", as PyTorch does.
   const size_t paren = head.find('(');
   out << (paren == std::string::npos ? head : head.substr(0, paren)) << "(\n";
+  if (paren != std::string::npos && head.size() > paren + 2 && head.back() == ')') {
+    out << indent << "  " << head.substr(paren + 1, head.size() - paren - 2) << "\n";
+  }
   for (const auto& child : children) {
     out << indent << "  (" << child.key() << "): ";
     print_tree(out, *child.value(), indent + "  ");

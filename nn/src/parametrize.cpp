@@ -180,6 +180,8 @@ std::shared_ptr<Parametrization> parametrization_of(const Module& module, const 
 
 void begin_sampling_step() { sampling_step.fetch_add(1); }
 
+uint64_t current_sampling_step() { return sampling_step.load(); }
+
 // ---- Weight normalization
 // ------------------------------------------------------------------------
 
@@ -208,6 +210,10 @@ Tensor WeightNorm::compute() { return v * (g / norm_except(v, dim_)); }
 void WeightNorm::pretty_print(std::ostream& out) const { out << "WeightNorm(dim=" << dim_ << ")"; }
 
 Module& weight_norm(Module& module, const std::string& name, int64_t dim) {
+  // Checked first: a parametrized tensor is no longer among the parameters, and "no parameter"
+  // would mislead.
+  BG_CHECK(!is_parametrized(module, name), "weight_norm", "'", name, "' of ", module.type_name(),
+           " is already parametrized");
   const OrderedDict<Tensor> own = module.named_parameters(false);
   const Tensor* parameter = own.find(name);
   BG_CHECK(parameter != nullptr, "weight_norm", module.type_name(), " has no parameter '", name,

@@ -8,6 +8,7 @@
 #include "bg/core/dtype.h"
 #include "bg/core/error.h"
 #include "bg/core/factory.h"
+#include "bg/core/fused.h"
 #include "bg/core/grad_mode.h"
 #include "bg/core/ops.h"
 #include "bg/core/random.h"

@@ -26,8 +26,22 @@ class CpuBackend final : public Backend {
   void softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) override;
 
   // Sliding windows: convolution and pooling (cpu/window.cpp).
+  void im2col(const Tensor& columns, const Tensor& input, const Window2d& window) override;
+  void col2im(const Tensor& out, const Tensor& columns, const Window2d& window) override;
+  void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
+                  const Window2d& window) override;
 
   // Fused optimizer updates (cpu/optimizer_update.cpp).
+  void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                  const fused::SgdHyper& hyper) override;
+  void adam_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                   const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq,
+                   const fused::AdamHyper& hyper) override;
+  void rmsprop_update(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                      const Tensor& momentum_buffer, const Tensor& grad_avg,
+                      const fused::RmspropHyper& hyper) override;
+  void adagrad_update(const Tensor& param, const Tensor& grad, const Tensor& sum,
+                      const fused::AdagradHyper& hyper) override;
 };
 
 }  // namespace bg::cpu

@@ -8,12 +8,15 @@
 //
 // Transposed operands (the backward pass's a.t() @ grad) need no copy: a matrix whose columns are
 // contiguous is mapped as column-major. Small products go to small_gemm.h instead, and large
-// float32 products on AVX-512 machines to packed_gemm.h, which keeps the FMA units busier.
+// float32 products on AVX-512 machines to packed_gemm.h, which keeps the FMA units busier; products
+// with a long inner dimension, a small output and both operands contiguous along the inner
+// dimension (weight gradients) to dot_gemm.h.
 
 #include <Eigen/Core>
 
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/dot_gemm.h"
 #include "cpu/packed_gemm.h"
 #include "cpu/parallel.h"
 #include "cpu/small_gemm.h"
@@ -116,6 +119,21 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   Problem p{a.size(0), a.size(1), b.size(2), a.size(2), 0, 0, {}, {}};
   if (p.K == 0) {  // an empty sum: zeros
     fill(out, 0);
+    return;
+  }
+  if (a.stride(2) == 1 && b.stride(1) == 1 && dot_gemm_suits(p.M, p.N, p.K)) {
+    // Both operands contiguous along a long inner dimension (a convolution's weight gradient):
+    // dot products in place, no transposing copy of B (dot_gemm.h).
+    dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
+      using T = decltype(tag);
+      const T* a_data = static_cast<const T*>(a.impl()->data());
+      const T* b_data = static_cast<const T*>(b.impl()->data());
+      T* out_data = static_cast<T*>(out.impl()->data());
+      for (int64_t batch = 0; batch < p.B; ++batch) {
+        dot_gemm(p.M, p.N, p.K, a_data + batch * a.stride(0), a.stride(1),
+                 b_data + batch * b.stride(0), b.stride(2), out_data + batch * p.M * p.N, p.N);
+      }
+    });
     return;
   }
   const int64_t flops = p.M * p.N * p.K;

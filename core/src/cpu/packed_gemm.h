@@ -49,6 +49,14 @@ inline void pack_a(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64
                    float* out) {
   const int64_t valid = std::min(kRows, rows);
   if (valid < kRows) std::fill(out, out + kRows * depth, 0.0f);
+  if (a.row_stride == 1 && a.col_stride != 1) {
+    // A column-major (a transposed operand): its kRows values for one k are contiguous.
+    for (int64_t k = 0; k < depth; ++k) {
+      const float* column = a.data + i0 + (k0 + k) * a.col_stride;
+      for (int64_t r = 0; r < valid; ++r) out[k * kRows + r] = column[r];
+    }
+    return;
+  }
   for (int64_t r = 0; r < valid; ++r) {
     // Walks one row of A (contiguous when A is row-major) into every kRows-th slot.
     const float* row = a.data + (i0 + r) * a.row_stride + k0 * a.col_stride;
@@ -62,10 +70,26 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
                    float* out) {
   for (int64_t q = 0; q < cols; q += kCols) {
     const int64_t valid = std::min(kCols, cols - q);
+    if (b.row_stride == 1 && b.col_stride != 1) {
+      // B column-major (a transposed operand, as in the weight gradient x^T g): walking rows
+      // would touch a new cache line per element. Walk the columns down instead, 16 rows at a
+      // time so that the 16 panel rows being written stay in L1.
+      for (int64_t k_block = 0; k_block < depth; k_block += 16) {
+        const int64_t rows = std::min<int64_t>(16, depth - k_block);
+        float* panel = out + k_block * kCols;
+        for (int64_t c = 0; c < kCols; ++c) {
+          const float* column = b.data + k0 + k_block + (j0 + q + c) * b.col_stride;
+          for (int64_t k = 0; k < rows; ++k) panel[k * kCols + c] = c < valid ? column[k] : 0.0f;
+        }
+      }
+      out += depth * kCols;
+      continue;
+    }
     for (int64_t k = 0; k < depth; ++k) {
       const float* row = b.data + (k0 + k) * b.row_stride + (j0 + q) * b.col_stride;
       if (b.col_stride == 1 && valid == kCols) {
-        std::copy(row, row + kCols, out);
+        // Three vector moves (std::copy would call memmove for each 192-byte row).
+        for (int64_t v = 0; v < kCols; v += 16) _mm512_storeu_ps(out + v, _mm512_loadu_ps(row + v));
         out += kCols;
         continue;
       }
@@ -74,14 +98,25 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
   }
 }
 
+// The first n of 16 lanes.
+inline __mmask16 lanes_below(int64_t n) {
+  return static_cast<__mmask16>((1u << std::clamp<int64_t>(n, 0, 16)) - 1);
+}
+
 // C[0:rows, 0:cols] (+)= A panel x B panel over `depth`, for rows <= kRows and cols <= kCols.
-inline void micro_kernel(int64_t depth, const float* a, const float* b, float* c, int64_t ldc,
-                         int64_t rows, int64_t cols, bool accumulate) {
+// Row k of the B panel starts at b + k * b_stride: kCols for a packed panel, or B's own row
+// stride when B is read in place. kEdge: B is read in place and only its first `cols` columns
+// exist (masked loads, which cost a separate instruction each, so only at the right edge).
+template <bool kEdge>
+void micro_kernel(int64_t depth, const float* a, const float* b, int64_t b_stride, float* c,
+                  int64_t ldc, int64_t rows, int64_t cols, bool accumulate) {
   __m512 acc[kRows][3];
   for (auto& row : acc) row[0] = row[1] = row[2] = _mm512_setzero_ps();
+  const __mmask16 m0 = lanes_below(cols), m1 = lanes_below(cols - 16), m2 = lanes_below(cols - 32);
   for (int64_t k = 0; k < depth; ++k) {
-    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16),
-                 b2 = _mm512_loadu_ps(b + 32);
+    const __m512 b0 = kEdge ? _mm512_maskz_loadu_ps(m0, b) : _mm512_loadu_ps(b);
+    const __m512 b1 = kEdge ? _mm512_maskz_loadu_ps(m1, b + 16) : _mm512_loadu_ps(b + 16);
+    const __m512 b2 = kEdge ? _mm512_maskz_loadu_ps(m2, b + 32) : _mm512_loadu_ps(b + 32);
     for (int64_t r = 0; r < kRows; ++r) {
       const __m512 a_r = _mm512_set1_ps(a[r]);  // folded into the FMAs as an embedded broadcast
       acc[r][0] = _mm512_fmadd_ps(a_r, b0, acc[r][0]);
@@ -89,7 +124,7 @@ inline void micro_kernel(int64_t depth, const float* a, const float* b, float* c
       acc[r][2] = _mm512_fmadd_ps(a_r, b2, acc[r][2]);
     }
     a += kRows;
-    b += kCols;
+    b += b_stride;
   }
   for (int64_t r = 0; r < rows; ++r) {
     float* out = c + r * ldc;
@@ -129,7 +164,10 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
         // Panel p of A holds its slices one after the other: slice s starts at
         // p * kRows * depth + s * kRows * kDepth. Likewise for B.
         float* a_packed = scratch(Scratch::A, row_panels * kRows * depth);
-        float* b_packed = scratch(Scratch::B, col_panels * kCols * depth);
+        // With one or two row panels, each element of B is used once or twice: packing it would
+        // cost a full copy of B for nothing, so a row-major B is read in place.
+        const bool b_in_place = row_panels <= 2 && b.col_stride == 1;
+        float* b_packed = b_in_place ? nullptr : scratch(Scratch::B, col_panels * kCols * depth);
         parallel_for(row_panels * slices, 16, [&](int64_t begin, int64_t end) {
           for (int64_t t = begin; t < end; ++t) {
             const int64_t p = t / slices, s = t % slices;
@@ -138,7 +176,7 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
                    a_packed + (p * depth + s * kDepth) * kRows);
           }
         });
-        parallel_for(col_panels * slices, 4, [&](int64_t begin, int64_t end) {
+        parallel_for(b_in_place ? 0 : col_panels * slices, 4, [&](int64_t begin, int64_t end) {
           for (int64_t t = begin; t < end; ++t) {
             const int64_t q = t / slices, s = t % slices;
             pack_b(b, k_outer + s * kDepth, std::min(kDepth, depth - s * kDepth),
@@ -158,11 +196,16 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
             for (int64_t s = 0; s < slices; ++s) {
               const int64_t slice = std::min(kDepth, depth - s * kDepth);
               for (int64_t j = j0; j < j1; j += kCols) {
+                const float* b_panel =
+                    b_in_place ? b.data + (k_outer + s * kDepth) * b.row_stride + j_outer + j
+                               : b_packed + (j / kCols * depth + s * kDepth) * kCols;
+                const int64_t b_stride = b_in_place ? b.row_stride : kCols;
+                const bool edge = b_in_place && j1 - j < kCols;
                 for (int64_t i = i0; i < i1; i += kRows) {
-                  micro_kernel(slice, a_packed + (i * depth / kRows + s * kDepth) * kRows,
-                               b_packed + (j / kCols * depth + s * kDepth) * kCols,
-                               c + (i_outer + i) * ldc + j_outer + j, ldc, std::min(kRows, i1 - i),
-                               std::min(kCols, j1 - j), k_outer > 0 || s > 0);
+                  (edge ? micro_kernel<true> : micro_kernel<false>)(
+                      slice, a_packed + (i * depth / kRows + s * kDepth) * kRows, b_panel,
+                      b_stride, c + (i_outer + i) * ldc + j_outer + j, ldc,
+                      std::min(kRows, i1 - i), std::min(kCols, j1 - j), k_outer > 0 || s > 0);
                 }
               }
             }

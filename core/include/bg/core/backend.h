@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bg/core/device.h"
+#include "bg/core/fused.h"
 #include "bg/core/scalar.h"
 #include "bg/core/storage.h"
 #include "bg/core/tensor.h"
@@ -139,7 +140,52 @@ class Backend {
 
   // ---- Sliding windows: convolution and pooling -------------------------------------------------
 
+  /// Where the windows of a 2-d sliding-window op lie (1-d ops use height 1). Window (oh, ow), for
+  /// oh < out_h and ow < out_w, reads the input rows oh * stride_h - pad_h + i * dilation_h for
+  /// i < kernel_h, and the columns likewise. Positions outside the input are padding: zeros for
+  /// im2col, dropped by col2im, never the maximum of max_pool2d.
+  struct Window2d {
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w;
+    int64_t pad_h, pad_w;
+    int64_t dilation_h, dilation_w;
+    int64_t out_h, out_w;
+  };
+  /// im2col: columns[n, (c, i, j), (oh, ow)] = input[n, c, row, col] of element (i, j) of window
+  /// (oh, ow), 0 in the padding. `input` is [N, C, H, W]; `columns` is [N, C * kh * kw, out_h *
+  /// out_w] with stride 1 along its last dim (its other strides are free).
+  virtual void im2col(const Tensor& columns, const Tensor& input, const Window2d& window) = 0;
+  /// col2im, the adjoint of im2col: contiguous `out` [N, C, H, W] = the sum, at each input
+  /// position, of the column elements im2col would take from it; `columns` may be strided.
+  virtual void col2im(const Tensor& out, const Tensor& columns, const Window2d& window) = 0;
+  /// Max over each window of `input` [N, C, H, W] into contiguous `out` [N, C, out_h, out_w], and
+  /// into `indices` (int64, same sizes) the position h * W + w of the first maximum of the window
+  /// (NaN counts as the largest). Every window holds at least one input position.
+  virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
+                          const Window2d& window) = 0;
+
   // ---- Fused optimizer updates ----------------------------------------------------------------------
+
+  // One optimizer step for one parameter, in place, with the update rule fused.h describes. The
+  // frontend has checked that every operand the hyperparameters call for is defined with the
+  // parameter's sizes, dtype (float32 or float64) and device, and that the tensors written share
+  // no memory; operands the hyperparameters leave unused are undefined. Any strides.
+
+  /// SGD (fused::sgd_step); `momentum_buffer` is undefined without momentum.
+  virtual void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
+                          const fused::SgdHyper& hyper) = 0;
+  /// Adam and AdamW (fused::adam_step); `max_exp_avg_sq` is undefined without amsgrad.
+  virtual void adam_update(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                           const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq,
+                           const fused::AdamHyper& hyper) = 0;
+  /// RMSprop (fused::rmsprop_step); `momentum_buffer` is undefined without momentum, `grad_avg`
+  /// unless centered.
+  virtual void rmsprop_update(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                              const Tensor& momentum_buffer, const Tensor& grad_avg,
+                              const fused::RmspropHyper& hyper) = 0;
+  /// Adagrad (fused::adagrad_step).
+  virtual void adagrad_update(const Tensor& param, const Tensor& grad, const Tensor& sum,
+                              const fused::AdagradHyper& hyper) = 0;
 };
 
 /// The backend of a device type; throws if none is registered (e.g. CUDA not built).

@@ -44,6 +44,12 @@ class ModuleHolder {
   bool is_empty() const { return impl_ == nullptr; }
   explicit operator bool() const { return impl_ != nullptr; }
 
+  /// Indexes the module (Sequential, ModuleList, ModuleDict): `seq[1]`.
+  template <typename Key>
+  decltype(auto) operator[](Key&& key) const {
+    return (*checked())[std::forward<Key>(key)];
+  }
+
   /// Calls the module's forward.
   template <typename... Args>
   decltype(auto) operator()(Args&&... args) const {

@@ -65,13 +65,14 @@ class Module : public std::enable_shared_from_this<Module> {
     return module;
   }
   /// Registers the module a holder (nn::Linear, ...) points at; returns the holder.
-  template <typename Impl>
-  ModuleHolder<Impl> register_module(std::string name, ModuleHolder<Impl> holder) {
+  template <typename Holder>
+    requires requires(const Holder& h) { h.ptr(); }
+  Holder register_module(std::string name, Holder holder) {
     add_child(std::move(name), holder.ptr());
     return holder;
   }
   /// Replaces the child `name` (which must exist) by `module`.
-  void replace_module(const std::string& name, std::shared_ptr<Module> module);
+  virtual void replace_module(const std::string& name, std::shared_ptr<Module> module);
 
   // ---- Traversal
   // ---------------------------------------------------------------------------------

@@ -53,6 +53,9 @@ std::shared_ptr<Parametrization> parametrization_of(const Module& module, const 
 /// Starts a new sampling step: every stochastic parametrization draws a new value when next read.
 void begin_sampling_step();
 
+/// The number of the current sampling step (it only grows).
+uint64_t current_sampling_step();
+
 /// Weight normalization (Salimans & Kingma, 2016): w = g v / ||v||, the norm taken over every dim
 /// but `dim` (dim = 0: one g per output row). g and v start from the current weight.
 class WeightNorm : public Parametrization {

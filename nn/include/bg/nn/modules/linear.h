@@ -1,5 +1,5 @@
 #pragma once
-// Linear: y = x W^T + b.
+// Linear: y = x W^T + b; Bilinear: y_k = x1^T W_k x2 + b_k; Identity.
 
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
@@ -32,5 +32,41 @@ class LinearImpl : public Module {
   Tensor bias;  ///< undefined without bias
 };
 BG_MODULE(Linear);
+
+/// Returns its input (a placeholder, e.g. for a layer switched off).
+class IdentityImpl : public Module {
+ public:
+  IdentityImpl() : Module("Identity") {}
+  Tensor forward(const Tensor& input);
+};
+BG_MODULE(Identity);
+
+struct BilinearOptions {
+  BilinearOptions(int64_t in1_features, int64_t in2_features, int64_t out_features)
+      : in1_features_(in1_features), in2_features_(in2_features), out_features_(out_features) {}
+  BG_ARG(int64_t, in1_features);
+  BG_ARG(int64_t, in2_features);
+  BG_ARG(int64_t, out_features);
+  BG_ARG(bool, bias) = true;
+};
+
+/// y_k = x1^T W_k x2 + b_k for inputs [..., in1] and [..., in2]. Weight [out, in1, in2] and bias
+/// [out] start from U(-1/sqrt(in1), 1/sqrt(in1)), PyTorch's default.
+class BilinearImpl : public Module {
+ public:
+  BilinearImpl(int64_t in1_features, int64_t in2_features, int64_t out_features)
+      : BilinearImpl(BilinearOptions(in1_features, in2_features, out_features)) {}
+  explicit BilinearImpl(const BilinearOptions& options);
+
+  /// Draws the parameters again from their initial distribution.
+  void reset_parameters();
+  Tensor forward(const Tensor& input1, const Tensor& input2);
+  void pretty_print(std::ostream& out) const override;
+
+  BilinearOptions options;
+  Tensor weight;
+  Tensor bias;  ///< undefined without bias
+};
+BG_MODULE(Bilinear);
 
 }  // namespace bg::nn

@@ -3,3 +3,4 @@
 
 #include "bg/core.h"
 #include "bg/nn.h"
+#include "bg/bayes.h"

@@ -1,0 +1,11 @@
+#pragma once
+// bayesgrad bayes: any module -> Bayesian neural network.
+
+#include "bg/bayes/args.h"
+#include "bg/bayes/bayesian_module.h"
+#include "bg/bayes/kl.h"
+#include "bg/bayes/posterior.h"
+#include "bg/bayes/predict.h"
+#include "bg/bayes/prior.h"
+#include "bg/bayes/registry.h"
+#include "bg/nn.h"

@@ -1,0 +1,31 @@
+#pragma once
+// KL divergences between a posterior and its prior.
+
+#include "bg/bayes/posterior.h"
+#include "bg/bayes/prior.h"
+
+namespace bg::bayes {
+
+/// KL(N(mu1, s1^2) || N(mu2, s2^2)) = log(s2 / s1) + (s1^2 + (mu1 - mu2)^2) / (2 s2^2) - 1/2,
+/// elementwise, for a Gaussian posterior and a Gaussian prior.
+Tensor kl_gaussian_gaussian(VariationalPosterior& q, const Prior& p);
+
+/// KL(N(m, s^2) || Laplace(mu, b)) = log(2b) - log(s sqrt(2 pi e)) + E|w - mu| / b, where the
+/// folded-normal mean is E|w - mu| = s sqrt(2/pi) exp(-d^2 / 2s^2) + d (1 - 2 Phi(-d/s)),
+/// d = m - mu; elementwise.
+Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p);
+
+/// How the KL of one posterior is computed.
+struct KLEstimate {
+  /// 0: the closed form when the pair has one, else one Monte Carlo sample: the value the
+  /// parameter holds now (the draw of the last forward pass: unbiased, at no extra cost).
+  /// n > 0: the closed form when there is one, else the mean over n fresh draws.
+  int64_t mc_samples = 0;
+  /// Use Monte Carlo even when a closed form exists (for checking one against the other).
+  bool force_monte_carlo = false;
+};
+
+/// KL(q || q's prior), elementwise, of a posterior whose parameter currently holds `value`.
+Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate = {});
+
+}  // namespace bg::bayes

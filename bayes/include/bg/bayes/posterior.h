@@ -1,0 +1,93 @@
+#pragma once
+// Variational posteriors q(w): the parametrizations a BayesianModule installs on each parameter.
+//
+// A posterior owns the variational parameters (for a Gaussian: mu and rho, sigma = softplus(rho))
+// and the noise of the current draw (a non-persistent buffer "eps"). The parameter it replaces
+// holds, depending on the sample mode, a fresh draw per sampling step, the posterior mean, or a
+// frozen draw (Note [Parametrized tensors] and nn/parametrize.h explain when values are computed).
+
+#include <memory>
+#include <string>
+
+#include "bg/bayes/args.h"
+#include "bg/bayes/prior.h"
+#include "bg/nn/parametrize.h"
+
+namespace bg::bayes {
+
+/// What a posterior's parameter holds.
+enum class SampleMode {
+  Sample,  ///< a new draw at every sampling step (every BayesianModule::forward): training
+  Mean,    ///< the posterior mean: deterministic prediction
+  Frozen,  ///< one draw, kept until resample()
+};
+
+class VariationalPosterior : public nn::Parametrization {
+ public:
+  /// `name` is the registry name ("gaussian"); `args` what the posterior was built from.
+  VariationalPosterior(std::string type_name, std::string name, Args args);
+
+  /// Draws new noise for the next samples.
+  virtual void redraw() = 0;
+  /// The draw for the current noise, differentiable with respect to the variational parameters
+  /// (the reparameterization trick).
+  virtual Tensor sample() = 0;
+  /// An independent draw that leaves the current noise alone (Monte Carlo KL with fresh samples).
+  virtual Tensor fresh_sample() = 0;
+  virtual Tensor mean() = 0;
+  /// log q(w), elementwise.
+  virtual Tensor log_prob(const Tensor& w) = 0;
+
+  Tensor compute() override;
+  bool is_stochastic() const override { return mode_ == SampleMode::Sample; }
+
+  void set_mode(SampleMode mode);
+  SampleMode mode() const { return mode_; }
+  /// Draws the noise again (in Frozen mode, the way to change the frozen weights).
+  void resample();
+
+  const std::string& name() const { return name_; }
+  const Args& args() const { return args_; }
+  /// The prior this posterior is compared with in the KL (set by BayesianModule).
+  void set_prior(std::shared_ptr<Prior> prior);
+  const std::shared_ptr<Prior>& prior() const { return prior_; }
+  void pretty_print(std::ostream& out) const override;
+
+ private:
+  std::string name_;
+  Args args_;
+  SampleMode mode_ = SampleMode::Sample;
+  uint64_t step_ = 0;  // the sampling step the current noise belongs to
+  bool has_noise_ = false;
+  std::shared_ptr<Prior> prior_;
+};
+
+/// Mean-field Gaussian q(w) = N(mu, softplus(rho)^2), as torchbayesian's default.
+/// Arguments: mu_std (initial mu ~ N(0, mu_std^2), default 0.1), rho (initial rho, default -3:
+/// sigma = softplus(-3) ~ 0.049).
+class GaussianPosterior : public VariationalPosterior {
+ public:
+  GaussianPosterior(const Tensor& original, const Args& args);
+  void redraw() override;
+  Tensor sample() override;
+  Tensor fresh_sample() override;
+  Tensor mean() override { return mu; }
+  Tensor log_prob(const Tensor& w) override;
+  /// softplus(rho).
+  Tensor sigma() const;
+
+  Tensor mu, rho, eps;
+
+ protected:
+  GaussianPosterior(std::string type_name, std::string name, const Tensor& original,
+                    const Args& args, bool mu_from_original);
+};
+
+/// A Gaussian whose mu starts at the parameter's current value: for converting trained models.
+/// Arguments: rho (default -3).
+class PretrainedGaussianPosterior : public GaussianPosterior {
+ public:
+  PretrainedGaussianPosterior(const Tensor& original, const Args& args);
+};
+
+}  // namespace bg::bayes

@@ -1,0 +1,194 @@
+#include "bg/bayes/bayesian_module.h"
+
+#include <sstream>
+
+#include "bg/bayes/registry.h"
+
+namespace bg::bayes {
+
+// ---- Options -----------------------------------------------------------------------------------
+
+BayesianOptions& BayesianOptions::posterior(Spec spec) {
+  posterior_ = std::move(spec);
+  return *this;
+}
+BayesianOptions& BayesianOptions::prior(Spec spec) {
+  prior_ = std::move(spec);
+  return *this;
+}
+BayesianOptions& BayesianOptions::rule(std::string pattern, Rule rule) {
+  rules_.emplace_back(std::move(pattern), std::move(rule));
+  return *this;
+}
+BayesianOptions& BayesianOptions::deterministic(std::string pattern) {
+  return rule(std::move(pattern), Rule().deterministic());
+}
+BayesianOptions& BayesianOptions::mode(SampleMode mode) {
+  mode_ = mode;
+  return *this;
+}
+
+bool glob_match(const std::string& pattern, const std::string& name) {
+  // Iterative matching with one backtrack point for the last '*' seen.
+  size_t p = 0, n = 0, star = std::string::npos, resume = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = n;
+    } else if (star != std::string::npos) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// ---- Conversion --------------------------------------------------------------------------------
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::ostringstream out;
+  for (size_t i = 0; i < names.size(); ++i) out << (i ? ", " : "") << names[i];
+  return out.str();
+}
+
+// What one parameter becomes.
+struct Plan {
+  std::string name;
+  bool deterministic = false;
+  Spec posterior{"gaussian"};
+  Spec prior{"gaussian"};
+};
+
+}  // namespace
+
+BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptions& options)
+    : nn::Module("BayesianModule"), module_(std::move(module)), mode_(options.mode()) {
+  BG_CHECK(module_.ptr() != nullptr, "BayesianModule", "no module was given");
+  nn::Module& root = *module_.ptr();
+  const nn::OrderedDict<Tensor> parameters = root.named_parameters();
+  BG_CHECK(!parameters.empty(), "BayesianModule", "the ", root.type_name(),
+           " has no parameters to make Bayesian");
+
+  // 1. Decide every parameter's fate and check the options before changing anything.
+  std::vector<Plan> plans;
+  for (const auto& item : parameters) {
+    plans.push_back({item.key(), false, options.posterior(), options.prior()});
+  }
+  for (const auto& [pattern, rule] : options.rules()) {
+    bool matched = false;
+    for (Plan& plan : plans) {
+      if (!glob_match(pattern, plan.name)) continue;
+      matched = true;
+      if (rule.deterministic_) plan.deterministic = *rule.deterministic_;
+      if (rule.posterior_) plan.posterior = *rule.posterior_;
+      if (rule.prior_) plan.prior = *rule.prior_;
+    }
+    BG_CHECK(matched, "BayesianModule", "the rule '", pattern,
+             "' matches no parameter; the parameters are: ", joined(parameters.keys()));
+  }
+  struct Built {
+    std::string name;
+    std::shared_ptr<VariationalPosterior> posterior;
+    Converted converted;
+  };
+  std::vector<Built> built;
+  auto modules = root.named_modules();
+  for (const Plan& plan : plans) {
+    if (plan.deterministic) {
+      deterministic_.push_back(plan.name);
+      continue;
+    }
+    const Tensor& parameter = parameters[plan.name];
+    const std::string context = "BayesianModule (parameter '" + plan.name + "')";
+    BG_CHECK(parameter.is_floating_point(), context, "only floating-point parameters can be Bayesian, got ",
+             describe(parameter), "; leave it deterministic with a rule");
+    std::shared_ptr<VariationalPosterior> posterior;
+    std::shared_ptr<Prior> prior;
+    try {
+      posterior = make_posterior(plan.posterior.name, parameter, plan.posterior.args);
+      prior = make_prior(plan.prior.name, parameter, plan.prior.args);
+    } catch (const Error& e) {
+      throw Error(context + ": " + e.what());
+    }
+    posterior->set_prior(prior);
+    posterior->set_mode(mode_);
+    // "0.weight" is "weight" of the child "0"; "weight" belongs to the root.
+    const size_t dot = plan.name.rfind('.');
+    nn::Module* owner = modules[dot == std::string::npos ? "" : plan.name.substr(0, dot)].get();
+    const std::string local = dot == std::string::npos ? plan.name : plan.name.substr(dot + 1);
+    built.push_back({plan.name, posterior, {owner, local, parameter}});
+  }
+
+  // 2. Install the posteriors.
+  for (Built& b : built) {
+    nn::utils::register_parametrization(*b.converted.owner, b.converted.local, b.posterior);
+    posteriors_.insert(b.name, b.posterior);
+    converted_.push_back(b.converted);
+  }
+  register_module("module", module_.ptr());
+}
+
+// ---- Use -----------------------------------------------------------------------------------------
+
+const std::shared_ptr<nn::Module>& BayesianModuleImpl::module() const {
+  BG_CHECK(module_.ptr() != nullptr, "BayesianModule",
+           "this BayesianModule was turned into a plain module by to_deterministic()");
+  return module_.ptr();
+}
+
+Tensor BayesianModuleImpl::forward(const Tensor& input) {
+  module();  // checks it is still usable
+  if (mode_ == SampleMode::Sample) nn::utils::begin_sampling_step();
+  return module_.forward(input);
+}
+
+Tensor BayesianModuleImpl::kl_divergence(const KLOptions& options) {
+  module();
+  BG_CHECK(options.mc_samples >= 0, "kl_divergence", "mc_samples must be non-negative, got ",
+           options.mc_samples);
+  Tensor total;
+  int64_t count = 0;
+  for (size_t i = 0; i < converted_.size(); ++i) {
+    VariationalPosterior& q = *posteriors_.items()[i].value();
+    const Tensor kl = bayes::kl_divergence(q, converted_[i].parameter, {options.mc_samples, false}).sum();
+    total = total.defined() ? total + kl : kl;
+    count += converted_[i].parameter.numel();
+  }
+  if (!total.defined()) return zeros({});
+  return options.reduction == KLReduction::Mean ? total / static_cast<double>(count) : total;
+}
+
+void BayesianModuleImpl::set_mode(SampleMode mode) {
+  mode_ = mode;
+  for (auto& item : posteriors_) item.value()->set_mode(mode);
+}
+
+void BayesianModuleImpl::resample() {
+  for (auto& item : posteriors_) item.value()->resample();
+}
+
+std::shared_ptr<nn::Module> BayesianModuleImpl::to_deterministic() {
+  std::shared_ptr<nn::Module> plain = module();
+  set_mode(SampleMode::Mean);
+  for (Converted& c : converted_) nn::utils::remove_parametrization(*c.owner, c.local, true);
+  children_.erase("module");
+  posteriors_ = {};
+  converted_.clear();
+  module_ = nn::AnyModule();
+  return plain;
+}
+
+void BayesianModuleImpl::pretty_print(std::ostream& out) const {
+  out << "BayesianModule(posteriors=" << posteriors_.size()
+      << ", deterministic=" << deterministic_.size() << ")";
+}
+
+}  // namespace bg::bayes

@@ -1,0 +1,55 @@
+#include "bg/bayes/kl.h"
+
+#include <cmath>
+
+#include "bg/bayes/registry.h"
+
+namespace bg::bayes {
+
+namespace {
+template <typename T>
+const T& as(const auto& object, const char* what) {
+  const T* typed = dynamic_cast<const T*>(&object);
+  BG_CHECK(typed != nullptr, "kl_divergence", "expected a ", what, ", got ", object.type_name());
+  return *typed;
+}
+}  // namespace
+
+Tensor kl_gaussian_gaussian(VariationalPosterior& q, const Prior& p) {
+  const auto& posterior = as<GaussianPosterior>(q, "Gaussian posterior");
+  const auto& prior = as<GaussianPrior>(p, "Gaussian prior");
+  const Tensor s1 = posterior.sigma();
+  const Tensor diff = posterior.mu - prior.mu;
+  return (prior.sigma / s1).log() + (s1 * s1 + diff * diff) / (prior.sigma * prior.sigma * 2) - 0.5;
+}
+
+Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p) {
+  const auto& posterior = as<GaussianPosterior>(q, "Gaussian posterior");
+  const auto& prior = as<LaplacePrior>(p, "Laplace prior");
+  const Tensor s = posterior.sigma();
+  const Tensor d = posterior.mu - prior.mu;
+  // Phi(-d/s) = (1 + erf(-d / (s sqrt 2))) / 2, so 1 - 2 Phi(-d/s) = erf(d / (s sqrt 2)).
+  const Tensor folded_mean = s * std::sqrt(2.0 / M_PI) * (d * d / (s * s * -2)).exp() +
+                             d * (d / (s * M_SQRT2)).erf();
+  const double log_sqrt_2pi_e = 0.5 * std::log(2.0 * M_PI * M_E);
+  return (prior.b * 2).log() - s.log() - log_sqrt_2pi_e + folded_mean / prior.b;
+}
+
+Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate) {
+  BG_CHECK(q.prior() != nullptr, "kl_divergence", q.type_name(), " has no prior");
+  const Prior& prior = *q.prior();
+  if (!estimate.force_monte_carlo) {
+    if (const KLFunction* closed_form = find_kl(q.name(), prior.name())) return (*closed_form)(q, prior);
+  }
+  // Monte Carlo: E_q[log q(w) - log p(w)].
+  if (estimate.mc_samples <= 0) return q.log_prob(value) - prior.log_prob(value);
+  Tensor total;
+  for (int64_t i = 0; i < estimate.mc_samples; ++i) {
+    const Tensor w = q.fresh_sample();
+    const Tensor term = q.log_prob(w) - prior.log_prob(w);
+    total = total.defined() ? total + term : term;
+  }
+  return total / static_cast<double>(estimate.mc_samples);
+}
+
+}  // namespace bg::bayes

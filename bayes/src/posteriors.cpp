@@ -1,0 +1,89 @@
+#include <cmath>
+
+#include "bg/bayes/posterior.h"
+
+namespace bg::bayes {
+
+namespace {
+constexpr double kLogSqrt2Pi = 0.91893853320467274178;  // log(sqrt(2 pi))
+}
+
+VariationalPosterior::VariationalPosterior(std::string type_name, std::string name, Args args)
+    : nn::Parametrization(std::move(type_name)), name_(std::move(name)), args_(std::move(args)) {}
+
+Tensor VariationalPosterior::compute() {
+  if (mode_ == SampleMode::Mean) return mean();
+  // One draw per sampling step: the value may be computed again within a step (e.g. once without
+  // and once with gradients), and must then be the same draw.
+  const uint64_t step = nn::utils::current_sampling_step();
+  if (!has_noise_ || (mode_ == SampleMode::Sample && step != step_)) {
+    redraw();
+    has_noise_ = true;
+    step_ = step;
+  }
+  return sample();
+}
+
+void VariationalPosterior::set_mode(SampleMode mode) { mode_ = mode; }
+
+void VariationalPosterior::resample() {
+  redraw();
+  has_noise_ = true;
+  step_ = nn::utils::current_sampling_step();
+}
+
+void VariationalPosterior::set_prior(std::shared_ptr<Prior> prior) {
+  prior_ = std::move(prior);
+  if (children().empty()) register_module("prior", prior_);
+  else replace_module("prior", prior_);
+}
+
+void VariationalPosterior::pretty_print(std::ostream& out) const {
+  out << type_name() << "(" << args_.str() << ")";
+}
+
+GaussianPosterior::GaussianPosterior(const Tensor& original, const Args& args)
+    : GaussianPosterior("GaussianPosterior", "gaussian", original, args, false) {}
+
+GaussianPosterior::GaussianPosterior(std::string type_name, std::string name,
+                                     const Tensor& original, const Args& args,
+                                     bool mu_from_original)
+    : VariationalPosterior(std::move(type_name), std::move(name), args) {
+  const std::string owner = this->name() + " posterior";
+  args.allow_only(owner, mu_from_original ? std::vector<std::string>{"rho"}
+                                          : std::vector<std::string>{"mu_std", "rho"});
+  BG_CHECK(original.is_floating_point(), owner, "only floating-point parameters can be Bayesian, got ",
+           describe(original));
+  NoGradGuard no_grad;
+  Tensor initial_mu;
+  if (mu_from_original) {
+    initial_mu = original.detach().clone();
+  } else {
+    const double mu_std = args.number(owner, "mu_std", 0.1);
+    BG_CHECK(mu_std >= 0, owner, "mu_std must be non-negative, got ", mu_std);
+    initial_mu = randn(original.sizes(), original.options()) * mu_std;
+  }
+  mu = register_parameter("mu", initial_mu);
+  rho = register_parameter("rho", full_like(original, args.number(owner, "rho", -3.0)));
+  // The noise is replaced, never modified in place, so graphs that saved an earlier draw keep it.
+  eps = register_buffer("eps", zeros_like(original), /*persistent=*/false);
+}
+
+void GaussianPosterior::redraw() { eps.set_data(randn_like(mu)); }
+
+Tensor GaussianPosterior::sigma() const { return softplus(rho); }
+
+Tensor GaussianPosterior::sample() { return mu + sigma() * eps; }
+
+Tensor GaussianPosterior::fresh_sample() { return mu + sigma() * randn_like(mu); }
+
+Tensor GaussianPosterior::log_prob(const Tensor& w) {
+  const Tensor s = sigma();
+  const Tensor z = (w - mu) / s;
+  return z * z * -0.5 - s.log() - kLogSqrt2Pi;
+}
+
+PretrainedGaussianPosterior::PretrainedGaussianPosterior(const Tensor& original, const Args& args)
+    : GaussianPosterior("PretrainedGaussianPosterior", "pretrained_gaussian", original, args, true) {}
+
+}  // namespace bg::bayes

@@ -1,0 +1,48 @@
+#pragma once
+// CSV files of numbers under a header row:
+//
+//   x1,x2,"price (EUR)"
+//   0.5,1,10.25
+//   ...
+//
+//   data::CsvTable table = data::read_csv("houses.csv");
+//   auto [features, price] = table.split_target("price (EUR)");
+//   auto dataset = std::make_shared<data::TensorDataset>(features, price);
+
+#include <string>
+#include <vector>
+
+#include "bg/nn/data/dataset.h"
+#include "bg/nn/options.h"
+
+namespace bg::data {
+
+struct CsvOptions {
+  /// The field separator.
+  BG_ARG(char, delimiter) = ',';
+  /// float32 or float64.
+  BG_ARG(Dtype, dtype) = kFloat32;
+};
+
+/// The columns of a CSV file: their names (from the header) and their values.
+struct CsvTable {
+  std::vector<std::string> columns;
+  /// [rows, columns.size()].
+  Tensor values;
+
+  /// The position of the column `name`; throws if no column, or more than one, has that name.
+  int64_t column_index(const std::string& name) const;
+  /// A contiguous copy of the column `name`: [rows].
+  Tensor column(const std::string& name) const;
+  /// {data: every other column [rows, columns - 1], target: column `name` [rows]}.
+  Example split_target(const std::string& name) const;
+};
+
+/// Reads a CSV file whose first non-empty line names the columns and whose other non-empty lines
+/// hold one number per column. Fields may be quoted ("..." with "" for a quote, on one line) and
+/// surrounded by spaces; a UTF-8 byte order mark is skipped. Numbers are decimal, optionally in
+/// scientific notation, or nan/inf. Errors (ragged rows, empty or non-numeric fields, numbers out
+/// of the dtype's range) throw bg::Error naming the file, the line and the column (counted from 1).
+CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
+
+}  // namespace bg::data

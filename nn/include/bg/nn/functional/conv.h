@@ -1,0 +1,32 @@
+#pragma once
+// nn::functional's convolutions and pooling: the core ops of bg/core/conv.h under their
+// torch.nn.functional names. Inputs are [N, C, H, W] (2-d) or [N, C, L] (1-d), or the same
+// without the batch dim.
+
+#include "bg/core/conv.h"
+
+namespace bg::nn::functional {
+
+/// 2-d convolution: weight [C_out, C_in / groups, kH, kW], optional bias [C_out].
+using ::bg::conv2d;
+/// 1-d convolution: weight [C_out, C_in / groups, k], optional bias [C_out].
+using ::bg::conv1d;
+/// Transposed 2-d convolution (conv2d's gradient with respect to its input): weight
+/// [C_in, C_out / groups, kH, kW].
+using ::bg::conv_transpose2d;
+/// 2-d max pooling; the stride defaults to the kernel size.
+using ::bg::max_pool2d;
+/// 1-d max pooling; the stride defaults to the kernel size.
+using ::bg::max_pool1d;
+/// 2-d average pooling; the stride defaults to the kernel size.
+using ::bg::avg_pool2d;
+/// 1-d average pooling; the stride defaults to the kernel size.
+using ::bg::avg_pool1d;
+/// Average pooling to a fixed output size.
+using ::bg::adaptive_avg_pool2d;
+/// The sliding windows of an image as columns [N, C kH kW, L].
+using ::bg::unfold;
+/// The adjoint of unfold: columns summed back into an image.
+using ::bg::fold;
+
+}  // namespace bg::nn::functional

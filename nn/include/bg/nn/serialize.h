@@ -1,0 +1,71 @@
+#pragma once
+// Checkpoints in the safetensors format (https://github.com/huggingface/safetensors), which
+// Python's `safetensors` package and PyTorch users read and write:
+//
+//   8 bytes      N, the header length (little-endian unsigned)
+//   N bytes      UTF-8 JSON: {"fc.weight": {"dtype": "F32", "shape": [20, 1],
+//                             "data_offsets": [0, 80]}, ..., "__metadata__": {"key": "value"}}
+//   the rest     the tensors' bytes, little-endian and row-major; offsets count from here
+//
+//   bg::save(*net, "net.safetensors", {{"epoch", "3"}});
+//   auto metadata = bg::load(*net, "net.safetensors");   // metadata["epoch"] == "3"
+//
+// bayesgrad reads and writes the dtypes it has: F32, F64, I64 and BOOL. Reading checks the whole
+// file before it builds a tensor, and every problem is a bg::Error naming the file and the entry
+// or byte offset at fault.
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "bg/core.h"
+#include "bg/nn/holder.h"
+#include "bg/nn/module.h"
+#include "bg/nn/ordered_dict.h"
+
+namespace bg {
+
+/// The contents of a safetensors file: tensors in the header's order, and the string metadata.
+struct TensorFile {
+  nn::OrderedDict<Tensor> tensors;
+  std::map<std::string, std::string> metadata;
+};
+
+/// Writes `tensors` (copied to the CPU, contiguous) and `metadata` to `path` atomically: a
+/// temporary file in the same directory is written, flushed and then renamed over `path`.
+void save_tensors(const std::filesystem::path& path, const nn::OrderedDict<Tensor>& tensors,
+                  const std::map<std::string, std::string>& metadata = {});
+/// Reads a safetensors file; throws bg::Error, naming the file and the offending entry or byte
+/// offset, for anything malformed or of a dtype bayesgrad lacks.
+TensorFile load_tensors(const std::filesystem::path& path);
+
+/// The bytes save_tensors writes, in memory.
+std::string serialize_tensors(const nn::OrderedDict<Tensor>& tensors,
+                              const std::map<std::string, std::string>& metadata = {});
+/// Reads the bytes of a safetensors file held in memory; `name` stands for the file in messages.
+TensorFile deserialize_tensors(std::string_view bytes, const std::string& name = "<memory>");
+
+/// Saves the module's state_dict(): its parameters and persistent buffers.
+void save(const nn::Module& module, const std::filesystem::path& path,
+          const std::map<std::string, std::string>& metadata = {});
+/// Loads a file written by save() (or by PyTorch's safetensors) into the module with
+/// load_state_dict(strict); returns the file's metadata. On any error the module is unchanged.
+std::map<std::string, std::string> load(nn::Module& module, const std::filesystem::path& path,
+                                        bool strict = true);
+/// The tensors of a safetensors file by name.
+nn::OrderedDict<Tensor> load(const std::filesystem::path& path);
+
+/// save() and load() for module holders (nn::Linear, ...).
+template <typename Impl>
+void save(const nn::ModuleHolder<Impl>& module, const std::filesystem::path& path,
+          const std::map<std::string, std::string>& metadata = {}) {
+  save(*module, path, metadata);
+}
+template <typename Impl>
+std::map<std::string, std::string> load(const nn::ModuleHolder<Impl>& module,
+                                        const std::filesystem::path& path, bool strict = true) {
+  return load(*module, path, strict);
+}
+
+}  // namespace bg

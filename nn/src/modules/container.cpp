@@ -1,0 +1,81 @@
+#include "bg/nn/modules/container.h"
+
+#include <string>
+#include <vector>
+
+namespace bg::nn {
+
+namespace {
+
+void check_index(const char* container, size_t index, size_t size) {
+  BG_CHECK(index < size, container, "index ", index, " is out of range for a ", container, " of ",
+           size, " modules");
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+}  // namespace
+
+void SequentialImpl::push_back(AnyModule module) {
+  push_back(std::to_string(modules_.size()), std::move(module));
+}
+
+void SequentialImpl::push_back(std::string name, AnyModule module) {
+  register_module(std::move(name), module.ptr());
+  modules_.push_back(std::move(module));
+}
+
+Tensor SequentialImpl::forward(const Tensor& input) {
+  Tensor x = input;
+  for (const AnyModule& module : modules_) x = module.forward(x);
+  return x;
+}
+
+std::shared_ptr<Module> SequentialImpl::ptr(size_t index) const {
+  check_index("Sequential", index, modules_.size());
+  return modules_[index].ptr();
+}
+
+void SequentialImpl::replace(size_t index, AnyModule module) {
+  check_index("Sequential", index, modules_.size());
+  BG_CHECK(module.ptr() != nullptr, "Sequential", "the module replacing entry ", index, " is null");
+  // The child's name is the one it was registered under (its index, or push_back's name).
+  const std::string name = children_.items()[index].key();
+  Module::replace_module(name, module.ptr());
+  modules_[index] = std::move(module);
+}
+
+void SequentialImpl::replace_module(const std::string& name, std::shared_ptr<Module>) {
+  throw Error(bg::detail::concat("Sequential: replace_module('", name,
+                             "') cannot give the chain the new module's forward; use "
+                             "replace(index, module) instead"));
+}
+
+void ModuleListImpl::append(std::shared_ptr<Module> module) {
+  register_module(std::to_string(modules_.size()), module);
+  modules_.push_back(std::move(module));
+}
+
+std::shared_ptr<Module> ModuleListImpl::ptr(size_t index) const {
+  check_index("ModuleList", index, modules_.size());
+  return modules_[index];
+}
+
+std::shared_ptr<Module> ModuleDictImpl::operator[](const std::string& key) const {
+  const std::shared_ptr<Module>* module = children_.find(key);
+  BG_CHECK(module != nullptr, "ModuleDict", "no module under the key '", key,
+           "' (keys: ", join(children_.keys()), ")");
+  return *module;
+}
+
+std::shared_ptr<Module> ModuleDictImpl::pop(const std::string& key) {
+  std::shared_ptr<Module> module = (*this)[key];
+  children_.erase(key);
+  return module;
+}
+
+}  // namespace bg::nn

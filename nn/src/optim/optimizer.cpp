@@ -1,0 +1,432 @@
+#include "bg/nn/optim/optimizer.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <system_error>
+#include <typeinfo>
+
+#include "optim/internal.h"
+
+namespace bg::optim {
+
+namespace {
+
+// Shortest text that reads back as the same double ("0.001", "1e-08", "inf").
+std::string format_double(double value) {
+  char text[64];
+  const auto result = std::to_chars(text, text + sizeof(text), value);
+  return std::string(text, result.ptr);
+}
+
+// Parses all of `text` as a double.
+bool parse_double(const std::string& text, double& value) {
+  const char* end = text.data() + text.size();
+  const auto result = std::from_chars(text.data(), end, value);
+  return result.ec == std::errc() && result.ptr == end;
+}
+
+class HyperparameterWriter final : public HyperparameterVisitor {
+ public:
+  explicit HyperparameterWriter(std::map<std::string, std::string>& out) : out_(out) {}
+  void visit(const char* name, double& value) override { out_[name] = format_double(value); }
+  void visit(const char* name, bool& value) override { out_[name] = value ? "true" : "false"; }
+  void visit(const char* name, std::tuple<double, double>& value) override {
+    out_[name] = format_double(std::get<0>(value)) + "," + format_double(std::get<1>(value));
+  }
+
+ private:
+  std::map<std::string, std::string>& out_;
+};
+
+// Reads every hyperparameter from text. With `assign` false it only checks that the text is
+// there and well formed, so that a failed read can leave the options unchanged.
+class HyperparameterReader final : public HyperparameterVisitor {
+ public:
+  HyperparameterReader(const std::map<std::string, std::string>& values,
+                       const std::string& optimizer, bool assign)
+      : values_(values), optimizer_(optimizer), assign_(assign) {}
+
+  void visit(const char* name, double& value) override {
+    double parsed;
+    BG_CHECK(parse_double(text(name), parsed), optimizer_, "the hyperparameter ", name, " = '",
+             text(name), "' is not a number");
+    if (assign_) value = parsed;
+  }
+  void visit(const char* name, bool& value) override {
+    const std::string& t = text(name);
+    BG_CHECK(t == "true" || t == "false", optimizer_, "the hyperparameter ", name, " = '", t,
+             "' is not true or false");
+    if (assign_) value = t == "true";
+  }
+  void visit(const char* name, std::tuple<double, double>& value) override {
+    const std::string& t = text(name);
+    const size_t comma = t.find(',');
+    double first, second;
+    BG_CHECK(comma != std::string::npos && parse_double(t.substr(0, comma), first) &&
+                 parse_double(t.substr(comma + 1), second),
+             optimizer_, "the hyperparameter ", name, " = '", t, "' is not a pair 'a,b'");
+    if (assign_) value = {first, second};
+  }
+
+  // Throws for a key no hyperparameter was read from.
+  void check_all_used() const {
+    for (const auto& [key, value] : values_) {
+      BG_CHECK(used_.count(key) == 1, optimizer_, "unknown hyperparameter ", key, " = '", value,
+               "'");
+    }
+  }
+
+ private:
+  const std::string& text(const char* name) {
+    const auto it = values_.find(name);
+    BG_CHECK(it != values_.end(), optimizer_, "the hyperparameter ", name, " is missing");
+    used_.insert(name);
+    return it->second;
+  }
+
+  const std::map<std::string, std::string>& values_;
+  const std::string& optimizer_;
+  bool assign_;
+  std::set<std::string> used_;
+};
+
+// "0,1,2" -> {0, 1, 2}; "" -> {}.
+std::vector<int64_t> parse_indices(const std::string& text, const std::string& op, size_t group) {
+  std::vector<int64_t> out;
+  if (text.empty()) return out;
+  size_t begin = 0;
+  while (true) {
+    const size_t end = std::min(text.find(',', begin), text.size());
+    int64_t index = 0;
+    const auto result = std::from_chars(text.data() + begin, text.data() + end, index);
+    BG_CHECK(result.ec == std::errc() && result.ptr == text.data() + end && index >= 0, op,
+             "the params of group ", group, " ('", text, "') are not comma-separated indices");
+    out.push_back(index);
+    if (end == text.size()) return out;
+    begin = end + 1;
+  }
+}
+
+// Splits "state.<index>.<name>"; false for any other key.
+bool parse_state_key(const std::string& key, int64_t& index, std::string& name) {
+  const std::string prefix = "state.";
+  if (key.compare(0, prefix.size(), prefix) != 0) return false;
+  const size_t dot = key.find('.', prefix.size());
+  if (dot == std::string::npos || dot + 1 == key.size()) return false;
+  const auto result = std::from_chars(key.data() + prefix.size(), key.data() + dot, index);
+  if (result.ec != std::errc() || result.ptr != key.data() + dot || index < 0) return false;
+  name = key.substr(dot + 1);
+  return true;
+}
+
+// Converts the buffers of a parameter that moved to another dtype or device (Module::to).
+void follow_parameter(const std::string& optimizer, size_t index, const Tensor& param,
+                      ParamState& state) {
+  for (auto& item : state.buffers) {
+    Tensor& buffer = item.value();
+    BG_CHECK(buffer.sizes() == param.sizes(), optimizer, "parameter ", index, " ", describe(param),
+             " no longer has the shape of its state ", item.key(), " ", describe(buffer));
+    if (buffer.dtype() != param.dtype() || buffer.device() != param.device()) {
+      buffer = buffer.to(param.dtype()).to(param.device());
+    }
+  }
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+// ---- OptimizerOptions -----------------------------------------------------------------------
+
+std::map<std::string, std::string> OptimizerOptions::to_map() const {
+  std::map<std::string, std::string> out;
+  HyperparameterWriter writer(out);
+  // The writer only reads the values it is shown.
+  const_cast<OptimizerOptions*>(this)->visit(writer);
+  return out;
+}
+
+void OptimizerOptions::from_map(const std::map<std::string, std::string>& values,
+                                const std::string& optimizer) {
+  HyperparameterReader check(values, optimizer, false);
+  visit(check);
+  check.check_all_used();
+  HyperparameterReader assign(values, optimizer, true);
+  visit(assign);
+}
+
+// ---- OptimizerParamGroup --------------------------------------------------------------------
+
+OptimizerParamGroup::OptimizerParamGroup(std::vector<Tensor> params) : params_(std::move(params)) {}
+
+OptimizerParamGroup::OptimizerParamGroup(std::vector<Tensor> params,
+                                         const OptimizerOptions& options)
+    : params_(std::move(params)), options_(options.clone()) {}
+
+OptimizerParamGroup::OptimizerParamGroup(std::vector<Tensor> params,
+                                         std::unique_ptr<OptimizerOptions> options)
+    : params_(std::move(params)), options_(std::move(options)) {}
+
+OptimizerParamGroup::OptimizerParamGroup(const OptimizerParamGroup& other)
+    : params_(other.params_), options_(other.options_ ? other.options_->clone() : nullptr) {}
+
+OptimizerParamGroup& OptimizerParamGroup::operator=(const OptimizerParamGroup& other) {
+  if (this != &other) {
+    params_ = other.params_;
+    options_ = other.options_ ? other.options_->clone() : nullptr;
+  }
+  return *this;
+}
+
+OptimizerOptions& OptimizerParamGroup::options() {
+  BG_CHECK(options_ != nullptr, "OptimizerParamGroup",
+           "this group has no options (an optimizer gives it its defaults when it adopts it)");
+  return *options_;
+}
+
+const OptimizerOptions& OptimizerParamGroup::options() const {
+  return const_cast<OptimizerParamGroup*>(this)->options();
+}
+
+// ---- Optimizer --------------------------------------------------------------------------------
+
+Optimizer::Optimizer(std::string name, std::vector<OptimizerParamGroup> param_groups,
+                     std::unique_ptr<OptimizerOptions> defaults)
+    : name_(std::move(name)), defaults_(std::move(defaults)) {
+  defaults_->check(name_);
+  for (const OptimizerParamGroup& group : param_groups) add_param_group(group);
+  BG_CHECK(size() > 0, name_, "got an empty parameter list");
+}
+
+void Optimizer::add_param_group(const OptimizerParamGroup& group) {
+  const size_t index = param_groups_.size();
+  OptimizerParamGroup adopted(group.params());
+  if (group.has_options()) {
+    check_options_kind(group, index);
+    group.options().check(name_);
+    adopted.set_options(group.options().clone());
+  } else {
+    adopted.set_options(defaults_->clone());
+  }
+  std::set<const TensorImpl*> seen;
+  for (const Tensor& param : parameters()) seen.insert(param.impl());
+  for (size_t i = 0; i < adopted.params().size(); ++i) {
+    const Tensor& param = adopted.params()[i];
+    BG_CHECK(param.defined(), name_, "parameter ", i, " of group ", index, " is undefined");
+    BG_CHECK(param.is_floating_point() && param.is_leaf(), name_, "parameter ", i, " of group ",
+             index, " (", describe(param),
+             ") cannot be optimized: expected a float32 or float64 leaf tensor");
+    BG_CHECK(seen.insert(param.impl()).second, name_, "parameter ", i, " of group ", index, " (",
+             describe(param), ") appears more than once in the parameter groups");
+  }
+  param_groups_.push_back(std::move(adopted));
+}
+
+void Optimizer::check_options_kind(const OptimizerParamGroup& group, size_t index) const {
+  BG_CHECK(group.has_options() && typeid(group.options()) == typeid(*defaults_), name_,
+           "parameter group ", index, " has ",
+           group.has_options() ? "the options of another optimizer" : "no options");
+}
+
+std::vector<Tensor> Optimizer::parameters() const {
+  std::vector<Tensor> out;
+  for (const OptimizerParamGroup& group : param_groups_) {
+    out.insert(out.end(), group.params().begin(), group.params().end());
+  }
+  return out;
+}
+
+size_t Optimizer::size() const {
+  size_t count = 0;
+  for (const OptimizerParamGroup& group : param_groups_) count += group.params().size();
+  return count;
+}
+
+const ParamState* Optimizer::state(const Tensor& param) const {
+  const auto it = state_.find(param.impl());
+  return it == state_.end() ? nullptr : &it->second.state;
+}
+
+Tensor Optimizer::step(const LossClosure& closure) {
+  Tensor loss;
+  if (closure) {
+    AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  NoGradGuard no_grad;
+  // The options and the state of every parameter are checked (the state converted) before any
+  // parameter is updated, so a step that fails changes nothing. set_grad and set_data keep a
+  // gradient's shape, dtype and device equal to the parameter's.
+  for (size_t g = 0; g < param_groups_.size(); ++g) check_options_kind(param_groups_[g], g);
+  size_t index = 0;
+  for (const Tensor& param : parameters()) {
+    const auto state = state_.find(param.impl());
+    if (param.grad().defined() && state != state_.end()) {
+      follow_parameter(name_, index, param, state->second.state);
+    }
+    ++index;
+  }
+  for (const OptimizerParamGroup& group : param_groups_) {
+    for (const Tensor& param : group.params()) {
+      if (!param.grad().defined()) continue;
+      ParamState& state =
+          state_.try_emplace(param.impl(), StateEntry{param, {}}).first->second.state;
+      ++state.step;
+      update(param, state, group.options());
+    }
+  }
+  return loss;
+}
+
+void Optimizer::zero_grad(bool set_to_none) {
+  for (const Tensor& param : parameters()) {
+    if (!param.grad().defined()) continue;
+    if (set_to_none) {
+      param.set_grad({});
+    } else {
+      NoGradGuard no_grad;
+      Tensor grad = param.grad();
+      grad.zero_();
+    }
+  }
+}
+
+OptimizerStateDict Optimizer::state_dict() const {
+  NoGradGuard no_grad;
+  OptimizerStateDict out;
+  size_t index = 0;
+  for (const OptimizerParamGroup& group : param_groups_) {
+    std::string indices;
+    for (const Tensor& param : group.params()) {
+      indices += (indices.empty() ? "" : ",") + std::to_string(index);
+      if (const ParamState* state = this->state(param)) {
+        const std::string prefix = "state." + std::to_string(index) + ".";
+        out.state.insert(prefix + "step", scalar_tensor(state->step, kInt64));
+        for (const auto& item : state->buffers) {
+          out.state.insert(prefix + item.key(), item.value().clone());
+        }
+      }
+      ++index;
+    }
+    std::map<std::string, std::string> hyperparameters = group.options().to_map();
+    hyperparameters["params"] = indices;
+    out.param_groups.push_back(std::move(hyperparameters));
+  }
+  return out;
+}
+
+void Optimizer::load_state_dict(const OptimizerStateDict& state_dict) {
+  const std::string op = name_ + ".load_state_dict";
+  BG_CHECK(state_dict.param_groups.size() == param_groups_.size(), op, "the state has ",
+           state_dict.param_groups.size(), " parameter groups, the optimizer has ",
+           param_groups_.size());
+  // Saved indices pair with the parameters position by position through the groups, as in
+  // PyTorch; the hyperparameters are read into copies of the groups' options.
+  const std::vector<Tensor> params = parameters();
+  std::map<int64_t, size_t> position_of;  // saved index -> position in params
+  std::vector<size_t> group_of;           // position -> group
+  std::vector<std::unique_ptr<OptimizerOptions>> options;
+  for (size_t g = 0; g < param_groups_.size(); ++g) {
+    std::map<std::string, std::string> saved = state_dict.param_groups[g];
+    const auto found = saved.find("params");
+    BG_CHECK(found != saved.end(), op, "group ", g, " has no 'params' entry");
+    const std::vector<int64_t> indices = parse_indices(found->second, op, g);
+    BG_CHECK(indices.size() == param_groups_[g].params().size(), op, "group ", g, " has ",
+             indices.size(), " parameters in the state and ", param_groups_[g].params().size(),
+             " in the optimizer");
+    for (int64_t index : indices) {
+      BG_CHECK(position_of.emplace(index, group_of.size()).second, op, "parameter index ", index,
+               " appears twice in the groups of the state");
+      group_of.push_back(g);
+    }
+    saved.erase(found);
+    options.push_back(param_groups_[g].options().clone());
+    options.back()->from_map(saved, op);
+    options.back()->check(op);
+  }
+
+  struct Loaded {
+    ParamState state;
+    std::string prefix;  // "state.<saved index>."
+    bool has_step = false;
+  };
+  std::map<size_t, Loaded> loaded;  // by position
+  for (const auto& item : state_dict.state) {
+    const std::string& key = item.key();
+    const Tensor& value = item.value();
+    int64_t index = 0;
+    std::string name;
+    BG_CHECK(parse_state_key(key, index, name), op, "unexpected key '", key,
+             "' (expected state.<parameter index>.<name>)");
+    const auto position = position_of.find(index);
+    BG_CHECK(position != position_of.end(), op, "the key '", key, "' is for parameter ", index,
+             ", which no group of the state lists");
+    const Tensor& param = params[position->second];
+    Loaded& entry = loaded[position->second];
+    entry.prefix = "state." + std::to_string(index) + ".";
+    BG_CHECK(value.defined(), op, key, " is an undefined tensor");
+    if (name == "step") {
+      BG_CHECK(value.dtype() == kInt64 && value.numel() == 1, op, key,
+               " should hold one int64 step count, got ", describe(value));
+      entry.state.step = value.item<int64_t>();
+      entry.has_step = true;
+      continue;
+    }
+    BG_CHECK(value.is_floating_point() && value.sizes() == param.sizes(), op, key, " (",
+             describe(value), ") does not fit parameter ", position->second, " (", describe(param),
+             ")");
+    NoGradGuard no_grad;
+    entry.state.buffers.insert(name, value.detach().to(param.dtype()).to(param.device()).clone());
+  }
+  for (const auto& [position, entry] : loaded) {
+    BG_CHECK(entry.has_step, op, entry.prefix, "step is missing (parameter ", position,
+             " has other state)");
+    const std::vector<std::string> expected = buffer_names(*options[group_of[position]]);
+    for (const std::string& name : expected) {
+      BG_CHECK(entry.state.buffers.contains(name), op, entry.prefix, name,
+               " is missing (for parameter ", position, ", ", name_,
+               " with its group's options keeps ", join(expected), ")");
+    }
+    for (const std::string& name : entry.state.buffers.keys()) {
+      BG_CHECK(std::find(expected.begin(), expected.end(), name) != expected.end(), op,
+               entry.prefix, name, " is unexpected (for parameter ", position, ", ", name_,
+               " with its group's options keeps ", join(expected), ")");
+    }
+  }
+
+  for (size_t g = 0; g < param_groups_.size(); ++g)
+    param_groups_[g].set_options(std::move(options[g]));
+  for (const Tensor& param : params) state_.erase(param.impl());
+  for (auto& [position, entry] : loaded) {
+    const Tensor& param = params[position];
+    state_.insert_or_assign(param.impl(), StateEntry{param, std::move(entry.state)});
+  }
+}
+
+// ---- Helpers shared by the optimizers ---------------------------------------------------------
+
+namespace detail {
+
+void check_non_negative(const std::string& optimizer, const char* name, double value) {
+  BG_CHECK(value >= 0.0, optimizer, "invalid ", name, " ", value, " (expected ", name, " >= 0)");
+}
+
+void check_betas(const std::string& optimizer, const std::tuple<double, double>& betas) {
+  const auto [beta1, beta2] = betas;
+  BG_CHECK(beta1 >= 0.0 && beta1 < 1.0 && beta2 >= 0.0 && beta2 < 1.0, optimizer, "invalid betas (",
+           beta1, ", ", beta2, ") (expected 0 <= beta < 1 for both)");
+}
+
+Tensor buffer(ParamState& state, const std::string& name, const Tensor& param, double value) {
+  if (const Tensor* found = state.buffers.find(name)) return *found;
+  return state.buffers.insert(name, full_like(param, value));
+}
+
+}  // namespace detail
+
+}  // namespace bg::optim

@@ -1,0 +1,520 @@
+// The safetensors format: writing (lay_out, then a sink) and reading (a byte source checked in full
+// before any tensor is built). The rules a file must follow are those of the reference
+// implementation, so that a file bayesgrad accepts is one Python's safetensors accepts too.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <system_error>
+
+#include "bg/core/tensor_impl.h"
+#include "bg/nn/serialize.h"
+#include "serialize/json.h"
+
+namespace bg {
+
+static_assert(std::endian::native == std::endian::little,
+              "safetensors stores little-endian bytes, which this code copies as they are");
+
+namespace {
+
+using Metadata = std::map<std::string, std::string>;
+
+constexpr std::string_view kMetadataKey = "__metadata__";
+// The bytes before the header that hold its length.
+constexpr uint64_t kLengthBytes = 8;
+// The largest header the reference implementation reads; bigger ones are refused before reading.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
+struct DtypeCode {
+  Dtype dtype;
+  std::string_view code;
+};
+constexpr DtypeCode kDtypeCodes[] = {
+    {kFloat32, "F32"}, {kFloat64, "F64"}, {kInt64, "I64"}, {kBool, "BOOL"}};
+
+std::string_view code_of(Dtype dtype) {
+  for (const DtypeCode& entry : kDtypeCodes) {
+    if (entry.dtype == dtype) return entry.code;
+  }
+  throw Error(detail::concat("safetensors: no code for dtype ", dtype_name(dtype)));
+}
+
+std::optional<Dtype> dtype_of_code(std::string_view code) {
+  for (const DtypeCode& entry : kDtypeCodes) {
+    if (entry.code == code) return entry.dtype;
+  }
+  return std::nullopt;
+}
+
+std::string in_quotes(const std::string& name) { return "'" + name + "'"; }
+
+// The message of errno `error`.
+std::string system_message(int error) { return std::generic_category().message(error); }
+
+// ---- Writing ---------------------------------------------------------------------------------
+
+using Sink = std::function<void(const void* data, size_t size)>;
+
+void check_utf8(const char* op, const std::string& what, const std::string& text) {
+  const auto bad = json::invalid_utf8(text);
+  BG_CHECK(!bad, op, what, " \"", text, "\" is not valid UTF-8 (byte ", bad.value_or(0),
+           "); safetensors headers are UTF-8 JSON");
+}
+
+// What a file holds, ready to be written: the length prefix and header, then the tensors whose
+// bytes follow in that order.
+struct Layout {
+  std::string head;
+  std::vector<Tensor> data;
+};
+
+Layout lay_out(const char* op, const nn::OrderedDict<Tensor>& tensors, const Metadata& metadata) {
+  for (const auto& [key, value] : metadata) {
+    check_utf8(op, "the metadata key", key);
+    check_utf8(op, "the metadata value of '" + key + "'", value);
+  }
+  std::vector<Tensor> host;
+  host.reserve(tensors.size());
+  for (const auto& item : tensors) {
+    BG_CHECK(item.key() != kMetadataKey, op, "a tensor may not be named '", kMetadataKey,
+             "': the format reserves that name for the metadata");
+    check_utf8(op, "the tensor name", item.key());
+    BG_CHECK(item.value().defined(), op, "the tensor '", item.key(), "' is undefined");
+    host.push_back(item.value().detach().cpu().contiguous());
+  }
+
+  // The data follows the header by decreasing element size, as the reference writer lays it out:
+  // the data section starts at a multiple of 8 and every tensor before one of element size s has
+  // a byte size that is a multiple of s, so every tensor starts aligned for its element type.
+  std::vector<size_t> order(host.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return element_size(host[a].dtype()) > element_size(host[b].dtype());
+  });
+  std::vector<std::pair<uint64_t, uint64_t>> offsets(host.size());
+  Layout layout;
+  uint64_t cursor = 0;
+  for (const size_t i : order) {
+    const uint64_t bytes = static_cast<uint64_t>(host[i].numel()) * element_size(host[i].dtype());
+    offsets[i] = {cursor, cursor + bytes};
+    cursor += bytes;
+    layout.data.push_back(host[i]);
+  }
+
+  // The header lists the metadata first (as the reference writer does), then the tensors in the
+  // dict's order, which is the order reading gives them back in.
+  std::vector<json::Member> members;
+  if (!metadata.empty()) {
+    std::vector<json::Member> pairs;
+    for (const auto& [key, value] : metadata) {
+      pairs.push_back(json::Member{key, json::Value::of_string(value)});
+    }
+    members.push_back(json::Member{std::string(kMetadataKey), json::Value::of_object(pairs)});
+  }
+  size_t index = 0;
+  for (const auto& item : tensors) {
+    const Tensor& t = host[index];
+    std::vector<json::Value> shape;
+    for (const int64_t size : t.sizes()) shape.push_back(json::Value::of_integer(size));
+    const auto [begin, end] = offsets[index++];
+    members.push_back(json::Member{
+        item.key(), json::Value::of_object({
+                        {"dtype", json::Value::of_string(std::string(code_of(t.dtype())))},
+                        {"shape", json::Value::of_array(std::move(shape))},
+                        {"data_offsets", json::Value::of_array(
+                                             {json::Value::of_integer(static_cast<int64_t>(begin)),
+                                              json::Value::of_integer(static_cast<int64_t>(end))})},
+                    })});
+  }
+  std::string header = json::write(json::Value::of_object(std::move(members)));
+  header.append((kLengthBytes - header.size() % kLengthBytes) % kLengthBytes, ' ');
+
+  const uint64_t length = header.size();
+  layout.head.resize(kLengthBytes);
+  std::memcpy(layout.head.data(), &length, kLengthBytes);
+  layout.head += header;
+  return layout;
+}
+
+void emit(const Layout& layout, const Sink& sink) {
+  sink(layout.head.data(), layout.head.size());
+  for (const Tensor& t : layout.data) {
+    if (t.numel() > 0)
+      sink(t.impl()->data(), static_cast<size_t>(t.numel()) * element_size(t.dtype()));
+  }
+}
+
+// A file written under a temporary name in the destination's directory and renamed over the
+// destination once complete, so that readers never see a half-written checkpoint.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::filesystem::path& path) : path_(path) {
+    // The pid keeps processes apart, the counter threads; O_EXCL skips leftovers of a crash.
+    static std::atomic<uint64_t> counter{0};
+    for (int attempt = 0;; ++attempt) {
+      temp_ = path.string() + ".tmp." + std::to_string(::getpid()) + "." +
+              std::to_string(counter.fetch_add(1));
+      fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd_ >= 0) return;
+      if (errno != EEXIST || attempt == 100)
+        fail("cannot create the temporary file " + in_quotes(temp_));
+    }
+  }
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(temp_.c_str());
+  }
+
+  void write(const void* data, size_t size) {
+    const char* bytes = static_cast<const char*>(data);
+    while (size > 0) {
+      const ssize_t written = ::write(fd_, bytes, size);
+      if (written < 0 && errno == EINTR) continue;
+      if (written < 0) fail("cannot write " + in_quotes(temp_));
+      bytes += written;
+      size -= static_cast<size_t>(written);
+    }
+  }
+
+  // Flushes the data to disk before the rename, so that a crash leaves the old file or the new
+  // one, never an empty one under the final name.
+  void commit() {
+    if (::fsync(fd_) != 0) fail("cannot flush " + in_quotes(temp_));
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) fail("cannot close " + in_quotes(temp_));
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+      fail("cannot rename " + in_quotes(temp_) + " to the destination");
+    }
+    committed_ = true;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    const int error = errno;
+    throw Error(detail::concat("save_tensors: ", in_quotes(path_.string()), ": ", what, ": ",
+                               system_message(error)));
+  }
+
+  std::filesystem::path path_;
+  std::string temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// ---- Reading ---------------------------------------------------------------------------------
+
+// Where reading gets bytes from: a file, or memory.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t size() const = 0;
+  /// Copies `count` bytes at `offset` (offset + count <= size()) into `out`.
+  virtual void read(uint64_t offset, void* out, size_t count) = 0;
+};
+
+class MemorySource : public ByteSource {
+ public:
+  explicit MemorySource(std::string_view bytes) : bytes_(bytes) {}
+  uint64_t size() const override { return bytes_.size(); }
+  void read(uint64_t offset, void* out, size_t count) override {
+    std::memcpy(out, bytes_.data() + offset, count);
+  }
+
+ private:
+  std::string_view bytes_;
+};
+
+class FileSource : public ByteSource {
+ public:
+  FileSource(const std::filesystem::path& path, std::string where) : where_(std::move(where)) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) fail("cannot open the file");
+    struct stat info {};
+    const bool stat_ok = ::fstat(fd_, &info) == 0;
+    const int error = errno;
+    if (!stat_ok || !S_ISREG(info.st_mode)) {
+      ::close(fd_);  // the destructor does not run when the constructor throws
+      errno = error;
+      if (!stat_ok) fail("cannot read the file's size");
+      throw Error(where_ + ": not a regular file");
+    }
+    size_ = static_cast<uint64_t>(info.st_size);
+  }
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+  ~FileSource() override { ::close(fd_); }
+
+  uint64_t size() const override { return size_; }
+  void read(uint64_t offset, void* out, size_t count) override {
+    char* bytes = static_cast<char*>(out);
+    while (count > 0) {
+      const ssize_t got = ::pread(fd_, bytes, count, static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) fail(detail::concat("cannot read at byte ", offset));
+      BG_CHECK(got > 0, where_, "the file ended at byte ", offset, ", before the ", size_,
+               " bytes it had when opened (did it change while being read?)");
+      bytes += got;
+      offset += static_cast<uint64_t>(got);
+      count -= static_cast<size_t>(got);
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(where_ + ": " + what + ": " + system_message(errno));
+  }
+
+  std::string where_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
+// One tensor as the header describes it.
+struct Entry {
+  std::string name;
+  size_t name_offset;  // of the name in the file, for messages
+  Dtype dtype;
+  Shape shape;
+  uint64_t begin;  // data_offsets, relative to the data section
+  uint64_t end;
+};
+
+// How messages name an entry: "entry 'fc.weight' (byte 12)".
+std::string describe_entry(const std::string& name, size_t offset) {
+  return detail::concat("entry '", name, "' (byte ", offset, ")");
+}
+std::string describe_entry(const Entry& entry) {
+  return describe_entry(entry.name, entry.name_offset);
+}
+
+// A field of an entry, which must be present and of `kind`.
+const json::Value& field(const std::string& where, const json::Member& entry, const char* name,
+                         json::Value::Kind kind, const char* expected) {
+  const json::Value* value = entry.value.find(name);
+  BG_CHECK(value != nullptr, where, describe_entry(entry.key, entry.key_offset), " has no '", name,
+           "' field");
+  BG_CHECK(value->kind == kind, where, describe_entry(entry.key, entry.key_offset), ": '", name,
+           "' at byte ", value->offset, " must be ", expected, ", found ", value->kind_name());
+  return *value;
+}
+
+// A non-negative integer of an entry's field.
+uint64_t non_negative(const std::string& where, const json::Member& entry, const char* name,
+                      const json::Value& value) {
+  BG_CHECK(
+      value.kind == json::Value::Kind::Integer && value.integer >= 0, where,
+      describe_entry(entry.key, entry.key_offset), ": '", name, "' at byte ", value.offset,
+      " must hold non-negative integers, found ",
+      value.kind == json::Value::Kind::Integer ? std::to_string(value.integer) : value.kind_name());
+  return static_cast<uint64_t>(value.integer);
+}
+
+Entry parse_entry(const std::string& where, const json::Member& member) {
+  using Kind = json::Value::Kind;
+  const std::string entry = describe_entry(member.key, member.key_offset);
+  BG_CHECK(member.value.kind == Kind::Object, where, entry,
+           " must be an object with 'dtype', 'shape' and 'data_offsets', found ",
+           member.value.kind_name());
+  for (const json::Member& item : member.value.object) {
+    BG_CHECK(item.key == "dtype" || item.key == "shape" || item.key == "data_offsets", where, entry,
+             " has an unknown field '", item.key, "' at byte ", item.key_offset);
+  }
+
+  const json::Value& code = field(where, member, "dtype", Kind::String, "a string");
+  const std::optional<Dtype> dtype = dtype_of_code(code.string);
+  BG_CHECK(dtype, where, entry, " has dtype \"", code.string, "\" (byte ", code.offset,
+           "), which bayesgrad cannot read: it reads F32, F64, I64 and BOOL");
+
+  const json::Value& shape = field(where, member, "shape", Kind::Array, "an array of sizes");
+  BG_CHECK(static_cast<int64_t>(shape.array.size()) <= kMaxDims, where, entry, " has ",
+           shape.array.size(), " dims; bayesgrad tensors have at most ", kMaxDims);
+  Entry out{member.key, member.key_offset, *dtype, {}, 0, 0};
+  // Sizes are bounded so that the element count and the strides computed from them (where an
+  // empty dim counts as 1) fit in int64 whatever the data holds.
+  const uint64_t max_elements =
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / element_size(*dtype);
+  uint64_t bound = 1;
+  for (const json::Value& size : shape.array) {
+    const uint64_t value = non_negative(where, member, "shape", size);
+    const uint64_t factor = std::max<uint64_t>(value, 1);
+    BG_CHECK(bound <= max_elements / factor, where, entry, ": the shape at byte ", shape.offset,
+             " is too large to be a tensor");
+    bound *= factor;
+    out.shape.push_back(static_cast<int64_t>(value));
+  }
+
+  const json::Value& offsets =
+      field(where, member, "data_offsets", Kind::Array, "an array [begin, end]");
+  BG_CHECK(offsets.array.size() == 2, where, entry, ": 'data_offsets' at byte ", offsets.offset,
+           " must hold 2 integers [begin, end], found ", offsets.array.size());
+  out.begin = non_negative(where, member, "data_offsets", offsets.array[0]);
+  out.end = non_negative(where, member, "data_offsets", offsets.array[1]);
+  BG_CHECK(out.begin <= out.end, where, entry, ": data_offsets [", out.begin, ", ", out.end,
+           "] end before they begin");
+  const uint64_t bytes = static_cast<uint64_t>(numel_of(out.shape)) * element_size(*dtype);
+  BG_CHECK(out.end - out.begin == bytes, where, entry, ": data_offsets [", out.begin, ", ", out.end,
+           "] span ", out.end - out.begin, " bytes, but ", code.string, " ", shape_str(out.shape),
+           " needs ", bytes);
+  return out;
+}
+
+Metadata parse_metadata(const std::string& where, const json::Value& value) {
+  BG_CHECK(value.kind == json::Value::Kind::Object, where, "'", kMetadataKey, "' at byte ",
+           value.offset, " must be an object of strings, found ", value.kind_name());
+  Metadata metadata;
+  for (const json::Member& item : value.object) {
+    BG_CHECK(item.value.kind == json::Value::Kind::String, where, "the metadata '", item.key,
+             "' at byte ", item.value.offset, " must be a string, found ", item.value.kind_name());
+    metadata.emplace(item.key, item.value.string);
+  }
+  return metadata;
+}
+
+// The tensors' byte ranges must tile the data section exactly, as the reference reader requires:
+// in range, without overlaps, gaps or trailing bytes.
+void check_tiling(const std::string& where, const std::vector<Entry>& entries, uint64_t data_start,
+                  uint64_t data_size) {
+  for (const Entry& entry : entries) {
+    BG_CHECK(entry.end <= data_size, where, describe_entry(entry), ": data_offsets [", entry.begin,
+             ", ", entry.end, "] go past the end of the data section, which holds ", data_size,
+             " bytes (from byte ", data_start, ")");
+  }
+  std::vector<const Entry*> by_offset;
+  for (const Entry& entry : entries) by_offset.push_back(&entry);
+  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
+    return std::pair(a->begin, a->end) < std::pair(b->begin, b->end);
+  });
+  uint64_t covered = 0;
+  const Entry* previous = nullptr;
+  for (const Entry* entry : by_offset) {
+    BG_CHECK(entry->begin >= covered, where, "the data of ", describe_entry(*previous), " [",
+             previous->begin, ", ", previous->end, ") and of ", describe_entry(*entry), " [",
+             entry->begin, ", ", entry->end, ") overlap");
+    BG_CHECK(entry->begin == covered, where, "bytes [", covered, ", ", entry->begin,
+             ") of the data section, before ", describe_entry(*entry),
+             ", belong to no tensor (a gap the format does not allow)");
+    covered = entry->end;
+    previous = entry;
+  }
+  BG_CHECK(covered == data_size, where, data_size - covered,
+           " trailing bytes follow the last tensor's data (from byte ", data_start + covered,
+           " of ", data_start + data_size, ")");
+}
+
+TensorFile read_tensors(ByteSource& source, const std::string& where) {
+  const uint64_t size = source.size();
+  BG_CHECK(size >= kLengthBytes, where, "the file is too short (", size,
+           " bytes) to hold the 8-byte header length");
+  uint64_t length = 0;
+  source.read(0, &length, kLengthBytes);
+  BG_CHECK(length <= kMaxHeaderBytes, where, "the header length ", length,
+           " (bytes 0-7) exceeds the format's limit of ", kMaxHeaderBytes, " bytes");
+  BG_CHECK(length <= size - kLengthBytes, where, "the header length ", length,
+           " (bytes 0-7) is larger than the ", size - kLengthBytes, " bytes that follow it");
+  std::string text(length, '\0');
+  source.read(kLengthBytes, text.data(), length);
+  const json::Value header = json::parse(text, where, kLengthBytes);
+  BG_CHECK(header.kind == json::Value::Kind::Object, where,
+           "the header must be a JSON object, found ", header.kind_name(), " at byte ",
+           header.offset);
+
+  TensorFile file;
+  std::vector<Entry> entries;
+  for (const json::Member& member : header.object) {
+    if (member.key == kMetadataKey) {
+      file.metadata = parse_metadata(where, member.value);
+    } else {
+      entries.push_back(parse_entry(where, member));
+    }
+  }
+  const uint64_t data_start = kLengthBytes + length;
+  check_tiling(where, entries, data_start, size - data_start);
+
+  // Everything is consistent: now the tensors can be built, in the header's order.
+  for (const Entry& entry : entries) {
+    Tensor tensor = empty(entry.shape, entry.dtype);
+    const uint64_t bytes = entry.end - entry.begin;
+    if (bytes > 0) source.read(data_start + entry.begin, tensor.impl()->data(), bytes);
+    if (entry.dtype == kBool) {
+      // Any other byte would be an invalid C++ bool: check before anything reads them as bools.
+      const auto* raw = static_cast<const unsigned char*>(tensor.impl()->data());
+      for (uint64_t i = 0; i < bytes; ++i) {
+        BG_CHECK(raw[i] <= 1, where, describe_entry(entry), ": BOOL element ", i, " (byte ",
+                 data_start + entry.begin + i, ") is ", static_cast<int>(raw[i]),
+                 "; booleans must be 0 or 1");
+      }
+    }
+    file.tensors.insert(entry.name, std::move(tensor));
+  }
+  return file;
+}
+
+// "load_tensors: 'model.safetensors'": how messages start.
+std::string message_prefix(const char* op, const std::string& name) {
+  return op + (": " + in_quotes(name));
+}
+
+}  // namespace
+
+void save_tensors(const std::filesystem::path& path, const nn::OrderedDict<Tensor>& tensors,
+                  const Metadata& metadata) {
+  const Layout layout = lay_out("save_tensors", tensors, metadata);
+  AtomicFile file(path);
+  emit(layout, [&](const void* data, size_t size) { file.write(data, size); });
+  file.commit();
+}
+
+TensorFile load_tensors(const std::filesystem::path& path) {
+  const std::string name = message_prefix("load_tensors", path.string());
+  FileSource source(path, name);
+  return read_tensors(source, name);
+}
+
+std::string serialize_tensors(const nn::OrderedDict<Tensor>& tensors, const Metadata& metadata) {
+  const Layout layout = lay_out("serialize_tensors", tensors, metadata);
+  std::string out;
+  emit(layout,
+       [&](const void* data, size_t size) { out.append(static_cast<const char*>(data), size); });
+  return out;
+}
+
+TensorFile deserialize_tensors(std::string_view bytes, const std::string& name) {
+  MemorySource source(bytes);
+  return read_tensors(source, message_prefix("deserialize_tensors", name));
+}
+
+void save(const nn::Module& module, const std::filesystem::path& path, const Metadata& metadata) {
+  save_tensors(path, module.state_dict(), metadata);
+}
+
+Metadata load(nn::Module& module, const std::filesystem::path& path, bool strict) {
+  TensorFile file = load_tensors(path);
+  // load_state_dict checks every key and shape before it copies anything (with `strict`, a
+  // mismatch throws and nothing is changed), so a module is never half loaded.
+  try {
+    module.load_state_dict(file.tensors, strict);
+  } catch (const Error& e) {
+    throw Error(detail::concat("load: ", in_quotes(path.string()), ": ", e.what()));
+  }
+  return std::move(file.metadata);
+}
+
+nn::OrderedDict<Tensor> load(const std::filesystem::path& path) {
+  return load_tensors(path).tensors;
+}
+
+}  // namespace bg
