@@ -42,8 +42,13 @@ Tensor Args::tensor(const std::string& owner, const std::string& key, double fal
   BG_CHECK(it->second.is_tensor(), owner, "the argument '", key,
            "' must be a number or a tensor, got ", kind(it->second));
   const Tensor& t = it->second.tensor();
-  BG_CHECK(broadcast_shapes(owner.c_str(), t.sizes(), like.sizes()) == like.sizes(), owner,
-           "the argument '", key, "' of shape ", shape_str(t.sizes()),
+  bool fits = false;
+  try {
+    fits = broadcast_shapes(owner.c_str(), t.sizes(), like.sizes()) == like.sizes();
+  } catch (const Error&) {
+    // Incompatible shapes: reported below with the argument's name.
+  }
+  BG_CHECK(fits, owner, "the argument '", key, "' of shape ", shape_str(t.sizes()),
            " does not broadcast to the parameter's shape ", shape_str(like.sizes()));
   return t.detach().to(like.dtype()).to(like.device()).clone();
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "bg/bayes/registry.h"
+#include "bg/core/fused_gaussian.h"
 
 namespace bg::bayes {
 
@@ -18,9 +19,7 @@ const T& as(const auto& object, const char* what) {
 Tensor kl_gaussian_gaussian(VariationalPosterior& q, const Prior& p) {
   const auto& posterior = as<GaussianPosterior>(q, "Gaussian posterior");
   const auto& prior = as<GaussianPrior>(p, "Gaussian prior");
-  const Tensor s1 = posterior.sigma();
-  const Tensor diff = posterior.mu - prior.mu;
-  return (prior.sigma / s1).log() + (s1 * s1 + diff * diff) / (prior.sigma * prior.sigma * 2) - 0.5;
+  return fused::gaussian_kl(posterior.mu, posterior.rho, prior.mu, prior.sigma);
 }
 
 Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p) {
@@ -32,7 +31,7 @@ Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p) {
   const Tensor folded_mean = s * std::sqrt(2.0 / M_PI) * (d * d / (s * s * -2)).exp() +
                              d * (d / (s * M_SQRT2)).erf();
   const double log_sqrt_2pi_e = 0.5 * std::log(2.0 * M_PI * M_E);
-  return (prior.b * 2).log() - s.log() - log_sqrt_2pi_e + folded_mean / prior.b;
+  return ((prior.b * 2).log() - s.log() - log_sqrt_2pi_e + folded_mean / prior.b).sum();
 }
 
 Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate) {
@@ -42,11 +41,11 @@ Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstim
     if (const KLFunction* closed_form = find_kl(q.name(), prior.name())) return (*closed_form)(q, prior);
   }
   // Monte Carlo: E_q[log q(w) - log p(w)].
-  if (estimate.mc_samples <= 0) return q.log_prob(value) - prior.log_prob(value);
+  if (estimate.mc_samples <= 0) return (q.log_prob(value) - prior.log_prob(value)).sum();
   Tensor total;
   for (int64_t i = 0; i < estimate.mc_samples; ++i) {
     const Tensor w = q.fresh_sample();
-    const Tensor term = q.log_prob(w) - prior.log_prob(w);
+    const Tensor term = (q.log_prob(w) - prior.log_prob(w)).sum();
     total = total.defined() ? total + term : term;
   }
   return total / static_cast<double>(estimate.mc_samples);

@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "bg/bayes/posterior.h"
+#include "bg/core/fused_gaussian.h"
 
 namespace bg::bayes {
 
@@ -24,7 +25,11 @@ Tensor VariationalPosterior::compute() {
   return sample();
 }
 
-void VariationalPosterior::set_mode(SampleMode mode) { mode_ = mode; }
+void VariationalPosterior::set_mode(SampleMode mode) {
+  if (mode == mode_) return;
+  mode_ = mode;
+  invalidate();  // the next read computes the new mode's value (the mean, not the last draw)
+}
 
 void VariationalPosterior::resample() {
   redraw();
@@ -73,7 +78,7 @@ void GaussianPosterior::redraw() { eps.set_data(randn_like(mu)); }
 
 Tensor GaussianPosterior::sigma() const { return softplus(rho); }
 
-Tensor GaussianPosterior::sample() { return mu + sigma() * eps; }
+Tensor GaussianPosterior::sample() { return fused::gaussian_sample(mu, rho, eps); }
 
 Tensor GaussianPosterior::fresh_sample() { return mu + sigma() * randn_like(mu); }
 

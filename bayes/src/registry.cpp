@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "bg/bayes/kl.h"
@@ -24,16 +25,17 @@ struct Table {
   std::map<std::string, std::string> aliases;
 
   void add(const std::string& name, Factory factory, const std::vector<std::string>& more = {}) {
-    const std::string key = lower(name);
-    BG_CHECK(!aliases.count(key), std::string("register_") + kind, "the name '", name,
-             "' is already registered");
-    factories.emplace(key, std::move(factory));
-    aliases.emplace(key, key);
-    for (const std::string& alias : more) {
-      BG_CHECK(!aliases.count(lower(alias)), std::string("register_") + kind, "the name '", alias,
-               "' is already registered");
-      aliases.emplace(lower(alias), key);
+    // Every name is checked before any is added, so that a failed registration changes nothing.
+    std::vector<std::string> names = {name};
+    names.insert(names.end(), more.begin(), more.end());
+    std::set<std::string> keys;
+    for (const std::string& each : names) {
+      BG_CHECK(!aliases.count(lower(each)) && keys.insert(lower(each)).second,
+               std::string("register_") + kind, "the name '", each, "' is already registered");
     }
+    const std::string key = lower(name);
+    factories.emplace(key, std::move(factory));
+    for (const std::string& each : names) aliases.emplace(lower(each), key);
   }
 
   std::string resolve(const std::string& name) const {
@@ -120,7 +122,9 @@ std::shared_ptr<VariationalPosterior> make_posterior(const std::string& name, co
     std::lock_guard lock(r.mutex);
     factory = r.posteriors.factories.at(r.posteriors.resolve(name));
   }
-  return factory(original, args);
+  std::shared_ptr<VariationalPosterior> posterior = factory(original, args);
+  BG_CHECK(posterior != nullptr, "make_posterior", "the factory of '", name, "' returned null");
+  return posterior;
 }
 
 std::shared_ptr<Prior> make_prior(const std::string& name, const Tensor& like, const Args& args) {
@@ -130,7 +134,9 @@ std::shared_ptr<Prior> make_prior(const std::string& name, const Tensor& like, c
     std::lock_guard lock(r.mutex);
     factory = r.priors.factories.at(r.priors.resolve(name));
   }
-  return factory(like, args);
+  std::shared_ptr<Prior> prior = factory(like, args);
+  BG_CHECK(prior != nullptr, "make_prior", "the factory of '", name, "' returned null");
+  return prior;
 }
 
 const KLFunction* find_kl(const std::string& posterior, const std::string& prior) {

@@ -45,6 +45,7 @@ class CpuAllocator final : public Allocator {
     }
     std::free(ptr);
   }
+
  private:
   static constexpr size_t kAlignment = 64;
   static constexpr size_t kCachedFrom = size_t{128} << 10;

@@ -50,6 +50,7 @@ class ParametrizedValue final : public ValueSource {
   void refresh(TensorImpl& target) override {
     const bool grad_mode = GradMode::is_enabled();
     const bool stale = !computed_ || (grad_mode && !with_grad_) || inputs_changed() ||
+                       revision_ != parametrization_->revision() ||
                        (parametrization_->is_stochastic() && step_ != sampling_step.load());
     if (!stale) return;
     const Tensor value = parametrization_->compute();
@@ -59,6 +60,7 @@ class ParametrizedValue final : public ValueSource {
     target.assign(value);
     computed_ = true;
     with_grad_ = grad_mode;
+    revision_ = parametrization_->revision();
     step_ = sampling_step.load();
     for (Input& input : inputs_) {
       input.storage = input.tensor.impl()->storage().get();
@@ -87,6 +89,7 @@ class ParametrizedValue final : public ValueSource {
   std::vector<Input> inputs_;
   bool computed_ = false;
   bool with_grad_ = false;
+  uint64_t revision_ = 0;
   uint64_t step_ = 0;
 };
 

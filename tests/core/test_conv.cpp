@@ -86,6 +86,7 @@ std::vector<double> conv_transpose2d_ref(const Tensor& input, const Tensor& weig
                                          int64_t groups) {
   const Image x = image_of(input);
   const std::vector<double> wv = test::values(weight);
+  const std::vector<double> bv = bias.defined() ? test::values(bias) : std::vector<double>();
   const int64_t C_group_out = weight.size(1), C_out = C_group_out * groups;
   const int64_t C_group_in = x.C / groups;
   h.k = weight.size(2);
@@ -96,7 +97,7 @@ std::vector<double> conv_transpose2d_ref(const Tensor& input, const Tensor& weig
   for (int64_t n = 0; n < x.N; ++n) {
     for (int64_t o = 0; o < C_out; ++o) {
       for (int64_t k = 0; k < OH * OW; ++k) {
-        out[(n * C_out + o) * OH * OW + k] = bias.defined() ? test::values(bias)[o] : 0.0;
+        out[(n * C_out + o) * OH * OW + k] = bv.empty() ? 0.0 : bv[o];
       }
     }
     for (int64_t c = 0; c < x.C; ++c) {
@@ -148,9 +149,9 @@ std::vector<double> unfold_ref(const Tensor& input, Axis h, Axis w) {
 struct Tap {
   int64_t y, x;
 };
-void for_each_window(const Image& x, Axis h, Axis w, bool ceil_mode,
-                     const std::function<void(int64_t, int64_t, int64_t, int64_t,
-                                              const std::vector<Tap>&)>& visit) {
+void for_each_window(
+    const Image& x, Axis h, Axis w, bool ceil_mode,
+    const std::function<void(int64_t, int64_t, int64_t, int64_t, const std::vector<Tap>&)>& visit) {
   const int64_t OH = window_count(x.H, h, ceil_mode), OW = window_count(x.W, w, ceil_mode);
   for (int64_t n = 0; n < x.N; ++n) {
     for (int64_t c = 0; c < x.C; ++c) {
@@ -198,16 +199,17 @@ std::vector<double> avg_pool_ref(const Tensor& input, Axis h, Axis w, bool ceil_
                                  bool count_include_pad) {
   const Image x = image_of(input);
   std::vector<double> out;
-  for_each_window(
-      x, h, w, ceil_mode,
-      [&](int64_t n, int64_t c, int64_t oy, int64_t ox, const std::vector<Tap>& taps) {
-        double sum = 0;
-        for (const Tap& t : taps) sum += x.at(n, c, t.y, t.x);
-        const int64_t y0 = oy * h.s - h.p, x0 = ox * w.s - w.p;
-        const int64_t padded = (std::min(y0 + h.k, x.H + h.p) - y0) * (std::min(x0 + w.k, x.W + w.p) - x0);
-        const auto divisor = static_cast<double>(count_include_pad ? padded : taps.size());
-        out.push_back(taps.empty() ? 0.0 : sum / divisor);
-      });
+  for_each_window(x, h, w, ceil_mode,
+                  [&](int64_t n, int64_t c, int64_t oy, int64_t ox, const std::vector<Tap>& taps) {
+                    double sum = 0;
+                    for (const Tap& t : taps) sum += x.at(n, c, t.y, t.x);
+                    const int64_t y0 = oy * h.s - h.p, x0 = ox * w.s - w.p;
+                    const int64_t padded =
+                        (std::min(y0 + h.k, x.H + h.p) - y0) * (std::min(x0 + w.k, x.W + w.p) - x0);
+                    const auto divisor =
+                        static_cast<double>(count_include_pad ? padded : taps.size());
+                    out.push_back(taps.empty() ? 0.0 : sum / divisor);
+                  });
   return out;
 }
 
@@ -234,7 +236,8 @@ std::vector<double> adaptive_avg_ref(const Tensor& input, int64_t OH, int64_t OW
   return out;
 }
 
-// ---- Helpers -------------------------------------------------------------------------------------
+// ---- Helpers
+// -------------------------------------------------------------------------------------
 
 // N(0, 1) float64 values without autograd, from a generator of their own.
 Tensor normal(const Shape& sizes, uint64_t seed, Dtype dtype = kFloat64) {
@@ -248,7 +251,8 @@ Tensor normal(const Shape& sizes, uint64_t seed, Dtype dtype = kFloat64) {
 Tensor distinct_leaf(const Shape& sizes) {
   const int64_t count = numel_of(sizes);
   std::vector<double> v;
-  for (int64_t i = 0; i < count; ++i) v.push_back(2.0 * static_cast<double>(i * 7919 % count) / count - 1.0);
+  for (int64_t i = 0; i < count; ++i)
+    v.push_back(2.0 * static_cast<double>(i * 7919 % count) / count - 1.0);
   return tensor(v, sizes).requires_grad_();
 }
 
@@ -271,7 +275,8 @@ class ThreadCountGuard {
 
 }  // namespace
 
-// ---- Forward values ------------------------------------------------------------------------------
+// ---- Forward values
+// ------------------------------------------------------------------------------
 
 TEST_CASE("conv2d matches the direct sum for strides, padding, dilation, groups and biases") {
   struct Case {
@@ -292,9 +297,10 @@ TEST_CASE("conv2d matches the direct sum for strides, padding, dilation, groups 
     CAPTURE(shape_str(c.weight));
     const Tensor x = normal(c.input, 1), w = normal(c.weight, 2);
     const Tensor b = c.bias ? normal({c.weight[0]}, 3) : Tensor();
-    const Tensor out = conv2d(x, w, b, Size2(c.h.s, c.w.s), Size2(c.h.p, c.w.p),
-                              Size2(c.h.d, c.w.d), c.groups);
-    CHECK(out.sizes() == Shape{c.input[0], c.weight[0], window_count(c.input[2], {c.weight[2], c.h.s, c.h.p, c.h.d}),
+    const Tensor out =
+        conv2d(x, w, b, Size2(c.h.s, c.w.s), Size2(c.h.p, c.w.p), Size2(c.h.d, c.w.d), c.groups);
+    CHECK(out.sizes() == Shape{c.input[0], c.weight[0],
+                               window_count(c.input[2], {c.weight[2], c.h.s, c.h.p, c.h.d}),
                                window_count(c.input[3], {c.weight[3], c.w.s, c.w.p, c.w.d})});
     test::check_close(out, conv2d_ref(x, w, b, c.h, c.w, c.groups), 1e-12, 1e-12);
   }
@@ -326,8 +332,8 @@ TEST_CASE("conv1d is conv2d over a length, batched and unbatched") {
   const Tensor out = conv1d(x, w, b, 2, 1, 2, 2);
   const int64_t L = window_count(9, {3, 2, 1, 2});
   CHECK(out.sizes() == Shape{2, 6, L});
-  test::check_close(out, conv2d_ref(x.unsqueeze(2), w.unsqueeze(2), b, {1}, {3, 2, 1, 2}, 2),
-                    1e-12, 1e-12);
+  test::check_close(out, conv2d_ref(x.unsqueeze(2), w.unsqueeze(2), b, {1}, {3, 2, 1, 2}, 2), 1e-12,
+                    1e-12);
   const Tensor single = conv1d(x[1], w, b, 2, 1, 2, 2);
   CHECK(single.sizes() == Shape{6, L});
   test::check_close(single, test::values(out[1]), 1e-12, 1e-12);
@@ -366,8 +372,8 @@ TEST_CASE("conv_transpose2d is the adjoint of conv2d with respect to the input")
   const Tensor y = normal({2, 6, 4, 4}, 21);
   const Tensor forward = conv2d(x, w, {}, Size2(2, 2), Size2(1, 1), Size2(1, 2), 2);
   REQUIRE(forward.sizes() == y.sizes());
-  const Tensor back = conv_transpose2d(y, w, {}, Size2(2, 2), Size2(1, 1), Size2(1, 0), 2,
-                                       Size2(1, 2));
+  const Tensor back =
+      conv_transpose2d(y, w, {}, Size2(2, 2), Size2(1, 1), Size2(1, 0), 2, Size2(1, 2));
   REQUIRE(back.sizes() == x.sizes());
   CHECK(dot(forward, y) == doctest::Approx(dot(x, back)).epsilon(1e-12));
 }
@@ -400,8 +406,8 @@ TEST_CASE("fold is the adjoint of unfold") {
     const Tensor x = normal(c.image, 23);
     const Tensor columns = unfold(x, c.kernel, c.dilation, c.padding, c.stride);
     const Tensor y = normal(columns.sizes(), 24);
-    const Tensor folded = fold(y, Size2(c.image[2], c.image[3]), c.kernel, c.dilation, c.padding,
-                               c.stride);
+    const Tensor folded =
+        fold(y, Size2(c.image[2], c.image[3]), c.kernel, c.dilation, c.padding, c.stride);
     REQUIRE(folded.sizes() == x.sizes());
     CHECK(dot(columns, y) == doctest::Approx(dot(x, folded)).epsilon(1e-12));
   }
@@ -419,10 +425,8 @@ TEST_CASE("max_pool2d and max_pool1d match the direct maximum, ceil_mode and pad
     bool ceil_mode;
   };
   const std::vector<Case> cases = {
-      {{2, 3, 6, 6}, {2, 2}, {2, 2}, false},
-      {{1, 2, 7, 5}, {3, 2, 1}, {2, 1}, false},
-      {{2, 2, 5, 5}, {2, 2}, {2, 2}, true},
-      {{1, 3, 6, 7}, {3, 2, 1}, {3, 3, 1}, true},
+      {{2, 3, 6, 6}, {2, 2}, {2, 2}, false},         {{1, 2, 7, 5}, {3, 2, 1}, {2, 1}, false},
+      {{2, 2, 5, 5}, {2, 2}, {2, 2}, true},          {{1, 3, 6, 7}, {3, 2, 1}, {3, 3, 1}, true},
       {{1, 1, 9, 8}, {3, 2, 1, 2}, {2, 3, 1}, true},  // dilation
       {{2, 3, 7, 41}, {3, 2, 1}, {2, 2}, true},       // 2-wide windows along long rows
   };
@@ -474,10 +478,10 @@ TEST_CASE("avg_pool2d divides as PyTorch does, with and without the padding") {
                      8.333333015441895, 14.0, 16.0, 8.5, 16.33333396911621, 26.0, 28.0, 14.5,
                      10.166666984558105, 16.0, 17.0, 8.75},
                     1e-7);
-  test::check_close(avg_pool2d(x, 3, 2, 1, true, false),
-                    {3.5, 5.0, 7.0, 8.0, 12.5, 14.0, 16.0, 17.0, 24.5, 26.0, 28.0, 29.0, 30.5,
-                     32.0, 34.0, 35.0},
-                    1e-12);
+  test::check_close(
+      avg_pool2d(x, 3, 2, 1, true, false),
+      {3.5, 5.0, 7.0, 8.0, 12.5, 14.0, 16.0, 17.0, 24.5, 26.0, 28.0, 29.0, 30.5, 32.0, 34.0, 35.0},
+      1e-12);
   // Against the direct loop, non-square, strided, 1-d and unbatched.
   const Tensor y = normal({2, 3, 7, 6}, 28);
   test::check_close(avg_pool2d(y, Size2(3, 2), Size2(2, 1), Size2(1, 1), true, false),
@@ -505,6 +509,21 @@ TEST_CASE("adaptive_avg_pool2d averages PyTorch's windows") {
   CHECK(adaptive_avg_pool2d(x[0], 2).sizes() == Shape{3, 2, 2});
 }
 
+TEST_CASE("an empty batch gives empty results and zero parameter gradients") {
+  const Tensor x = zeros({0, 3, 5, 5}, kFloat64).requires_grad_();
+  const Tensor w = test::leaf({4, 3, 3, 3}, 31), b = test::leaf({4}, 32);
+  const Tensor y = conv2d(x, w, b, 1, 1);
+  CHECK(y.sizes() == Shape{0, 4, 5, 5});
+  y.sum().backward();
+  test::check_equal(w.grad(), zeros({4, 3, 3, 3}, kFloat64));
+  test::check_equal(b.grad(), zeros({4}, kFloat64));
+  CHECK(max_pool2d(x, 2).sizes() == Shape{0, 3, 2, 2});
+  CHECK(avg_pool2d(x, 2).sizes() == Shape{0, 3, 2, 2});
+  CHECK(adaptive_avg_pool2d(x, 3).sizes() == Shape{0, 3, 3, 3});
+  CHECK(conv_transpose2d(x, w.detach().transpose(0, 1), {}, 2).sizes() == Shape{0, 4, 11, 11});
+  CHECK(fold(unfold(x, 2), 5, 2).sizes() == Shape{0, 3, 5, 5});
+}
+
 // ---- Max pooling's gradient -------------------------------------------------------------------
 
 TEST_CASE("max_pool2d sends each window's gradient to its first maximum") {
@@ -519,8 +538,9 @@ TEST_CASE("max_pool2d sends each window's gradient to its first maximum") {
   }
   // Overlapping windows (stride 1) add up at a shared maximum; ties pick the first in row-major
   // order within each window, as the reference loop does.
-  const Tensor x =
-      tensor({{1.0, 3.0, 3.0}, {2.0, 3.0, 0.0}, {3.0, 1.0, 3.0}}).reshape({1, 1, 3, 3}).requires_grad_();
+  const Tensor x = tensor({{1.0, 3.0, 3.0}, {2.0, 3.0, 0.0}, {3.0, 1.0, 3.0}})
+                       .reshape({1, 1, 3, 3})
+                       .requires_grad_();
   const Tensor g = tensor({{1.0, 10.0}, {100.0, 1000.0}}).reshape({1, 1, 2, 2});
   max_pool2d(x, 2, 1).backward(g);
   std::vector<int64_t> argmax;
@@ -555,7 +575,8 @@ TEST_CASE("max_pool2d propagates NaN and ignores -inf padding") {
                     {-5, -5, -5, -5, -5, -5, -5, -5, -5}, 0.0);
 }
 
-// ---- Gradients -----------------------------------------------------------------------------------
+// ---- Gradients
+// -----------------------------------------------------------------------------------
 
 TEST_CASE("conv2d and conv1d: first and second derivatives, contiguous or not") {
   test::check_gradients(
@@ -598,7 +619,9 @@ TEST_CASE("max pooling: first and second derivatives away from ties") {
       [](const std::vector<Tensor>& in) { return max_pool2d(in[0], 3, 2, 1, 1, true); },
       {distinct_leaf({2, 2, 5, 6})});
   test::check_gradients(
-      [](const std::vector<Tensor>& in) { return max_pool2d(in[0].permute({0, 1, 3, 2}), 2, 1); },
+      [](const std::vector<Tensor>& in) {
+        return max_pool2d(in[0].permute({0, 1, 3, 2}), 2, 1);
+      },
       {distinct_leaf({1, 2, 4, 3})});
   test::check_gradients(
       [](const std::vector<Tensor>& in) { return max_pool1d(in[0], 3, 2, 1, 2, true); },
@@ -625,15 +648,22 @@ TEST_CASE("convolutions name the op and the shapes in their errors") {
   const Tensor x = zeros({1, 3, 5, 5}), w = zeros({4, 3, 3, 3});
   test::check_error({"conv2d: expected an input [C, H, W] (unbatched) or [N, C, H, W], got "
                      "float32[3, 5] on cpu"},
-                    [&] { conv2d(zeros({3, 5}), w); });
+                    [&] {
+                      conv2d(zeros({3, 5}), w);
+                    });
   test::check_error({"conv2d: expected a 4-d weight [C_out, C_in / groups, kH, kW], got "
                      "float32[4, 3, 3] on cpu"},
-                    [&] { conv2d(x, zeros({4, 3, 3})); });
+                    [&] {
+                      conv2d(x, zeros({4, 3, 3}));
+                    });
   test::check_error({"conv2d: the input float32[1, 3, 5, 5] on cpu has 3 channels, but the weight "
                      "float32[4, 2, 3, 3] on cpu with groups = 1 expects 2"},
-                    [&] { conv2d(x, zeros({4, 2, 3, 3})); });
-  test::check_error({"conv2d: out_channels = 3", "is not divisible by groups = 2"},
-                    [&] { conv2d(zeros({1, 4, 5, 5}), zeros({3, 2, 3, 3}), {}, 1, 0, 1, 2); });
+                    [&] {
+                      conv2d(x, zeros({4, 2, 3, 3}));
+                    });
+  test::check_error({"conv2d: out_channels = 3", "is not divisible by groups = 2"}, [&] {
+    conv2d(zeros({1, 4, 5, 5}), zeros({3, 2, 3, 3}), {}, 1, 0, 1, 2);
+  });
   test::check_error({"conv2d: groups must be positive, got 0"},
                     [&] { conv2d(x, w, {}, 1, 0, 1, 0); });
   test::check_error({"conv2d: the kernel [3, 3] (dilation [3, 3]) is larger than the input "
@@ -653,18 +683,25 @@ TEST_CASE("convolutions name the op and the shapes in their errors") {
                     [&] { conv2d(x.to(kInt64), w.to(kInt64)); });
   test::check_error({"conv1d: expected an input [C, L] (unbatched) or [N, C, L], got "
                      "float32[1, 3, 5, 5] on cpu"},
-                    [&] { conv1d(x, zeros({4, 3, 3})); });
+                    [&] {
+                      conv1d(x, zeros({4, 3, 3}));
+                    });
   test::check_error({"conv1d: the kernel [7] (dilation [1]) is larger than the input "
                      "float32[1, 3, 5] on cpu padded to [5]"},
-                    [&] { conv1d(zeros({1, 3, 5}), zeros({2, 3, 7})); });
+                    [&] {
+                      conv1d(zeros({1, 3, 5}), zeros({2, 3, 7}));
+                    });
   test::check_error({"conv_transpose2d: the input float32[1, 3, 5, 5] on cpu has 3 channels, but "
                      "the weight float32[4, 3, 3, 3] on cpu expects 4"},
                     [&] { conv_transpose2d(x, w); });
   test::check_error({"conv_transpose2d: the output padding [2, 2] must be smaller than the stride "
                      "[2, 2] or the dilation [1, 1]"},
-                    [&] { conv_transpose2d(x, zeros({3, 2, 3, 3}), {}, 2, 0, 2); });
-  test::check_error({"conv_transpose2d: in_channels = 3 is not divisible by groups = 2"},
-                    [&] { conv_transpose2d(x, zeros({3, 2, 3, 3}), {}, 1, 0, 0, 2); });
+                    [&] {
+                      conv_transpose2d(x, zeros({3, 2, 3, 3}), {}, 2, 0, 2);
+                    });
+  test::check_error({"conv_transpose2d: in_channels = 3 is not divisible by groups = 2"}, [&] {
+    conv_transpose2d(x, zeros({3, 2, 3, 3}), {}, 1, 0, 0, 2);
+  });
 }
 
 TEST_CASE("pooling, unfold and fold name the op and the shapes in their errors") {
@@ -676,16 +713,20 @@ TEST_CASE("pooling, unfold and fold name the op and the shapes in their errors")
                     [&] { max_pool2d(x, 6); });
   test::check_error({"max_pool2d: the kernel size must be positive, got [0, 2]"},
                     [&] { max_pool2d(x, Size2(0, 2)); });
-  test::check_error({"max_pool2d: some window of the kernel [2, 2] (dilation [3, 3], padding "
-                     "[1, 1]) lies entirely in the padding of the input float32[1, 1, 1, 1] on cpu"},
-                    [&] { max_pool2d(zeros({1, 1, 1, 1}), 2, 2, 1, 3, true); });
+  test::check_error(
+      {"max_pool2d: some window of the kernel [2, 2] (dilation [3, 3], padding "
+       "[1, 1]) lies entirely in the padding of the input float32[1, 1, 1, 1] on cpu"},
+      [&] {
+        max_pool2d(zeros({1, 1, 1, 1}), 2, 2, 1, 3, true);
+      });
   test::check_error({"max_pool1d: expected an input [C, L] (unbatched) or [N, C, L], got "
                      "float32[5] on cpu"},
                     [&] { max_pool1d(zeros({5}), 2); });
   test::check_error({"avg_pool2d: expected a float32 or float64 tensor, got int64[1, 2, 5, 5]"},
                     [&] { avg_pool2d(x.to(kInt64), 2); });
-  test::check_error({"avg_pool1d: the padding [2] must be at most half the kernel size [3]"},
-                    [&] { avg_pool1d(zeros({1, 2, 9}), 3, 1, 2); });
+  test::check_error({"avg_pool1d: the padding [2] must be at most half the kernel size [3]"}, [&] {
+    avg_pool1d(zeros({1, 2, 9}), 3, 1, 2);
+  });
   test::check_error({"adaptive_avg_pool2d: the output size must be positive, got [0, 2]"},
                     [&] { adaptive_avg_pool2d(x, Size2(0, 2)); });
   test::check_error({"unfold: the kernel [6, 2] (dilation [1, 1]) is larger than the input "
@@ -694,16 +735,21 @@ TEST_CASE("pooling, unfold and fold name the op and the shapes in their errors")
   test::check_error({"fold: the columns float32[1, 8, 10] on cpu hold 10 windows, but an output of "
                      "size [4, 4] with kernel [2, 2], dilation [1, 1], padding [0, 0] and stride "
                      "[1, 1] has [3, 3] windows"},
-                    [&] { fold(zeros({1, 8, 10}), 4, 2); });
+                    [&] {
+                      fold(zeros({1, 8, 10}), 4, 2);
+                    });
   test::check_error({"fold: the columns float32[1, 6, 9] on cpu have 6 rows, not a multiple of the "
                      "kernel's 2 * 2 = 4 taps"},
-                    [&] { fold(zeros({1, 6, 9}), 4, 2); });
+                    [&] {
+                      fold(zeros({1, 6, 9}), 4, 2);
+                    });
   test::check_error({"fold: expected columns [C * kH * kW, L] (unbatched) or [N, C * kH * kW, L], "
                      "got float32[9] on cpu"},
                     [&] { fold(zeros({9}), 4, 2); });
 }
 
-// ---- Threads ---------------------------------------------------------------------------------------
+// ---- Threads
+// ---------------------------------------------------------------------------------------
 
 TEST_CASE("convolution and pooling give the same bits on 1 and 2 threads") {
   // Many planes and windows, so every kernel splits into several parallel chunks.
@@ -727,7 +773,8 @@ TEST_CASE("convolution and pooling give the same bits on 1 and 2 threads") {
   }
 }
 
-// ---- The matrix products convolutions make ---------------------------------------------------------
+// ---- The matrix products convolutions make
+// ---------------------------------------------------------
 
 TEST_CASE("matmul handles a convolution's products: few rows, long rows, transposed operands") {
   // Forward: weight [C_out, K] @ columns [K, N L] with few rows and a ragged last column block;

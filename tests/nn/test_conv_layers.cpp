@@ -101,8 +101,7 @@ TEST_CASE("Conv2d computes the functional convolution, and gradients flow to its
   conv->to(kFloat64);
   const Tensor x = test::leaf({2, 4, 5, 6}, 3);
   test::check_equal(conv(x), F::conv2d(x, conv->weight, conv->bias, 2, Size2(1, 0), 1, 2));
-  test::check_gradients([&](const auto& in) { return conv(in[0]); },
-                        {x, conv->weight, conv->bias});
+  test::check_gradients([&](const auto& in) { return conv(in[0]); }, {x, conv->weight, conv->bias});
 }
 
 TEST_CASE("Conv1d: shapes, init, repr, values and gradients") {
@@ -115,8 +114,8 @@ TEST_CASE("Conv1d: shapes, init, repr, values and gradients") {
 
   nn::Conv1d conv(nn::Conv1dOptions(4, 8, 3).stride(2).padding(1).dilation(2).groups(2));
   CHECK(repr(*nn::Conv1d(4, 8, 3)) == "Conv1d(4, 8, kernel_size=(3,), stride=(1,))");
-  CHECK(repr(*nn::Conv1d(nn::Conv1dOptions(4, 8, 3).stride(2).padding(1).dilation(2).groups(2)
-                             .bias(false))) ==
+  CHECK(repr(*nn::Conv1d(
+            nn::Conv1dOptions(4, 8, 3).stride(2).padding(1).dilation(2).groups(2).bias(false))) ==
         "Conv1d(4, 8, kernel_size=(3,), stride=(2,), padding=(1,), dilation=(2,), groups=2, "
         "bias=false)");
   CHECK(conv(zeros({3, 4, 10})).sizes() == Shape{3, 8, 4});
@@ -124,8 +123,7 @@ TEST_CASE("Conv1d: shapes, init, repr, values and gradients") {
   conv->to(kFloat64);
   const Tensor x = test::strided_leaf({2, 4, 7}, 4);
   test::check_equal(conv(x), F::conv1d(x, conv->weight, conv->bias, 2, 1, 2, 2));
-  test::check_gradients([&](const auto& in) { return conv(in[0]); },
-                        {x, conv->weight, conv->bias});
+  test::check_gradients([&](const auto& in) { return conv(in[0]); }, {x, conv->weight, conv->bias});
 }
 
 TEST_CASE("ConvTranspose2d: shapes, init, repr, values and gradients") {
@@ -137,17 +135,16 @@ TEST_CASE("ConvTranspose2d: shapes, init, repr, values and gradients") {
   check_uniform(big->weight, 1 / std::sqrt(108.0));
   check_within(big->bias, 1 / std::sqrt(108.0));
 
-  CHECK(repr(*nn::ConvTranspose2d(nn::ConvTranspose2dOptions(4, 2, 3)
-                                      .stride(2)
-                                      .padding(1)
-                                      .output_padding(1))) ==
+  CHECK(repr(*nn::ConvTranspose2d(
+            nn::ConvTranspose2dOptions(4, 2, 3).stride(2).padding(1).output_padding(1))) ==
         "ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
         "output_padding=(1, 1))");
   CHECK(repr(*nn::ConvTranspose2d(
             nn::ConvTranspose2dOptions(4, 2, 3).dilation(2).groups(2).bias(false))) ==
         "ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(1, 1), dilation=(2, 2), groups=2, "
         "bias=false)");
-  nn::ConvTranspose2d up(nn::ConvTranspose2dOptions(4, 2, 3).stride(2).padding(1).output_padding(1));
+  nn::ConvTranspose2d up(
+      nn::ConvTranspose2dOptions(4, 2, 3).stride(2).padding(1).output_padding(1));
   // (H - 1) * 2 - 2 + 3 + 1 = 2 H: the layer doubles the size.
   CHECK(up(zeros({2, 4, 5, 6})).sizes() == Shape{2, 2, 10, 12});
   CHECK(up(zeros({4, 5, 6})).sizes() == Shape{2, 10, 12});
@@ -158,8 +155,9 @@ TEST_CASE("ConvTranspose2d: shapes, init, repr, values and gradients") {
 }
 
 TEST_CASE("convolution layers reject bad options and inputs, naming the layer") {
-  test::check_error({"Conv2d: in_channels = 3 and out_channels = 4 must be divisible by groups = 2"},
-                    [] { nn::Conv2d(nn::Conv2dOptions(3, 4, 3).groups(2)); });
+  test::check_error(
+      {"Conv2d: in_channels = 3 and out_channels = 4 must be divisible by groups = 2"},
+      [] { nn::Conv2d(nn::Conv2dOptions(3, 4, 3).groups(2)); });
   test::check_error({"Conv2d: the kernel size must be positive, got (0, 3)"},
                     [] { nn::Conv2d(3, 4, Size2(0, 3)); });
   test::check_error({"Conv1d: in_channels and out_channels must be positive, got 0 and 4"},
@@ -169,28 +167,40 @@ TEST_CASE("convolution layers reject bad options and inputs, naming the layer") 
   nn::Conv2d conv(3, 4, 3);
   test::check_error({"Conv2d: expected an input [N, C_in, H, W] or [C_in, H, W] with 3 channels "
                      "(in_channels), got float32[2, 4, 8, 8] on cpu"},
-                    [&] { conv(zeros({2, 4, 8, 8})); });
-  test::check_error({"Conv2d: expected an input", "got float32[3, 8] on cpu"},
-                    [&] { conv(zeros({3, 8})); });
-  test::check_error({"Conv1d: expected an input [N, C_in, L] or [C_in, L] with 2 channels"},
-                    [] { nn::Conv1d(2, 4, 3)(zeros({1, 2, 3, 3})); });
+                    [&] {
+                      conv(zeros({2, 4, 8, 8}));
+                    });
+  test::check_error({"Conv2d: expected an input", "got float32[3, 8] on cpu"}, [&] {
+    conv(zeros({3, 8}));
+  });
+  test::check_error({"Conv1d: expected an input [N, C_in, L] or [C_in, L] with 2 channels"}, [] {
+    nn::Conv1d(2, 4, 3)(zeros({1, 2, 3, 3}));
+  });
   test::check_error({"ConvTranspose2d: expected an input [N, C_in, H, W] or [C_in, H, W] with 4 "
                      "channels (in_channels), got float32[1, 2, 3, 3] on cpu"},
-                    [] { nn::ConvTranspose2d(4, 2, 3)(zeros({1, 2, 3, 3})); });
+                    [] {
+                      nn::ConvTranspose2d(4, 2, 3)(zeros({1, 2, 3, 3}));
+                    });
   // Geometry errors come from the op, with the shapes.
-  test::check_error({"conv2d: the kernel [3, 3]", "float32[1, 3, 2, 2]"},
-                    [&] { conv(zeros({1, 3, 2, 2})); });
+  test::check_error({"conv2d: the kernel [3, 3]", "float32[1, 3, 2, 2]"}, [&] {
+    conv(zeros({1, 3, 2, 2}));
+  });
 }
 
-// ---- Pooling -------------------------------------------------------------------------------------
+// ---- Pooling
+// -------------------------------------------------------------------------------------
 
 TEST_CASE("pooling layers compute the functional ops and print like PyTorch") {
   const Tensor x = test::leaf({2, 3, 7, 6}, 6), signal = test::leaf({2, 3, 9}, 7);
-  nn::MaxPool2d max2(nn::MaxPool2dOptions(Size2(2, 3)).stride(1).padding(1).dilation(2).ceil_mode(true));
+  nn::MaxPool2d max2(
+      nn::MaxPool2dOptions(Size2(2, 3)).stride(1).padding(1).dilation(2).ceil_mode(true));
   test::check_equal(max2(x), F::max_pool2d(x, Size2(2, 3), 1, 1, 2, true));
   nn::MaxPool1d max1(3);
   test::check_equal(max1(signal), F::max_pool1d(signal, 3));
-  nn::AvgPool2d avg2(nn::AvgPool2dOptions(Size2(2, 3)).stride(1).padding(1).ceil_mode(true)
+  nn::AvgPool2d avg2(nn::AvgPool2dOptions(Size2(2, 3))
+                         .stride(1)
+                         .padding(1)
+                         .ceil_mode(true)
                          .count_include_pad(false));
   test::check_equal(avg2(x), F::avg_pool2d(x, Size2(2, 3), 1, 1, true, false));
   nn::AvgPool1d avg1(nn::AvgPool1dOptions(3).stride(2).padding(1));
@@ -226,8 +236,9 @@ TEST_CASE("pooling layers compute the functional ops and print like PyTorch") {
 }
 
 TEST_CASE("gradients flow through the pooling layers") {
-  test::check_gradients([](const auto& in) { return nn::AvgPool2d(nn::AvgPool2dOptions(2).stride(1))(in[0]); },
-                        {test::leaf({1, 2, 4, 3}, 8)});
+  test::check_gradients(
+      [](const auto& in) { return nn::AvgPool2d(nn::AvgPool2dOptions(2).stride(1))(in[0]); },
+      {test::leaf({1, 2, 4, 3}, 8)});
   test::check_gradients([](const auto& in) { return nn::AdaptiveAvgPool2d(Size2(2, 3))(in[0]); },
                         {test::strided_leaf({2, 2, 5, 4}, 9)});
   test::check_gradients([](const auto& in) { return nn::AvgPool1d(3)(in[0]); },
@@ -241,17 +252,22 @@ TEST_CASE("gradients flow through the pooling layers") {
 TEST_CASE("pooling layers reject inputs of the wrong rank, naming the layer") {
   test::check_error({"MaxPool2d: expected an input [N, C, H, W] or [C, H, W], got float32[4, 4] "
                      "on cpu"},
-                    [] { nn::MaxPool2d(2)(zeros({4, 4})); });
+                    [] {
+                      nn::MaxPool2d(2)(zeros({4, 4}));
+                    });
   test::check_error({"MaxPool1d: expected an input [N, C, L] or [C, L], got float32[4] on cpu"},
                     [] { nn::MaxPool1d(2)(zeros({4})); });
-  test::check_error({"AvgPool2d: expected an input", "float32[1, 1, 1, 4, 4]"},
-                    [] { nn::AvgPool2d(2)(zeros({1, 1, 1, 4, 4})); });
+  test::check_error({"AvgPool2d: expected an input", "float32[1, 1, 1, 4, 4]"}, [] {
+    nn::AvgPool2d(2)(zeros({1, 1, 1, 4, 4}));
+  });
   test::check_error({"AvgPool1d: expected an input"}, [] { nn::AvgPool1d(2)(zeros({4})); });
-  test::check_error({"AdaptiveAvgPool2d: expected an input"},
-                    [] { nn::AdaptiveAvgPool2d(2)(zeros({4, 4})); });
+  test::check_error({"AdaptiveAvgPool2d: expected an input"}, [] {
+    nn::AdaptiveAvgPool2d(2)(zeros({4, 4}));
+  });
   // Geometry errors come from the op, with the shapes.
-  test::check_error({"max_pool2d: the input float32[1, 1, 3, 3] on cpu is too small"},
-                    [] { nn::MaxPool2d(4)(zeros({1, 1, 3, 3})); });
+  test::check_error({"max_pool2d: the input float32[1, 1, 3, 3] on cpu is too small"}, [] {
+    nn::MaxPool2d(4)(zeros({1, 1, 3, 3}));
+  });
 }
 
 TEST_CASE("a LeNet-style network trains one step") {

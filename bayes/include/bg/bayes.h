@@ -3,7 +3,11 @@
 
 #include "bg/bayes/args.h"
 #include "bg/bayes/bayesian_module.h"
+#include "bg/bayes/checkpoint.h"
+#include "bg/bayes/dropout.h"
+#include "bg/bayes/elbo.h"
 #include "bg/bayes/kl.h"
+#include "bg/bayes/metrics.h"
 #include "bg/bayes/posterior.h"
 #include "bg/bayes/predict.h"
 #include "bg/bayes/prior.h"

@@ -9,6 +9,7 @@
 #include "bg/core/error.h"
 #include "bg/core/factory.h"
 #include "bg/core/fused.h"
+#include "bg/core/fused_gaussian.h"
 #include "bg/core/grad_mode.h"
 #include "bg/core/ops.h"
 #include "bg/core/random.h"

@@ -31,6 +31,17 @@ class CpuBackend final : public Backend {
   void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                   const Window2d& window) override;
 
+  // Fused Gaussian variational ops (cpu/gaussian.cpp).
+  void gaussian_sample(const Tensor& out, const Tensor& mu, const Tensor& rho,
+                       const Tensor& eps) override;
+  void gaussian_sample_backward(const Tensor& grad_rho, const Tensor& grad, const Tensor& rho,
+                                const Tensor& eps) override;
+  void gaussian_kl(const Tensor& out, const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
+                   const Tensor& prior_sigma) override;
+  void gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad_rho, const Tensor& grad,
+                            const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
+                            const Tensor& prior_sigma) override;
+
   // Fused optimizer updates (cpu/optimizer_update.cpp).
   void sgd_update(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
                   const fused::SgdHyper& hyper) override;

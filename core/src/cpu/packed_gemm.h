@@ -200,12 +200,12 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
                     b_in_place ? b.data + (k_outer + s * kDepth) * b.row_stride + j_outer + j
                                : b_packed + (j / kCols * depth + s * kDepth) * kCols;
                 const int64_t b_stride = b_in_place ? b.row_stride : kCols;
-                const bool edge = b_in_place && j1 - j < kCols;
+                const auto kernel =
+                    b_in_place && j1 - j < kCols ? micro_kernel<true> : micro_kernel<false>;
                 for (int64_t i = i0; i < i1; i += kRows) {
-                  (edge ? micro_kernel<true> : micro_kernel<false>)(
-                      slice, a_packed + (i * depth / kRows + s * kDepth) * kRows, b_panel,
-                      b_stride, c + (i_outer + i) * ldc + j_outer + j, ldc,
-                      std::min(kRows, i1 - i), std::min(kCols, j1 - j), k_outer > 0 || s > 0);
+                  kernel(slice, a_packed + (i * depth / kRows + s * kDepth) * kRows, b_panel,
+                         b_stride, c + (i_outer + i) * ldc + j_outer + j, ldc,
+                         std::min(kRows, i1 - i), std::min(kCols, j1 - j), k_outer > 0 || s > 0);
                 }
               }
             }

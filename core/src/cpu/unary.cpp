@@ -36,7 +36,9 @@ void unary_loop(const Tensor& out, const Tensor& in, const Op& op) {
         T* __restrict o = reinterpret_cast<T*>(p[0]);
         const T* __restrict x = reinterpret_cast<const T*>(p[1]);
         if constexpr (HasArrayForm<Op, T>) {
-          ArrayMap<T>(o, n) = op.array(ConstArrayMap<T>(x, n));
+          for_blocks(n, [&](int64_t i, int64_t len) {
+            ArrayMap<T>(o + i, len) = op.array(ConstArrayMap<T>(x + i, len));
+          });
         } else {
           for (int64_t i = 0; i < n; ++i) o[i] = op(x[i]);
         }
@@ -125,23 +127,6 @@ struct Elu {
   template <typename A>
   auto array(const A& x) const {
     return (x > T(0)).select(x, alpha * x.expm1());
-  }
-};
-// softplus(x) = log(1 + exp(bx)) / b = (max(bx, 0) + log1p(exp(-|bx|))) / b: the exp never
-// overflows and small results keep their precision. Above the threshold it is x itself, as in
-// PyTorch.
-template <typename T>
-struct Softplus {
-  T beta, threshold;
-  T operator()(T x) const {
-    const T bx = beta * x;
-    if (bx > threshold) return x;
-    return ((bx > T(0) ? bx : T(0)) + std::log1p(std::exp(-std::abs(bx)))) / beta;
-  }
-  template <typename A>
-  auto array(const A& x) const {
-    const auto bx = x * beta;
-    return (bx > threshold).select(x, (bx.max(T(0)) + (-bx.abs()).exp().log1p()) / beta);
   }
 };
 template <typename T>

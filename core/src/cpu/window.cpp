@@ -6,15 +6,17 @@
 // computed in a fixed order, so the results do not depend on the thread count (Note
 // [Deterministic chunks]).
 //
-// Image rows in small CNNs are short (8 to 32 elements), so with AVX-512 the loops move whole
-// vectors and use masks for the ragged edges instead of walking rows one by one:
-//   - im2col writes each column row one full vector at a time; a vector's lanes come from the few
-//     input rows it spans ("pieces": a lane mask and an input offset), merged by masked loads.
-//   - col2im accumulates, in a register, everything that lands on a segment of an image row,
-//     then stores it once. (Adding tap after tap through memory would read back, shifted by one
-//     element, what the previous tap just stored: a store-forwarding stall each time.)
-//   - max pooling handles 8 windows at a time, reading each tap with a masked gather.
-// Without AVX-512 (and for strided rows) plain loops walk the same tables.
+// Image rows in small CNNs are short (8 to 32 elements) and many, so with AVX-512 the loops move
+// whole vectors and mask the ragged edges (and the padding) instead of walking elements:
+//   - im2col copies a window row with one masked load and store per vector;
+//   - col2im accumulates, in a register, everything that lands on a segment of an image row, then
+//     stores it once. (Adding tap after tap through memory would read back, shifted by one
+//     element, what the previous tap just stored: a store-forwarding stall each time.);
+//   - max pooling reads 2-wide windows at stride 2 (the usual 2 x 2 pooling) with plain loads
+//     split into even and odd elements, 16 windows at a time, and other windows with masked
+//     gathers, 8 at a time.
+// Masked lanes are never read, so their addresses may lie outside the image. Without AVX-512 (and
+// for strided rows) plain loops walk the same tables.
 
 #include <algorithm>
 #include <cmath>
@@ -52,12 +54,10 @@ Range inside(int64_t count, int64_t step, int64_t offset, int64_t size) {
 // One axis of the windows: tap k reads the input at o * stride + offset[k] for window o, which is
 // inside the input for the windows in windows[k].
 struct TapAxis {
-  int64_t stride;
   std::vector<int64_t> offset;
   std::vector<Range> windows;
   TapAxis(int64_t count, int64_t stride, int64_t pad, int64_t kernel, int64_t dilation,
-          int64_t size)
-      : stride(stride) {
+          int64_t size) {
     for (int64_t k = 0; k < kernel; ++k) {
       offset.push_back(k * dilation - pad);
       windows.push_back(inside(count, stride, offset.back(), size));
@@ -124,8 +124,10 @@ void col2im_plane(const T* columns, int64_t row_stride, const Window2d& w, const
       const Range ow_in = taps.cols.windows[j];
       const T* src = columns + (i * w.kernel_w + j) * row_stride;
       for (int64_t oh = oh_in.lo; oh < oh_in.hi; ++oh) {
-        T* d = out + (oh * w.stride_h + taps.rows.offset[i]) * W + taps.cols.offset[j];
-        for (int64_t ow = ow_in.lo; ow < ow_in.hi; ++ow) d[ow * w.stride_w] += src[oh * OW + ow];
+        T* d = out + (oh * w.stride_h + taps.rows.offset[i]) * W;
+        for (int64_t ow = ow_in.lo; ow < ow_in.hi; ++ow) {
+          d[ow * w.stride_w + taps.cols.offset[j]] += src[oh * OW + ow];
+        }
       }
     }
   }
@@ -201,7 +203,7 @@ inline constexpr int64_t kLanes = 64 / static_cast<int64_t>(sizeof(T));
 // The first n lanes (all when n >= lanes), as a 32-bit word for the tables.
 template <typename T>
 uint32_t first_lanes(int64_t n) {
-  return n >= kLanes<T> ? (1u << kLanes<T>) - 1 : (1u << std::max<int64_t>(n, 0)) - 1;
+  return n >= kLanes<T> ? (1u << kLanes<T>)-1 : (1u << std::max<int64_t>(n, 0)) - 1;
 }
 
 inline __m512 zero(float) { return _mm512_setzero_ps(); }
@@ -314,8 +316,8 @@ struct ImagePlan {
 
   // Sums the column rows of one plane (tap (i, j) at columns + (i * kw + j) * row_stride) into
   // the plane `out` [H, W]. (Not inlined into the task's loop: there it ran short of registers.)
-  [[gnu::noinline]] void sum(const T* columns, int64_t row_stride, const Window2d& w, int64_t H, int64_t W,
-           T* out) const {
+  [[gnu::noinline]] void sum(const T* columns, int64_t row_stride, const Window2d& w, int64_t H,
+                             int64_t W, T* out) const {
     for (int64_t h = 0; h < H; ++h) {
       for (int64_t s = 0; s < segments; ++s) {
         auto acc = zero(T());
@@ -399,28 +401,26 @@ void max_pool_plane_simd(const T* in, const PoolPlan& plan, T* out, int64_t* ind
       const __m512i column = _mm512_slli_epi32(_mm512_add_epi32(lane, _mm512_set1_epi32(ow0)), 1);
       const Range t = taps[oh];
       __m512 best = lowest;
-      __m512i at = _mm512_add_epi32(column, _mm512_set1_epi32(static_cast<int32_t>(
-                                                (h0 + t.lo * w.dilation_h) * W)));
+      __m512i at = _mm512_add_epi32(
+          column, _mm512_set1_epi32(static_cast<int32_t>((h0 + t.lo * w.dilation_h) * W)));
       for (int64_t i = t.lo; i < t.hi; ++i) {
         const int64_t h = h0 + i * w.dilation_h;
         const float* row = in + h * W + 2 * ow0;
         const __m512 a = _mm512_maskz_loadu_ps(__mmask16(first_lanes<float>(2 * n)), row);
-        const __m512 b =
-            _mm512_maskz_loadu_ps(__mmask16(first_lanes<float>(2 * n - 16)), row + 16);
+        const __m512 b = _mm512_maskz_loadu_ps(__mmask16(first_lanes<float>(2 * n - 16)), row + 16);
         const __m512 left = _mm512_permutex2var_ps(a, even, b);
         const __m512 right = _mm512_permutex2var_ps(a, odd, b);
-        const __mmask16 take_right =
-            _mm512_cmp_ps_mask(right, left, _CMP_GT_OQ) |
-            (_mm512_cmp_ps_mask(right, right, _CMP_UNORD_Q) &
-             _mm512_cmp_ps_mask(left, left, _CMP_ORD_Q));
+        const __mmask16 take_right = _mm512_cmp_ps_mask(right, left, _CMP_GT_OQ) |
+                                     (_mm512_cmp_ps_mask(right, right, _CMP_UNORD_Q) &
+                                      _mm512_cmp_ps_mask(left, left, _CMP_ORD_Q));
         const __m512 v = _mm512_mask_mov_ps(left, take_right, right);
         const __m512i position = _mm512_mask_add_epi32(
             _mm512_add_epi32(column, _mm512_set1_epi32(static_cast<int32_t>(h * W))), take_right,
             _mm512_add_epi32(column, _mm512_set1_epi32(static_cast<int32_t>(h * W))),
             _mm512_set1_epi32(1));
-        const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
-                               (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
-                                _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
+        const __mmask16 take =
+            _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+            (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) & _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q));
         best = _mm512_mask_mov_ps(best, take, v);
         at = _mm512_mask_mov_epi32(at, take, position);
       }
@@ -428,7 +428,8 @@ void max_pool_plane_simd(const T* in, const PoolPlan& plan, T* out, int64_t* ind
       float* o = out + oh * w.out_w + ow0;
       int64_t* p = indices + oh * w.out_w + ow0;
       _mm512_mask_storeu_ps(o, valid, best);
-      _mm512_mask_storeu_epi64(p, __mmask8(valid), _mm512_cvtepi32_epi64(_mm512_castsi512_si256(at)));
+      _mm512_mask_storeu_epi64(p, __mmask8(valid),
+                               _mm512_cvtepi32_epi64(_mm512_castsi512_si256(at)));
       _mm512_mask_storeu_epi64(p + 8, __mmask8(valid >> 8),
                                _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(at, 1)));
     }
@@ -549,7 +550,8 @@ void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tens
   if (pairs) {
     std::vector<Range> taps;
     for (int64_t oh = 0; oh < window.out_h; ++oh) {
-      taps.push_back(inside(window.kernel_h, window.dilation_h, oh * window.stride_h - window.pad_h, H));
+      taps.push_back(
+          inside(window.kernel_h, window.dilation_h, oh * window.stride_h - window.pad_h, H));
     }
     const float* in = src.data_ptr<float>();
     float* values = out.data_ptr<float>();

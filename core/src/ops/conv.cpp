@@ -10,9 +10,13 @@
 // with one matrix product: out[:, n, l] = weight [C_out, C_in kh kw] @ columns[:, n, l]. The
 // columns are laid out in memory as [C_in kh kw, N, L] (the batch inside), so the product is one
 // large GEMM over all N * L windows rather than N small ones, and so is the weight gradient in the
-// backward pass, whose inner dimension runs over every window of the batch. Groups make it a
-// batched product over the groups. unfold's backward is fold and fold's backward is unfold, so
-// the derivatives with respect to the input come from autograd through the two.
+// backward pass, whose inner dimension runs over every window of the batch. The product comes out
+// [C_out, N, L] and is copied once into the usual [N, C_out, L]. A bias is one more column of the
+// weight, against a row of ones appended to the columns: it is added inside the product, and its
+// gradient comes out of the weight gradient's product rather than a separate sum over the batch
+// and the image. Groups make it a batched product over the groups (with the bias added after).
+// unfold's backward is fold and fold's backward is unfold, so the derivatives with respect to the
+// input come from autograd through the two.
 
 #include "bg/core/conv.h"
 
@@ -71,7 +75,8 @@ struct Op {
   }
   // "[C, H, W] or [N, C, H, W]": the input layouts the op accepts.
   const char* layouts() const {
-    return spatial == 1 ? "[C, L] (unbatched) or [N, C, L]" : "[C, H, W] (unbatched) or [N, C, H, W]";
+    return spatial == 1 ? "[C, L] (unbatched) or [N, C, L]"
+                        : "[C, H, W] (unbatched) or [N, C, H, W]";
   }
 
   // Positive kernel, stride and dilation, padding >= 0.
@@ -93,8 +98,8 @@ struct Op {
   }
 
   Window2d window(int64_t out_h, int64_t out_w) const {
-    return {h.kernel,   w.kernel,   h.stride, w.stride, h.padding,
-            w.padding,  h.dilation, w.dilation, out_h,  out_w};
+    return {h.kernel,  w.kernel,   h.stride,   w.stride, h.padding,
+            w.padding, h.dilation, w.dilation, out_h,    out_w};
   }
 };
 
@@ -132,8 +137,8 @@ Window2d pool_window(const Op& op, const Tensor& image, const Tensor& input, boo
   const int64_t out_w = window_count(image.size(3), op.w, ceil_mode);
   BG_CHECK(out_h > 0 && out_w > 0, op.name, "the input ", describe(input),
            " is too small for the kernel ", op.dims(&Axis::kernel), " (dilation ",
-           op.dims(&Axis::dilation), ", padding ", op.dims(&Axis::padding), "): the output would be ",
-           op.dims(out_h, out_w));
+           op.dims(&Axis::dilation), ", padding ", op.dims(&Axis::padding),
+           "): the output would be ", op.dims(out_h, out_w));
   return op.window(out_h, out_w);
 }
 
@@ -178,15 +183,14 @@ Tensor im2col(const Tensor& image, const Window2d& window, Layout layout) {
                                      window);
     if (ones) detail::backend_of(image).fill(detail::alias(out, {N * L}, {1}, K * N * L), 1);
   }
-  autograd::record(out, "UnfoldBackward", {image}, {}, false,
-                   [window, layout, N, K, L, H = image.size(2), W = image.size(3)](
-                       const Context&, const Tensor& g) -> Grads {
-                     const Tensor columns =
-                         layout == Layout::Columns
-                             ? g
-                             : g.narrow(0, 0, K).reshape({K, N, L}).permute({1, 0, 2});
-                     return {col2im(columns, H, W, window)};
-                   });
+  autograd::record(
+      out, "UnfoldBackward", {image}, {}, false,
+      [window, layout, N, K, L, H = image.size(2), W = image.size(3)](const Context&,
+                                                                      const Tensor& g) -> Grads {
+        const Tensor columns =
+            layout == Layout::Columns ? g : g.narrow(0, 0, K).reshape({K, N, L}).permute({1, 0, 2});
+        return {col2im(columns, H, W, window)};
+      });
   return out;
 }
 
@@ -231,9 +235,6 @@ Tensor convolution(const Tensor& x, const Tensor& weight, const Tensor& bias,
   const int64_t K = x.size(1) * window.kernel_h * window.kernel_w;
   Tensor product;  // [C_out, N L]
   if (bias.defined() && groups == 1) {
-    // The bias is one more column of the weight, against the row of ones under the columns: it is
-    // added inside the product, and its gradient comes out of the weight gradient's product
-    // instead of a separate sum over the batch and the image.
     const Tensor filters = cat({weight.reshape({C_out, K}), bias.reshape({C_out, 1})}, 1);
     product = filters.mm(im2col(x, window, Layout::RowsWithOnes));
   } else {
@@ -257,25 +258,24 @@ int64_t check_conv_operands(const Op& op, const Tensor& input, const Tensor& ima
   detail::check_floating(op.name, input);
   BG_CHECK(weight.dtype() == input.dtype(), op.name, "the input ", describe(input),
            " and the weight ", describe(weight), " must have the same dtype");
-  const char* layout = transposed ? (op.spatial == 1 ? "[C_in, C_out / groups, k]"
-                                                     : "[C_in, C_out / groups, kH, kW]")
-                                  : (op.spatial == 1 ? "[C_out, C_in / groups, k]"
-                                                     : "[C_out, C_in / groups, kH, kW]");
+  const char* layout =
+      transposed
+          ? (op.spatial == 1 ? "[C_in, C_out / groups, k]" : "[C_in, C_out / groups, kH, kW]")
+          : (op.spatial == 1 ? "[C_out, C_in / groups, k]" : "[C_out, C_in / groups, kH, kW]");
   BG_CHECK(weight.dim() == op.spatial + 2, op.name, "expected a ", op.spatial + 2, "-d weight ",
            layout, ", got ", describe(weight));
   BG_CHECK(groups > 0, op.name, "groups must be positive, got ", groups);
   const int64_t channels = image.size(1);
   int64_t out_channels = 0;
   if (transposed) {
-    BG_CHECK(channels == weight.size(0), op.name, "the input ", describe(input), " has ",
-             channels, " channels, but the weight ", describe(weight), " expects ",
-             weight.size(0));
+    BG_CHECK(channels == weight.size(0), op.name, "the input ", describe(input), " has ", channels,
+             " channels, but the weight ", describe(weight), " expects ", weight.size(0));
     BG_CHECK(channels % groups == 0, op.name, "in_channels = ", channels,
              " is not divisible by groups = ", groups);
     out_channels = weight.size(1) * groups;
   } else {
-    BG_CHECK(weight.size(0) % groups == 0, op.name, "out_channels = ", weight.size(0),
-             " (weight ", describe(weight), ") is not divisible by groups = ", groups);
+    BG_CHECK(weight.size(0) % groups == 0, op.name, "out_channels = ", weight.size(0), " (weight ",
+             describe(weight), ") is not divisible by groups = ", groups);
     BG_CHECK(channels == weight.size(1) * groups, op.name, "the input ", describe(input), " has ",
              channels, " channels, but the weight ", describe(weight), " with groups = ", groups,
              " expects ", weight.size(1) * groups);
@@ -369,7 +369,8 @@ Tensor adaptive_weights(int64_t out, int64_t size, const Tensor& like) {
   std::vector<double> weights(static_cast<size_t>(out * size), 0.0);
   for (int64_t i = 0; i < out; ++i) {
     const int64_t start = i * size / out, end = ((i + 1) * size + out - 1) / out;
-    for (int64_t k = start; k < end; ++k) weights[i * size + k] = 1.0 / static_cast<double>(end - start);
+    for (int64_t k = start; k < end; ++k)
+      weights[i * size + k] = 1.0 / static_cast<double>(end - start);
   }
   return tensor(weights, {out, size}, like.options());
 }
@@ -396,14 +397,15 @@ Tensor fold(const Tensor& columns, Size2 output_size, Size2 kernel, Size2 dilati
            "expected columns [C * kH * kW, L] (unbatched) or [N, C * kH * kW, L], got ",
            describe(columns));
   op.check_axes();
-  BG_CHECK(output_size.h > 0 && output_size.w > 0, op.name, "the output size must be positive, got ",
-           op.dims(output_size.h, output_size.w));
+  BG_CHECK(output_size.h > 0 && output_size.w > 0, op.name,
+           "the output size must be positive, got ", op.dims(output_size.h, output_size.w));
   const Tensor batched = columns.dim() == 2 ? columns.unsqueeze(0) : columns;
   const int64_t taps = kernel.h * kernel.w;
-  BG_CHECK(batched.size(1) % taps == 0, op.name, "the columns ", describe(columns),
-           " have ", batched.size(1), " rows, not a multiple of the kernel's ", kernel.h, " * ",
-           kernel.w, " = ", taps, " taps");
-  const int64_t out_h = window_count(output_size.h, op.h), out_w = window_count(output_size.w, op.w);
+  BG_CHECK(batched.size(1) % taps == 0, op.name, "the columns ", describe(columns), " have ",
+           batched.size(1), " rows, not a multiple of the kernel's ", kernel.h, " * ", kernel.w,
+           " = ", taps, " taps");
+  const int64_t out_h = window_count(output_size.h, op.h),
+                out_w = window_count(output_size.w, op.w);
   BG_CHECK(out_h > 0 && out_w > 0 && batched.size(2) == out_h * out_w, op.name, "the columns ",
            describe(columns), " hold ", batched.size(2), " windows, but an output of size ",
            op.dims(output_size.h, output_size.w), " with kernel ", op.dims(&Axis::kernel),
@@ -416,8 +418,8 @@ Tensor fold(const Tensor& columns, Size2 output_size, Size2 kernel, Size2 dilati
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride,
               Size2 padding, Size2 dilation, int64_t groups) {
   detail::check_defined("conv2d", weight, "weight");
-  BG_CHECK(weight.dim() == 4, "conv2d", "expected a 4-d weight [C_out, C_in / groups, kH, kW], got ",
-           describe(weight));
+  BG_CHECK(weight.dim() == 4, "conv2d",
+           "expected a 4-d weight [C_out, C_in / groups, kH, kW], got ", describe(weight));
   const Op op("conv2d", 2, Size2(weight.size(2), weight.size(3)), stride, padding, dilation);
   return conv(op, input, weight, bias, groups);
 }
@@ -463,8 +465,8 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
   const int64_t N = x.size(0), C_in = x.size(1), taps = op.h.kernel * op.w.kernel;
   const Tensor weight_t =
       weight.reshape({groups, C_in / groups, C_out / groups * taps}).transpose(1, 2);
-  const Tensor columns =
-      weight_t.matmul(x.reshape({N, groups, C_in / groups, H * W})).reshape({N, C_out * taps, H * W});
+  const Tensor columns = weight_t.matmul(x.reshape({N, groups, C_in / groups, H * W}))
+                             .reshape({N, C_out * taps, H * W});
   const Tensor out = col2im(columns, out_h, out_w, op.window(H, W));
   return from_image(op, bias.defined() ? out + bias.reshape({C_out, 1, 1}) : out, input);
 }

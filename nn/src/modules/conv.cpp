@@ -21,9 +21,9 @@ void check_options(const char* layer, int64_t in_channels, int64_t out_channels,
            "in_channels and out_channels must be positive, got ", in_channels, " and ",
            out_channels);
   BG_CHECK(groups > 0, layer, "groups must be positive, got ", groups);
-  BG_CHECK(in_channels % groups == 0 && out_channels % groups == 0, layer, "in_channels = ",
-           in_channels, " and out_channels = ", out_channels, " must be divisible by groups = ",
-           groups);
+  BG_CHECK(in_channels % groups == 0 && out_channels % groups == 0, layer,
+           "in_channels = ", in_channels, " and out_channels = ", out_channels,
+           " must be divisible by groups = ", groups);
   BG_CHECK(kernel_positive, layer, "the kernel size must be positive, got ", kernel);
 }
 
@@ -70,14 +70,16 @@ bool is(Size2 s, int64_t v) { return s.h == v && s.w == v; }
 
 }  // namespace
 
-// ---- Conv2d --------------------------------------------------------------------------------------
+// ---- Conv2d
+// --------------------------------------------------------------------------------------
 
 Conv2dImpl::Conv2dImpl(const Conv2dOptions& options_) : Module("Conv2d"), options(options_) {
   const Size2 k = options.kernel_size();
   check_options("Conv2d", options.in_channels(), options.out_channels(), options.groups(),
                 k.h > 0 && k.w > 0, tuple(k));
   weight = register_parameter(
-      "weight", empty({options.out_channels(), options.in_channels() / options.groups(), k.h, k.w}));
+      "weight",
+      empty({options.out_channels(), options.in_channels() / options.groups(), k.h, k.w}));
   if (options.bias()) bias = register_parameter("bias", empty({options.out_channels()}));
   reset_parameters();
 }
@@ -97,14 +99,15 @@ void Conv2dImpl::pretty_print(std::ostream& out) const {
               false, options.groups(), options.bias()});
 }
 
-// ---- Conv1d --------------------------------------------------------------------------------------
+// ---- Conv1d
+// --------------------------------------------------------------------------------------
 
 Conv1dImpl::Conv1dImpl(const Conv1dOptions& options_) : Module("Conv1d"), options(options_) {
   check_options("Conv1d", options.in_channels(), options.out_channels(), options.groups(),
                 options.kernel_size() > 0, tuple(options.kernel_size()));
-  weight = register_parameter("weight", empty({options.out_channels(),
-                                               options.in_channels() / options.groups(),
-                                               options.kernel_size()}));
+  weight = register_parameter(
+      "weight", empty({options.out_channels(), options.in_channels() / options.groups(),
+                       options.kernel_size()}));
   if (options.bias()) bias = register_parameter("bias", empty({options.out_channels()}));
   reset_parameters();
 }
@@ -120,19 +123,21 @@ Tensor Conv1dImpl::forward(const Tensor& input) {
 void Conv1dImpl::pretty_print(std::ostream& out) const {
   print_conv(out, "Conv1d", options.in_channels(), options.out_channels(),
              {tuple(options.kernel_size()), tuple(options.stride()), tuple(options.padding()),
-              tuple(options.dilation()), "", options.padding() != 0, options.dilation() != 1,
-              false, options.groups(), options.bias()});
+              tuple(options.dilation()), "", options.padding() != 0, options.dilation() != 1, false,
+              options.groups(), options.bias()});
 }
 
-// ---- ConvTranspose2d -----------------------------------------------------------------------------
+// ---- ConvTranspose2d
+// -----------------------------------------------------------------------------
 
 ConvTranspose2dImpl::ConvTranspose2dImpl(const ConvTranspose2dOptions& options_)
     : Module("ConvTranspose2d"), options(options_) {
   const Size2 k = options.kernel_size();
-  check_options("ConvTranspose2d", options.in_channels(), options.out_channels(),
-                options.groups(), k.h > 0 && k.w > 0, tuple(k));
+  check_options("ConvTranspose2d", options.in_channels(), options.out_channels(), options.groups(),
+                k.h > 0 && k.w > 0, tuple(k));
   weight = register_parameter(
-      "weight", empty({options.in_channels(), options.out_channels() / options.groups(), k.h, k.w}));
+      "weight",
+      empty({options.in_channels(), options.out_channels() / options.groups(), k.h, k.w}));
   if (options.bias()) bias = register_parameter("bias", empty({options.out_channels()}));
   reset_parameters();
 }
@@ -150,9 +155,9 @@ Tensor ConvTranspose2dImpl::forward(const Tensor& input) {
 void ConvTranspose2dImpl::pretty_print(std::ostream& out) const {
   print_conv(out, "ConvTranspose2d", options.in_channels(), options.out_channels(),
              {tuple(options.kernel_size()), tuple(options.stride()), tuple(options.padding()),
-              tuple(options.dilation()), tuple(options.output_padding()),
-              !is(options.padding(), 0), !is(options.dilation(), 1),
-              !is(options.output_padding(), 0), options.groups(), options.bias()});
+              tuple(options.dilation()), tuple(options.output_padding()), !is(options.padding(), 0),
+              !is(options.dilation(), 1), !is(options.output_padding(), 0), options.groups(),
+              options.bias()});
 }
 
 }  // namespace bg::nn

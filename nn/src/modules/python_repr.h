@@ -32,15 +32,16 @@ inline std::string python_float(double value) {
     if (exponent < 0) {
       out += "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
     } else if (digits.size() > static_cast<size_t>(exponent) + 1) {
-      out += digits.substr(0, static_cast<size_t>(exponent) + 1) + "." +
-             digits.substr(static_cast<size_t>(exponent) + 1);
+      out.append(digits, 0, static_cast<size_t>(exponent) + 1).append(".");
+      out.append(digits, static_cast<size_t>(exponent) + 1);
     } else {
       out += digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0') + ".0";
     }
     return out;
   }
-  out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "." + digits.substr(1).
+  out.append(digits, 0, 1);
+  if (digits.size() > 1) out.append(".").append(digits, 1);
   const std::string magnitude = std::to_string(std::abs(exponent));
   return out + (exponent < 0 ? "e-" : "e+") + (magnitude.size() < 2 ? "0" : "") + magnitude;
 }

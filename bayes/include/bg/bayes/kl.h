@@ -7,12 +7,13 @@
 namespace bg::bayes {
 
 /// KL(N(mu1, s1^2) || N(mu2, s2^2)) = log(s2 / s1) + (s1^2 + (mu1 - mu2)^2) / (2 s2^2) - 1/2,
-/// elementwise, for a Gaussian posterior and a Gaussian prior.
+/// summed over the parameter's elements, for a Gaussian posterior and a Gaussian prior (one fused
+/// pass: fused::gaussian_kl).
 Tensor kl_gaussian_gaussian(VariationalPosterior& q, const Prior& p);
 
 /// KL(N(m, s^2) || Laplace(mu, b)) = log(2b) - log(s sqrt(2 pi e)) + E|w - mu| / b, where the
 /// folded-normal mean is E|w - mu| = s sqrt(2/pi) exp(-d^2 / 2s^2) + d (1 - 2 Phi(-d/s)),
-/// d = m - mu; elementwise.
+/// d = m - mu; summed over the parameter's elements.
 Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p);
 
 /// How the KL of one posterior is computed.
@@ -25,7 +26,8 @@ struct KLEstimate {
   bool force_monte_carlo = false;
 };
 
-/// KL(q || q's prior), elementwise, of a posterior whose parameter currently holds `value`.
+/// KL(q || q's prior), summed over the parameter's elements, of a posterior whose parameter
+/// currently holds `value`.
 Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate = {});
 
 }  // namespace bg::bayes

@@ -25,7 +25,7 @@ using PosteriorFactory =
     std::function<std::shared_ptr<VariationalPosterior>(const Tensor& original, const Args&)>;
 /// Builds a prior for a parameter shaped like `like`.
 using PriorFactory = std::function<std::shared_ptr<Prior>(const Tensor& like, const Args&)>;
-/// KL(q || p) elementwise, in closed form.
+/// KL(q || p) in closed form, summed over the parameter's elements (a 0-d tensor).
 using KLFunction = std::function<Tensor(VariationalPosterior& q, const Prior& p)>;
 
 /// Registers a posterior under `name` (and optional aliases). Names are case-insensitive;

@@ -164,6 +164,24 @@ class Backend {
   virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                           const Window2d& window) = 0;
 
+  // ---- Fused Gaussian variational ops (fused_gaussian.h) -------------------------------------------
+
+  /// out = mu + softplus(rho) * eps; all operands have out's sizes and dtype (any strides).
+  virtual void gaussian_sample(const Tensor& out, const Tensor& mu, const Tensor& rho,
+                               const Tensor& eps) = 0;
+  /// grad_rho = grad * eps * sigmoid(rho): the rho-gradient of gaussian_sample.
+  virtual void gaussian_sample_backward(const Tensor& grad_rho, const Tensor& grad, const Tensor& rho,
+                                        const Tensor& eps) = 0;
+  /// out (0-d) = the summed KL of fused::gaussian_kl; prior_mu and prior_sigma arrive broadcast
+  /// to mu's sizes (zero strides). Accumulates in float64 in fixed chunks.
+  virtual void gaussian_kl(const Tensor& out, const Tensor& mu, const Tensor& rho,
+                           const Tensor& prior_mu, const Tensor& prior_sigma) = 0;
+  /// grad_mu = g (mu - prior_mu) / prior_sigma^2 and grad_rho = g (s / prior_sigma^2 - 1/s)
+  /// sigmoid(rho), s = softplus(rho), for the 0-d upstream gradient g.
+  virtual void gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad_rho, const Tensor& grad,
+                                    const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
+                                    const Tensor& prior_sigma) = 0;
+
   // ---- Fused optimizer updates ----------------------------------------------------------------------
 
   // One optimizer step for one parameter, in place, with the update rule fused.h describes. The

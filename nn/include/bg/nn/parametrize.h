@@ -31,6 +31,14 @@ class Parametrization : public Module {
   /// True when compute() draws random numbers, so the value must change once per sampling step
   /// even though no parameter changed.
   virtual bool is_stochastic() const { return false; }
+  /// Marks the value stale, for a change no parameter or buffer shows (a new mode): the
+  /// parametrized tensor computes it again at its next read.
+  void invalidate() { ++revision_; }
+  /// Counts invalidate() calls.
+  uint64_t revision() const { return revision_; }
+
+ private:
+  uint64_t revision_ = 0;
 };
 
 namespace utils {

@@ -22,6 +22,9 @@ class DropoutImpl : public Module {
   Tensor forward(const Tensor& input);
   void pretty_print(std::ostream& out) const override;
   DropoutOptions options;
+  /// Keeps dropping in eval mode too (Monte Carlo dropout); train() and eval() leave it alone.
+  /// bayes::enable_mc_dropout sets it.
+  bool active_in_eval = false;
 };
 BG_MODULE(Dropout);
 
@@ -35,6 +38,8 @@ class Dropout2dImpl : public Module {
   Tensor forward(const Tensor& input);
   void pretty_print(std::ostream& out) const override;
   Dropout2dOptions options;
+  /// Keeps dropping in eval mode too (Monte Carlo dropout); train() and eval() leave it alone.
+  bool active_in_eval = false;
 };
 BG_MODULE(Dropout2d);
 

@@ -114,7 +114,8 @@ struct AdaptiveAvgPool2dOptions {
 /// averages input rows [floor(i H / OH), ceil((i + 1) H / OH)), and the columns likewise.
 class AdaptiveAvgPool2dImpl : public Module {
  public:
-  explicit AdaptiveAvgPool2dImpl(Size2 output_size) : AdaptiveAvgPool2dImpl(AdaptiveAvgPool2dOptions(output_size)) {}
+  explicit AdaptiveAvgPool2dImpl(Size2 output_size)
+      : AdaptiveAvgPool2dImpl(AdaptiveAvgPool2dOptions(output_size)) {}
   explicit AdaptiveAvgPool2dImpl(const AdaptiveAvgPool2dOptions& options);
   Tensor forward(const Tensor& input);
   void pretty_print(std::ostream& out) const override;

@@ -1,0 +1,91 @@
+// Bayes by Backprop with bayes::BayesianModule. peers/bayes_by_backprop.py runs the same recipes
+// in plain PyTorch, with the variational layers written by hand (as torchbayesian's would be).
+//
+// Workloads (float32; Gaussian posteriors mu ~ N(0, 0.1), rho = -3; N(0, 1) priors; Adam):
+//   bbb_seed_step          one training step of torchbayesian's example: MLP 1-20-20-20-20-1
+//                          with ReLU, batch 64, loss MSE + 0.1 * mean KL, Adam(1e-2)
+//   bbb_seed_training      the whole example's training: 250 points, 500 epochs of shuffled
+//                          batches of 64 (2000 steps), one iteration = the whole training
+//   bbb_seed_predict       1000 predictive draws on 5000 points: mean and std
+//   bbb_mlp_784_1200_1200_10  one step of a Bayesian MLP 784-1200-1200-10 (4.8 M variational
+//                          parameters), batch 128, loss cross-entropy + KL / 60000, Adam(1e-3)
+
+#include <bg/bg.h>
+
+#include "bench_util.h"
+
+namespace nn = bg::nn;
+namespace bayes = bg::bayes;
+
+namespace {
+
+nn::Sequential seed_mlp() {
+  return nn::Sequential(nn::Linear(1, 20), nn::ReLU(), nn::Linear(20, 20), nn::ReLU(),
+                        nn::Linear(20, 20), nn::ReLU(), nn::Linear(20, 20), nn::ReLU(),
+                        nn::Linear(20, 1));
+}
+
+template <typename Fn>
+void run(const bench::Args& args, const char* name, double goal_max_us, Fn&& fn) {
+  if (!args.wants(name)) return;
+  bench::Report report(name, args);
+  report.us_per_iter(bench::measure(args, fn)).field("goal_max_us", goal_max_us).print();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bench::Args args = bench::parse_args(argc, argv);
+  bg::set_num_threads(args.threads);
+  bg::manual_seed(0);
+
+  const bg::Tensor x = bg::linspace(-5, 5, 250).unsqueeze(1);
+  const bg::Tensor y = (x * 1.5).sin() + 0.1 * bg::randn_like(x);
+  const auto seed_loss = [](bayes::BayesianModule& bnn, const bg::Tensor& input, const bg::Tensor& target) {
+    return nn::functional::mse_loss(bnn(input), target) +
+           0.1 * bnn->kl_divergence({bayes::KLReduction::Mean});
+  };
+
+  {
+    bayes::BayesianModule bnn(seed_mlp());
+    bg::optim::Adam optimizer(bnn->parameters(), bg::optim::AdamOptions(1e-2));
+    const bg::Tensor batch_x = x.narrow(0, 0, 64), batch_y = y.narrow(0, 0, 64);
+    run(args, "bbb_seed_step", 100.0, [&] {  // 2000 steps in 0.2 s
+      optimizer.zero_grad();
+      seed_loss(bnn, batch_x, batch_y).backward();
+      optimizer.step();
+    });
+  }
+
+  run(args, "bbb_seed_training", 0.2e6, [&] {
+    bayes::BayesianModule bnn(seed_mlp());
+    bg::optim::Adam optimizer(bnn->parameters(), bg::optim::AdamOptions(1e-2));
+    bg::data::DataLoader loader(std::make_shared<bg::data::TensorDataset>(x, y),
+                                bg::data::DataLoaderOptions(64).shuffle(true));
+    for (int epoch = 0; epoch < 500; ++epoch) {
+      for (const bg::data::Example& batch : loader) {
+        optimizer.zero_grad();
+        seed_loss(bnn, batch.data, batch.target).backward();
+        optimizer.step();
+      }
+    }
+  });
+
+  {
+    bayes::BayesianModule bnn(seed_mlp());
+    const bg::Tensor grid = bg::linspace(-8.5, 8.5, 5000).unsqueeze(1);
+    run(args, "bbb_seed_predict", 0.15e6, [&] { (void)bayes::predict(bnn, grid, 1000); });
+  }
+
+  {
+    bayes::BayesianModule bnn(nn::Sequential(nn::Linear(784, 1200), nn::ReLU(), nn::Linear(1200, 1200),
+                                             nn::ReLU(), nn::Linear(1200, 10)));
+    bg::optim::Adam optimizer(bnn->parameters(), bg::optim::AdamOptions(1e-3));
+    const bg::Tensor images = bg::rand({128, 784}), labels = bg::randint(0, 10, {128});
+    run(args, "bbb_mlp_784_1200_1200_10", 25e3, [&] {
+      optimizer.zero_grad();
+      (nn::functional::cross_entropy(bnn(images), labels) + bnn->kl_divergence() / 60000.0).backward();
+      optimizer.step();
+    });
+  }
+}

@@ -1,0 +1,303 @@
+// Priors, posteriors, their arguments and the registries.
+
+#include <bg/bayes.h>
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+#include "bayes_test_util.h"
+#include "test_util.h"
+
+namespace nn = bg::nn;
+using namespace bg;
+using bayes::Args;
+using bayes::BayesianModule;
+using bayes::BayesianOptions;
+using bayes::GaussianPosterior;
+
+namespace {
+
+const double kLogSqrt2Pi = 0.5 * std::log(2 * std::numbers::pi);
+const std::vector<double> kW = {-2.5, -0.3, 0.0, 0.01, 1.7, 40.0};
+
+Tensor weights() { return tensor(kW, {2, 3}, kFloat64); }
+
+double normal_log_pdf(double w, double mu, double sigma) {
+  const double z = (w - mu) / sigma;
+  return -0.5 * z * z - std::log(sigma) - kLogSqrt2Pi;
+}
+
+// f applied to every element of kW.
+std::vector<double> map_w(const std::function<double(double)>& f) {
+  std::vector<double> out;
+  for (double w : kW) out.push_back(f(w));
+  return out;
+}
+
+std::shared_ptr<bayes::Prior> prior(const std::string& name, const Args& args = {}) {
+  return bayes::make_prior(name, weights(), args);
+}
+
+}  // namespace
+
+TEST_CASE("prior log densities equal their formulas") {
+  SUBCASE("gaussian, scalar and tensor arguments") {
+    test::check_close(prior("gaussian", {{"mu", 0.5}, {"sigma", 2.0}})->log_prob(weights()),
+                      map_w([](double w) { return normal_log_pdf(w, 0.5, 2.0); }), 1e-14);
+    const Tensor sigma = tensor({0.5, 1.0, 3.0}, kFloat64);
+    const std::vector<double> expected = {
+        normal_log_pdf(kW[0], 0, 0.5), normal_log_pdf(kW[1], 0, 1), normal_log_pdf(kW[2], 0, 3),
+        normal_log_pdf(kW[3], 0, 0.5), normal_log_pdf(kW[4], 0, 1), normal_log_pdf(kW[5], 0, 3)};
+    test::check_close(prior("normal", {{"sigma", sigma}})->log_prob(weights()), expected, 1e-14);
+  }
+  SUBCASE("laplace: -|w - mu| / b - log(2b)") {
+    test::check_close(prior("laplace", {{"mu", -0.2}, {"b", 0.4}})->log_prob(weights()),
+                      map_w([](double w) { return -std::abs(w + 0.2) / 0.4 - std::log(0.8); }),
+                      1e-14);
+  }
+  SUBCASE("scale mixture: log(pi N(0, s1^2) + (1 - pi) N(0, s2^2))") {
+    // The sum computed stably in double: at w = 40 the default's N(0, 1) density underflows.
+    auto mixture = [](double pi, double s1, double s2) {
+      return [=](double w) {
+        const double a = std::log(pi) + normal_log_pdf(w, 0, s1),
+                     b = std::log1p(-pi) + normal_log_pdf(w, 0, s2);
+        return std::max(a, b) + std::log1p(std::exp(std::min(a, b) - std::max(a, b)));
+      };
+    };
+    test::check_close(prior("scale_mixture", {{"pi", 0.25}, {"sigma1", 1.5}, {"sigma2", 0.1}})
+                          ->log_prob(weights()),
+                      map_w(mixture(0.25, 1.5, 0.1)), 1e-13);
+    // Defaults: pi = 1/2, sigma1 = 1, sigma2 = e^-6.
+    test::check_close(prior("scale_mixture")->log_prob(weights()),
+                      map_w(mixture(0.5, 1.0, std::exp(-6.0))), 1e-13);
+  }
+  SUBCASE("a user-registered Student-t") {
+    bayes::test::register_test_types();
+    const double df = 2.5, mu = 0.3, scale = 0.8;
+    test::check_close(
+        prior("student_t", {{"df", df}, {"mu", mu}, {"scale", scale}})->log_prob(weights()),
+        map_w([&](double w) {
+          const double z = (w - mu) / scale;
+          return std::lgamma((df + 1) / 2) - std::lgamma(df / 2) -
+                 0.5 * std::log(df * std::numbers::pi) - std::log(scale) -
+                 (df + 1) / 2 * std::log(1 + z * z / df);
+        }),
+        1e-13);
+  }
+}
+
+TEST_CASE("the scale mixture stays finite in the tails, where the naive formula gives -inf") {
+  const double w = 1e3;
+  const double naive = std::log(0.5 * std::exp(normal_log_pdf(w, 0, 1)) +
+                                0.5 * std::exp(normal_log_pdf(w, 0, std::exp(-6.0))));
+  CHECK(naive == -std::numeric_limits<double>::infinity());
+  // log(pi N1 + (1 - pi) N2) = log(pi) + log N1 + log(1 + ...), the second term negligible here.
+  const double expected = std::log(0.5) + normal_log_pdf(w, 0, 1);
+  for (const Dtype dtype : {kFloat64, kFloat32}) {
+    const Tensor x = tensor({-w, w}, dtype).requires_grad_();
+    const Tensor log_p = bayes::make_prior("scale_mixture", x)->log_prob(x);
+    test::check_close(log_p, {expected, expected}, dtype == kFloat64 ? 1e-14 : 1e-6);
+    // The gradient -w / sigma1^2 is finite too.
+    log_p.sum().backward();
+    test::check_close(x.grad(), {w, -w}, dtype == kFloat64 ? 1e-12 : 1e-5);
+  }
+}
+
+TEST_CASE("Gaussian posterior: initialization, draws, log density") {
+  manual_seed(1);
+  const Tensor original = zeros({100, 100}, kFloat64);
+  SUBCASE("defaults: rho = -3, mu ~ N(0, 0.1^2)") {
+    auto q =
+        std::dynamic_pointer_cast<GaussianPosterior>(bayes::make_posterior("gaussian", original));
+    test::check_close(q->rho.flatten().slice(0, 0, 3), {-3, -3, -3}, 0);
+    // The sample standard deviation of 10^4 draws: within 5% of 0.1 (its SE is 0.7%).
+    CHECK(q->mu.std().item<double>() == doctest::Approx(0.1).epsilon(0.05));
+    CHECK(std::abs(q->mu.mean().item<double>()) < 0.005);
+    test::check_close(q->sigma().flatten().slice(0, 0, 1), {std::log1p(std::exp(-3.0))}, 1e-14);
+    CHECK(q->mu.requires_grad());
+    CHECK(q->mu.dtype() == kFloat64);
+  }
+  SUBCASE("mu_std and rho arguments; pretrained_gaussian starts at the parameter") {
+    auto wide = std::dynamic_pointer_cast<GaussianPosterior>(
+        bayes::make_posterior("gaussian", original, {{"mu_std", 2.0}, {"rho", 0.5}}));
+    CHECK(wide->mu.std().item<double>() == doctest::Approx(2.0).epsilon(0.05));
+    CHECK(wide->rho.mean().item<double>() == 0.5);
+    const Tensor trained = test::iota({2, 3});
+    auto pretrained = std::dynamic_pointer_cast<GaussianPosterior>(
+        bayes::make_posterior("Pretrained_Normal", trained, {{"rho", -5.0}}));
+    CHECK(equal(pretrained->mu, trained));
+    CHECK(pretrained->name() == "pretrained_gaussian");
+    CHECK(pretrained->type_name() == "PretrainedGaussianPosterior");
+    test::check_error(
+        {"pretrained_gaussian posterior", "unknown argument 'mu_std'", "it takes 'rho'"}, [&] {
+          bayes::make_posterior("pretrained_gaussian", trained, {{"mu_std", 1.0}});
+        });
+    test::check_error({"gaussian posterior", "mu_std must be non-negative, got -1"}, [&] {
+      bayes::make_posterior("gaussian", trained, {{"mu_std", -1.0}});
+    });
+    test::check_error({"gaussian posterior", "floating-point", "int64"},
+                      [&] { bayes::make_posterior("gaussian", zeros({2}, kInt64)); });
+  }
+  SUBCASE("sample = mu + softplus(rho) eps; fresh draws have mean mu and std sigma") {
+    auto q = std::dynamic_pointer_cast<GaussianPosterior>(
+        bayes::make_posterior("gaussian", original, {{"rho", 0.0}}));
+    q->redraw();
+    test::check_close(q->sample(), test::values(q->mu + q->eps * std::log(2.0)), 1e-12, 1e-15);
+    CHECK(equal(q->mean(), q->mu));
+    const Tensor eps = q->eps.clone();
+    const Tensor z = (q->fresh_sample() - q->mu) / std::log(2.0);
+    CHECK(equal(q->eps, eps));
+    // 10^4 standard normals: mean within 4 SE (0.04), std within 5%.
+    CHECK(std::abs(z.mean().item<double>()) < 0.04);
+    CHECK(z.std().item<double>() == doctest::Approx(1.0).epsilon(0.05));
+  }
+  SUBCASE("log q(w) is the normal log density with sigma = softplus(rho)") {
+    const Tensor mu = tensor({{0.1, -0.4, 2.0}, {0.0, 0.3, -1.0}}, kFloat64);
+    const Tensor rho = tensor({{-3.0, 0.0, 1.0}, {-1.0, 2.0, -0.5}}, kFloat64);
+    auto q = std::dynamic_pointer_cast<GaussianPosterior>(bayes::make_posterior("gaussian", mu));
+    {
+      NoGradGuard no_grad;
+      q->mu.copy_(mu);
+      q->rho.copy_(rho);
+    }
+    std::vector<double> expected;
+    const std::vector<double> m = test::values(mu), r = test::values(rho);
+    for (size_t i = 0; i < kW.size(); ++i)
+      expected.push_back(normal_log_pdf(kW[i], m[i], std::log1p(std::exp(r[i]))));
+    test::check_close(q->log_prob(weights()), expected, 1e-13);
+  }
+}
+
+TEST_CASE("a posterior's value: one draw per sampling step, the mean, or a frozen draw") {
+  auto q = bayes::make_posterior("gaussian", zeros({3}));
+  q->set_prior(bayes::make_prior("gaussian", zeros({3})));
+  nn::utils::begin_sampling_step();
+  const Tensor first = q->compute();
+  CHECK(equal(q->compute(), first));  // the same step: the same draw
+  nn::utils::begin_sampling_step();
+  const Tensor second = q->compute();
+  CHECK_FALSE(equal(second, first));
+  q->set_mode(bayes::SampleMode::Mean);
+  CHECK(equal(q->compute(), q->mean()));
+  CHECK_FALSE(q->is_stochastic());
+  q->set_mode(bayes::SampleMode::Frozen);
+  const Tensor frozen = q->compute();
+  nn::utils::begin_sampling_step();
+  CHECK(equal(q->compute(), frozen));  // new steps do not change a frozen draw
+  q->resample();
+  CHECK_FALSE(equal(q->compute(), frozen));
+  q->set_mode(bayes::SampleMode::Sample);
+  CHECK(q->is_stochastic());
+}
+
+TEST_CASE("registries: case-insensitive names and aliases") {
+  CHECK(bayes::posterior_name("GAUSSIAN") == "gaussian");
+  CHECK(bayes::posterior_name("Normal") == "gaussian");
+  CHECK(bayes::posterior_name("pretrained_NORMAL") == "pretrained_gaussian");
+  CHECK(bayes::prior_name("Scale_Mixture") == "scale_mixture");
+  CHECK(bayes::prior_name("nOrMaL") == "gaussian");
+  CHECK(bayes::make_prior("LAPLACE", zeros({2}))->name() == "laplace");
+  const auto posteriors = bayes::registered_posteriors();
+  CHECK(std::count(posteriors.begin(), posteriors.end(), "gaussian") == 1);
+  CHECK(std::count(posteriors.begin(), posteriors.end(), "pretrained_gaussian") == 1);
+  const auto priors = bayes::registered_priors();
+  for (const char* name : {"gaussian", "laplace", "scale_mixture"})
+    CHECK(std::count(priors.begin(), priors.end(), name) == 1);
+  CHECK(bayes::find_kl("Normal", "LAPLACE") != nullptr);
+  CHECK(bayes::find_kl("gaussian", "scale_mixture") == nullptr);
+  test::check_error({"prior: unknown name 'cauchy'", "registered: ", "gaussian", "laplace",
+                     "normal", "scale_mixture"},
+                    [] { bayes::prior_name("cauchy"); });
+}
+
+TEST_CASE("users register their own priors and posteriors, once per name") {
+  bayes::test::register_test_types();
+  CHECK(bayes::prior_name("T") == "student_t");
+  CHECK(bayes::posterior_name("Fixed_Sigma") == "fixed_sigma");
+  // Used through the conversion options like the built-in ones, with a Monte Carlo KL.
+  manual_seed(2);
+  nn::Linear linear(3, 2);
+  BayesianModule bnn(
+      linear, BayesianOptions()
+                  .prior({"student_t", {{"df", 4.0}}})
+                  .rule("bias", bayes::Rule().posterior({"fixed_sigma", {{"sigma", 0.05}}})));
+  CHECK(bnn->posteriors()["weight"]->prior()->type_name() == "StudentTPrior");
+  CHECK(bnn->posteriors()["bias"]->type_name() == "FixedSigmaPosterior");
+  CHECK(bnn->named_parameters().keys() ==
+        std::vector<std::string>{"module.parametrizations.weight.mu",
+                                 "module.parametrizations.weight.rho",
+                                 "module.parametrizations.bias.mu"});
+  bnn(randn({2, 3}));
+  double expected = 0;
+  for (const auto& item : bnn->posteriors()) {
+    const Tensor value = item.key() == "weight" ? linear->weight : linear->bias;
+    expected += (item.value()->log_prob(value) - item.value()->prior()->log_prob(value))
+                    .sum()
+                    .item<double>();
+  }
+  CHECK(bnn->kl_divergence().item<double>() == doctest::Approx(expected).epsilon(1e-6));
+  test::check_error({"student_t prior", "unknown argument 'nu'", "it takes 'df', 'mu', 'scale'"},
+                    [&] {
+                      bayes::make_prior("student_t", zeros({2}), {{"nu", 3.0}});
+                    });
+
+  auto factory = [](const Tensor& like, const Args& args) {
+    return std::make_shared<bayes::test::StudentTPrior>(like, args);
+  };
+  test::check_error({"register_prior", "the name 'STUDENT_T' is already registered"},
+                    [&] { bayes::register_prior("STUDENT_T", factory); });
+  test::check_error({"register_prior", "the name 'normal' is already registered"},
+                    [&] { bayes::register_prior("half_normal", factory, {"normal"}); });
+  test::check_error({"register_prior", "the name 'HT' is already registered"}, [&] {
+    bayes::register_prior("half_t", factory, {"ht", "HT"});
+  });
+  // A failed registration registers nothing, not even the names before the clash.
+  test::check_error({"prior: unknown name 'half_normal'"},
+                    [] { bayes::prior_name("half_normal"); });
+  test::check_error({"prior: unknown name 'half_t'"}, [] { bayes::prior_name("half_t"); });
+  test::check_error({"register_posterior", "the name 'Gaussian' is already registered"}, [] {
+    bayes::register_posterior("Gaussian", [](const Tensor& t, const Args& a) {
+      return bayes::make_posterior("gaussian", t, a);
+    });
+  });
+}
+
+TEST_CASE("a factory returning null is an error, not a crash") {
+  static const bool registered = [] {
+    bayes::register_prior("test_null_prior", [](const Tensor&, const Args&) {
+      return std::shared_ptr<bayes::Prior>();
+    });
+    return true;
+  }();
+  (void)registered;
+  nn::Linear linear(2, 2);
+  test::check_error({"make_prior", "'test_null_prior'", "returned null"},
+                    [&] { BayesianModule(linear, BayesianOptions().prior("test_null_prior")); });
+}
+
+TEST_CASE("Args: kinds, conversions and errors naming the owner") {
+  Args args{{"x", 0.5}, {"n", 3}, {"on", true}, {"name", "wide"}, {"t", ones({2, 1})}};
+  CHECK(args.str() == "n=3, name=wide, on=true, t=tensor[2, 1], x=0.5");
+  CHECK(args.number("o", "n", 0) == 3.0);
+  CHECK(args.number("o", "missing", 7.5) == 7.5);
+  CHECK(args.flag("o", "on", false));
+  const Tensor like = zeros({2, 3}, kFloat64);
+  CHECK(args.tensor("o", "t", 0, like).dtype() == kFloat64);
+  CHECK(args.tensor("o", "x", 0, like).dim() == 0);
+  CHECK(args.tensor("o", "missing", 2.0, like).item<double>() == 2.0);
+  test::check_error({"owner", "'name' must be a number, got a string"},
+                    [&] { args.number("owner", "name", 0); });
+  test::check_error({"owner", "'x' must be true or false, got a number"},
+                    [&] { args.flag("owner", "x", false); });
+  test::check_error({"owner", "'on' must be a number or a tensor, got a flag"},
+                    [&] { args.tensor("owner", "on", 0, like); });
+  test::check_error({"owner", "'t' of shape [2, 1]", "parameter's shape [3]"},
+                    [&] { args.tensor("owner", "t", 0, zeros({3})); });
+  test::check_error({"owner", "unknown arguments 'n', 'name'", "it takes 'on', 't', 'x'"}, [&] {
+    args.allow_only("owner", {"on", "t", "x"});
+  });
+  args.set("x", 1.5);
+  CHECK(args.number("o", "x", 0) == 1.5);
+}
