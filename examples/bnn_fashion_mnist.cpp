@@ -180,8 +180,8 @@ int main(int argc, char** argv) {
   bg::manual_seed(settings.seed);
 
   // 1. Data: a subset of the training set, the test set, and two out-of-distribution sets.
-  const bg::data::FashionMNIST train_set(settings.data, bg::data::Split::kTrain);
-  const bg::data::FashionMNIST test_set(settings.data, bg::data::Split::kTest);
+  const bg::data::FashionMNIST train_set(settings.data, bg::data::Split::Train);
+  const bg::data::FashionMNIST test_set(settings.data, bg::data::Split::Test);
   const int64_t n = std::min<int64_t>(settings.train_size, train_set.size());
   const Tensor x_train = features(train_set.data().narrow(0, 0, n));
   const Tensor y_train = train_set.targets().narrow(0, 0, n);
@@ -229,7 +229,10 @@ int main(int argc, char** argv) {
       evaluate("BNN" + draws, bnn, settings.samples, x_test, y_test, x_inverted, x_noise)};
   const double evaluation_s = seconds_since(start_evaluation);
 
-  const std::string result = table(rows);
+  const std::string result = "Fashion-MNIST test set (10000 images), models trained on " +
+                             std::to_string(n) + " examples for " +
+                             std::to_string(settings.epochs) + " epochs (seed " +
+                             std::to_string(settings.seed) + ").\n\n" + table(rows);
   std::filesystem::create_directories(settings.out);
   const std::string path = settings.out + "/bnn_fashion_mnist.md";
   std::ofstream(path) << result;

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "bg/bayes/registry.h"
+#include "bg/nn/json.h"  // nn's JSON reader and writer (nn/src), shared rather than copied
 #include "bg/nn/serialize.h"
-#include "serialize/json.h"  // nn's JSON reader and writer (nn/src), shared rather than copied
 
 namespace bg::bayes {
 

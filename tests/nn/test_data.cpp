@@ -592,7 +592,7 @@ TEST_CASE("MNIST: images scaled to [0, 1] with a channel dim, int64 labels") {
     check_close(train.get(1).data, {1 / 3.0, 2 / 3.0, 1, 0}, 1e-7);
     CHECK(train.targets().dtype() == kInt64);
     CHECK(ints(train.targets()) == std::vector<int64_t>{0, 1, 2});
-    const data::FashionMNIST test(dir.path(), data::Split::kTest);  // the same layout
+    const data::FashionMNIST test(dir.path(), data::Split::Test);  // the same layout
     CHECK(test.data().sizes() == Shape{2, 1, 2, 2});
     check_close(test.get(0).data, {0, 1 / 3.0, 2 / 3.0, 1}, 1e-7);
   }
@@ -606,7 +606,7 @@ TEST_CASE("MNIST: missing and inconsistent files") {
               [&] { data::FashionMNIST(dir.path()); });
   check_error({"MNIST: found neither " + dir.file("t10k-images-idx3-ubyte.gz"),
                "http://yann.lecun.com/exdb/mnist/"},
-              [&] { data::MNIST(dir.path(), data::Split::kTest); });
+              [&] { data::MNIST(dir.path(), data::Split::Test); });
 
   write_tiny_mnist(dir, "train", 3, 4, false);
   check_error({"MNIST: " + dir.file("train-labels-idx1-ubyte"), "int64[4] on cpu",
@@ -649,9 +649,8 @@ TEST_CASE("FashionMNIST: the files of Debian's dataset-fashion-mnist package") {
     CHECK(counts == std::vector<int64_t>(10, n / 10));  // both splits are balanced
     CHECK(pixel_sum(split.get(0).data) == first_image_sum);
   };
-  check_split(data::FashionMNIST(data::Split::kTrain), 60000, {9, 0, 0, 3, 0, 2, 7, 2, 5, 5},
-              76247);
-  const data::FashionMNIST test(data::Split::kTest);
+  check_split(data::FashionMNIST(data::Split::Train), 60000, {9, 0, 0, 3, 0, 2, 7, 2, 5, 5}, 76247);
+  const data::FashionMNIST test(data::Split::Test);
   check_split(test, 10000, {9, 2, 1, 1, 6, 1, 4, 6, 5, 7}, 33456);
   CHECK(pixel_sum(test.data()) == 573469082);
 }

@@ -21,7 +21,7 @@ std::string find_file(const char* dataset, const std::string& root, const std::s
 // Images [N, 1, rows, cols] scaled to [0, 1] and labels [N] from the split's two IDX files.
 TensorDataset load(const char* dataset, const std::string& root, Split split,
                    const char* how_to_get) {
-  const std::string prefix = split == Split::kTrain ? "train" : "t10k";
+  const std::string prefix = split == Split::Train ? "train" : "t10k";
   const std::string images_path =
       find_file(dataset, root, prefix + "-images-idx3-ubyte", how_to_get);
   const std::string labels_path =

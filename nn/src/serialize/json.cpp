@@ -1,4 +1,4 @@
-#include "serialize/json.h"
+#include "bg/nn/json.h"
 
 #include <limits>
 #include <unordered_set>

@@ -18,8 +18,8 @@
 #include <system_error>
 
 #include "bg/core/tensor_impl.h"
+#include "bg/nn/json.h"
 #include "bg/nn/serialize.h"
-#include "serialize/json.h"
 
 namespace bg {
 

@@ -3,7 +3,7 @@
 // of their distribution (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
 // t10k-labels-idx1-ubyte), gzip-compressed (".gz") or not.
 //
-//   auto train = std::make_shared<data::FashionMNIST>(data::Split::kTrain);
+//   auto train = std::make_shared<data::FashionMNIST>(data::Split::Train);
 //   data::DataLoader loader(train, data::DataLoaderOptions().batch_size(64).shuffle(true));
 
 #include <string>
@@ -13,13 +13,13 @@
 namespace bg::data {
 
 /// Which part of a dataset to load.
-enum class Split { kTrain, kTest };
+enum class Split { Train, Test };
 
 /// MNIST's handwritten digits from the directory `root`: data float32 [N, 1, 28, 28] scaled to
-/// [0, 1], targets int64 [N] (N = 60000 for kTrain, 10000 for kTest).
+/// [0, 1], targets int64 [N] (N = 60000 for Train, 10000 for Test).
 class MNIST : public TensorDataset {
  public:
-  explicit MNIST(const std::string& root, Split split = Split::kTrain);
+  explicit MNIST(const std::string& root, Split split = Split::Train);
 };
 
 /// Zalando's Fashion-MNIST (clothing in 10 classes), laid out as MNIST.
@@ -29,9 +29,9 @@ class FashionMNIST : public TensorDataset {
   static constexpr const char* kDefaultRoot = "/usr/share/datasets/fashion-mnist";
 
   /// The split from kDefaultRoot.
-  explicit FashionMNIST(Split split = Split::kTrain) : FashionMNIST(kDefaultRoot, split) {}
+  explicit FashionMNIST(Split split = Split::Train) : FashionMNIST(kDefaultRoot, split) {}
   /// The split from the directory `root`.
-  explicit FashionMNIST(const std::string& root, Split split = Split::kTrain);
+  explicit FashionMNIST(const std::string& root, Split split = Split::Train);
 };
 
 }  // namespace bg::data

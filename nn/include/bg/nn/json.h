@@ -1,5 +1,6 @@
 #pragma once
-// A strict JSON reader and writer for exactly what safetensors headers hold: objects (members kept
+// A strict JSON reader and writer for exactly what checkpoint metadata needs (safetensors headers,
+// and the descriptions bayes::save stores in them): objects (members kept
 // in document order), arrays, strings and integers. Everything else is an error: floats, true,
 // false, null, duplicate keys, invalid UTF-8, lone surrogates, trailing content, nesting deeper
 // than kMaxDepth. Parse errors read "<where>: invalid JSON at byte <offset>: <what>".
