@@ -20,6 +20,7 @@
 #include "../fuzz/safetensors_fuzz.h"
 #include "bg/core/tensor_impl.h"
 #include "bg/nn/modules/linear.h"
+#include "bg/nn/optim.h"
 #include "bg/nn/serialize.h"
 #include "test_util.h"
 
@@ -625,6 +626,68 @@ TEST_CASE("save/load: a corrupt file leaves the module unchanged") {
     CHECK_THROWS_AS(net->load_state_dict(deserialize_tensors(bytes).tensors), Error);
   }
   check_unchanged(*net, before);
+}
+
+// ---- Optimizer checkpoints ----------------------------------------------------------------------
+
+namespace {
+
+// Three Adam steps of a Linear(3, 2) on a fixed regression problem.
+void adam_steps(nn::Linear& net, optim::Adam& optimizer, int steps) {
+  const Tensor x = arange(12, kFloat32).reshape({4, 3}) / 10;
+  const Tensor y = arange(8, kFloat32).reshape({4, 2}) / 10;
+  for (int i = 0; i < steps; ++i) {
+    optimizer.zero_grad();
+    (net(x) - y).pow(2).mean().backward();
+    optimizer.step();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("save/load: model and optimizer checkpoints resume training bitwise") {
+  TempDir dir;
+  manual_seed(5);
+  nn::Linear reference(3, 2);
+  nn::Linear resumed(3, 2);
+  resumed->load_state_dict(reference->state_dict());
+  optim::Adam reference_optimizer(reference->parameters(),
+                                  optim::AdamOptions(0.05).weight_decay(0.01));
+  adam_steps(reference, reference_optimizer, 3);
+  bg::save(reference, dir / "net.safetensors");
+  bg::save(reference_optimizer, dir / "adam.safetensors", {{"epoch", "3"}});
+  adam_steps(reference, reference_optimizer, 2);
+
+  // A fresh optimizer with other hyperparameters: loading restores the saved ones.
+  optim::Adam resumed_optimizer(resumed->parameters(), optim::AdamOptions(1.0));
+  bg::load(resumed, dir / "net.safetensors");
+  CHECK(bg::load(resumed_optimizer, dir / "adam.safetensors") == Metadata{{"epoch", "3"}});
+  CHECK(resumed_optimizer.param_groups()[0].options().get_lr() == 0.05);
+  adam_steps(resumed, resumed_optimizer, 2);
+  check_identical(resumed->state_dict(), reference->state_dict());
+}
+
+TEST_CASE("save/load: an optimizer checkpoint of another kind or a model file is refused") {
+  TempDir dir;
+  nn::Linear net(3, 2);
+  optim::Adam adam(net->parameters(), optim::AdamOptions(0.1));
+  adam_steps(net, adam, 1);
+  bg::save(adam, dir / "adam.safetensors");
+  bg::save(net, dir / "net.safetensors");
+  const Tensor weight_before = net->weight.clone();
+
+  optim::SGD sgd(net->parameters(), optim::SGDOptions(0.1).momentum(0.9));
+  test::check_error({"load", "adam.safetensors", "holds the state of Adam, not of SGD"},
+                    [&] { bg::load(sgd, dir / "adam.safetensors"); });
+  test::check_error({"load", "net.safetensors", "is not an optimizer checkpoint"},
+                    [&] { bg::load(sgd, dir / "net.safetensors"); });
+  // Parameters of other shapes: load_state_dict's check, with the file named.
+  nn::Linear other(4, 2);
+  optim::Adam other_adam(other->parameters(), optim::AdamOptions(0.1));
+  CHECK_THROWS_WITH_AS(bg::load(other_adam, dir / "adam.safetensors"),
+                       doctest::Contains("adam.safetensors"), Error);
+  CHECK(other_adam.state(other->weight) == nullptr);
+  check_identical(net->weight, weight_before);
 }
 
 // ---- Python ---------------------------------------------------------------------------------

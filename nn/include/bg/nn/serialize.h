@@ -22,6 +22,7 @@
 #include "bg/core.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/module.h"
+#include "bg/nn/optim/optimizer.h"
 #include "bg/nn/ordered_dict.h"
 
 namespace bg {
@@ -55,6 +56,22 @@ std::map<std::string, std::string> load(nn::Module& module, const std::filesyste
                                         bool strict = true);
 /// The tensors of a safetensors file by name.
 nn::OrderedDict<Tensor> load(const std::filesystem::path& path);
+
+/// The metadata key of an optimizer checkpoint, holding the optimizer's name ("Adam", ...); the
+/// hyperparameters of its groups are under kOptimizerKey + ".param_groups" as JSON.
+inline constexpr const char* kOptimizerKey = "bayesgrad.optimizer";
+
+/// Saves the optimizer's state_dict(): the per-parameter buffers and step counts as tensors
+/// ("state.<i>.exp_avg", ...), its name and each group's hyperparameters in the metadata, beside
+/// `metadata`. Training resumes exactly from load() into an optimizer over the same parameters.
+void save(const optim::Optimizer& optimizer, const std::filesystem::path& path,
+          const std::map<std::string, std::string>& metadata = {});
+/// Restores an optimizer saved by save() into `optimizer`, of the same kind and over parameters
+/// of the same shapes (load_state_dict); returns the file's metadata. Throws bg::Error naming the
+/// file for one that is not an optimizer checkpoint, or is one of another optimizer; the optimizer
+/// is then unchanged.
+std::map<std::string, std::string> load(optim::Optimizer& optimizer,
+                                        const std::filesystem::path& path);
 
 /// save() and load() for module holders (nn::Linear, ...).
 template <typename Impl>
