@@ -70,8 +70,9 @@ void CpuBackend::gaussian_sample(const Tensor& out, const Tensor& mu, const Tens
           const T *m = reinterpret_cast<const T*>(p[1]), *r = reinterpret_cast<const T*>(p[2]),
                   *e = reinterpret_cast<const T*>(p[3]);
           for_blocks(n, [&](int64_t i, int64_t len) {
-            Map<T>(out_data + i, len) = ConstMap<T>(m + i, len) +
-                                        kSoftplus<T>.array(ConstMap<T>(r + i, len)) * ConstMap<T>(e + i, len);
+            Map<T>(out_data + i, len) =
+                ConstMap<T>(m + i, len) +
+                kSoftplus<T>.array(ConstMap<T>(r + i, len)) * ConstMap<T>(e + i, len);
           });
           return;
         }
@@ -125,19 +126,21 @@ void CpuBackend::gaussian_kl(const Tensor& out, const Tensor& mu, const Tensor& 
         for_blocks(unit ? n : 0, [&](int64_t i, int64_t len) {
           char* const q[4] = {p[0] + i * s[0], p[1] + i * s[1], p[2] + i * s[2], p[3] + i * s[3]};
           fused = with_prior<T>(q, s, 2, 3, len, [&](const auto& pm, const auto& ps) {
-            const Array<T> sigma = kSoftplus<T>.array(ConstMap<T>(reinterpret_cast<const T*>(q[1]), len));
+            const Array<T> sigma =
+                kSoftplus<T>.array(ConstMap<T>(reinterpret_cast<const T*>(q[1]), len));
             const Array<T> d = ConstMap<T>(reinterpret_cast<const T*>(q[0]), len) - pm;
-            sum += ((ps / sigma).log() + (sigma.square() + d.square()) / (ps.square() * T(2)) - T(0.5))
-                       .template cast<double>()
-                       .sum();
+            // Evaluated in T first: Eigen 3.4 cannot vectorize an expression with a cast in it.
+            const Array<T> kl =
+                (ps / sigma).log() + (sigma.square() + d.square()) / (ps.square() * T(2)) - T(0.5);
+            sum += kl.template cast<double>().sum();
           });
         });
         if (fused) return;
         for (int64_t i = 0; i < n; ++i) {
           const T sigma = kSoftplus<T>(at<T>(p, s, 1, i));
           const T d = at<T>(p, s, 0, i) - at<T>(p, s, 2, i), ps = at<T>(p, s, 3, i);
-          sum += static_cast<double>(std::log(ps / sigma) + (sigma * sigma + d * d) / (ps * ps * T(2)) -
-                                     T(0.5));
+          sum += static_cast<double>(std::log(ps / sigma) +
+                                     (sigma * sigma + d * d) / (ps * ps * T(2)) - T(0.5));
         }
       });
       partial[static_cast<size_t>(begin / kElementwiseGrain)] = sum;
@@ -165,18 +168,22 @@ void CpuBackend::gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad_
           char* const q[6] = {p[0] + i * s[0], p[1] + i * s[1], p[2] + i * s[2],
                               p[3] + i * s[3], p[4] + i * s[4], p[5] + i * s[5]};
           fused = with_prior<T>(q, s, 4, 5, len, [&](const auto& pm, const auto& ps) {
-            const ConstMap<T> m(reinterpret_cast<const T*>(q[2]), len), r(reinterpret_cast<const T*>(q[3]), len);
+            const ConstMap<T> m(reinterpret_cast<const T*>(q[2]), len),
+                r(reinterpret_cast<const T*>(q[3]), len);
             const Array<T> sigma = kSoftplus<T>.array(r);
             const Array<T> inv_var = ps.square().inverse();
             Map<T>(reinterpret_cast<T*>(q[0]), len) = g * (m - pm) * inv_var;
-            Map<T>(reinterpret_cast<T*>(q[1]), len) = g * (sigma * inv_var - sigma.inverse()) * r.logistic();
+            Map<T>(reinterpret_cast<T*>(q[1]), len) =
+                g * (sigma * inv_var - sigma.inverse()) * r.logistic();
           });
         });
         if (fused) return;
         for (int64_t i = 0; i < n; ++i) {
           const T r = at<T>(p, s, 3, i), sigma = kSoftplus<T>(r), ps = at<T>(p, s, 5, i);
-          *reinterpret_cast<T*>(p[0] + i * s[0]) = g * (at<T>(p, s, 2, i) - at<T>(p, s, 4, i)) / (ps * ps);
-          *reinterpret_cast<T*>(p[1] + i * s[1]) = g * (sigma / (ps * ps) - T(1) / sigma) * sigmoid(r);
+          *reinterpret_cast<T*>(p[0] + i * s[0]) =
+              g * (at<T>(p, s, 2, i) - at<T>(p, s, 4, i)) / (ps * ps);
+          *reinterpret_cast<T*>(p[1] + i * s[1]) =
+              g * (sigma / (ps * ps) - T(1) / sigma) * sigmoid(r);
         }
       });
     });

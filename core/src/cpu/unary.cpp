@@ -85,7 +85,7 @@ struct Clamp {
 
 BG_FLOAT_UNARY(Exp, std::exp(x), exp_underflowing(x))
 BG_FLOAT_UNARY(Log, std::log(x), x.log())
-BG_FLOAT_UNARY(Log1p, std::log1p(x), x.log1p())
+BG_FLOAT_UNARY(Log1p, std::log1p(x), log1p_vectorized<T>(x))
 BG_FLOAT_UNARY(Expm1, std::expm1(x), x.expm1())
 // Sqrt and Rsqrt have no array form: Eigen's vectorized sqrt and rsqrt (EIGEN_FAST_MATH) are
 // Newton-refined approximations, off in the last bit for about a third of the inputs, so
@@ -125,8 +125,10 @@ struct Elu {
   T alpha;
   T operator()(T x) const { return x > T(0) ? x : alpha * std::expm1(x); }
   template <typename A>
-  auto array(const A& x) const {
-    return (x > T(0)).select(x, alpha * x.expm1());
+  Column<T> array(const A& x) const {
+    Column<T> out = alpha * x.expm1();  // vectorized, then chosen (see vector_math.h)
+    for (Eigen::Index i = 0; i < out.size(); ++i) out[i] = x[i] > T(0) ? x[i] : out[i];
+    return out;
   }
 };
 template <typename T>

@@ -9,16 +9,32 @@
 
 namespace bg::cpu {
 
+/// A float column of Eigen's, the form the array helpers below evaluate into.
+template <typename T>
+using Column = Eigen::Array<T, Eigen::Dynamic, 1>;
+
+// Eigen 3.4's select() has no vectorized path: it evaluates its branches one element at a time,
+// transcendental functions included (through libm). The helpers below therefore evaluate each
+// branch into a Column with Eigen's vectorized functions and choose between them in a plain loop,
+// which the compiler vectorizes into blends.
+
 /// Eigen's vectorized exp, underflowing to 0 like std::exp. Eigen 3.4 clamps the argument to
 /// -709.784 (double) before evaluating, so anything below, -inf included, gave about 5.6e-309
 /// instead of 0: logsumexp of all -inf came out as -709, masked softmax entries were not 0. Below
 /// the clamp the true value is a subnormal smaller than that; it is returned as 0. (float is
-/// clamped at -88.723; the select is harmless there.)
+/// clamped at -88.723; the choice is harmless there.)
 template <typename A>
 auto exp_underflowing(const A& x) {
   using T = typename A::Scalar;
   constexpr T kLowestArgument = std::is_same_v<T, float> ? T(-88.723) : T(-709.784);
-  return (x < kLowestArgument).select(T(0), x.exp());
+  using Plain = typename A::PlainObject;  // x's shape and storage order (softmax passes 2-d arrays)
+  const Plain argument = x;
+  Plain out = argument.exp();
+  const T* in = argument.data();
+  T* values = out.data();
+  for (Eigen::Index i = 0; i < out.size(); ++i)
+    values[i] = in[i] < kLowestArgument ? T(0) : values[i];
+  return out;
 }
 
 /// Calls fn(begin, length) over [0, n) in blocks of kVectorBlock elements. Array expressions that
@@ -35,9 +51,14 @@ void for_blocks(int64_t n, const Fn& fn) {
 /// w = 1 + u (rounded), log(w) * u / (w - 1) is accurate to a few ulps, and w == 1 means u is below
 /// the rounding of 1, where log1p(u) = u.
 template <typename T>
-Eigen::Array<T, Eigen::Dynamic, 1> log1p_vectorized(const Eigen::Array<T, Eigen::Dynamic, 1>& u) {
-  const Eigen::Array<T, Eigen::Dynamic, 1> w = u + T(1);
-  return (w == T(1)).select(u, w.log() * u / (w - T(1)));
+Column<T> log1p_vectorized(const Column<T>& u) {
+  const Column<T> w = u + T(1);
+  Column<T> out = w.log();
+  for (Eigen::Index i = 0; i < out.size(); ++i) {
+    const T corrected = out[i] * u[i] / (w[i] - T(1));  // computed in every lane, then chosen
+    out[i] = w[i] == T(1) ? u[i] : corrected;
+  }
+  return out;
 }
 
 /// softplus(x) = log(1 + exp(bx)) / b = (max(bx, 0) + log1p(exp(-|bx|))) / b: the exp never
@@ -52,11 +73,13 @@ struct Softplus {
     return ((bx > T(0) ? bx : T(0)) + std::log1p(std::exp(-std::abs(bx)))) / beta;
   }
   template <typename A>
-  Eigen::Array<T, Eigen::Dynamic, 1> array(const A& x) const {
-    // Each transcendental evaluated once, into arrays (an expression would repeat them per use).
-    const Eigen::Array<T, Eigen::Dynamic, 1> bx = x * beta;
-    const Eigen::Array<T, Eigen::Dynamic, 1> tail = log1p_vectorized<T>((-bx.abs()).exp());
-    return (bx > threshold).select(x, (bx.max(T(0)) + tail) / beta);
+  Column<T> array(const A& x) const {
+    // Each transcendental evaluated once, into columns (an expression would repeat them per use).
+    const Column<T> bx = x * beta;
+    const Column<T> tail = log1p_vectorized<T>((-bx.abs()).exp());
+    Column<T> out = (bx.max(T(0)) + tail) / beta;
+    for (Eigen::Index i = 0; i < out.size(); ++i) out[i] = bx[i] > threshold ? x[i] : out[i];
+    return out;
   }
 };
 

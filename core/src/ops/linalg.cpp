@@ -34,6 +34,14 @@ Tensor as_batch(const Tensor& m) {
                        m.storage_offset());
 }
 
+// True for a matrix stored transposed: the view t() gives of a contiguous one (a Linear layer's
+// weight.t()). Its gradient is computed transposed too, (g^T a)^T instead of a^T g, so that it
+// reaches the contiguous matrix contiguous: the fused kernels that consume it (Gaussian sampling,
+// optimizer updates) then run their vectorized path instead of a strided one.
+bool is_transposed_contiguous(const Tensor& m) {
+  return m.size(0) > 1 && m.size(1) > 1 && m.stride(0) == 1 && m.stride(1) == m.size(0);
+}
+
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -42,11 +50,19 @@ Tensor mm(const Tensor& a, const Tensor& b) {
            describe(a), " by ", describe(b), " (expected [M, K] and [K, N] matrices)");
   const Tensor product = batched_product(as_batch(a), as_batch(b));
   Tensor out = detail::alias(product, {a.size(0), b.size(1)}, {b.size(1), 1}, 0);
-  // dL/da = g b^T, dL/db = a^T g (transposed views: the GEMM reads them without copies)
+  // dL/da = g b^T, dL/db = a^T g (transposed views: the GEMM reads them without copies), each
+  // in the layout of its operand.
   autograd::record(out, "MmBackward", {a, b}, {a, b}, false,
                    [](const Context& c, const Tensor& g) -> Grads {
-                     return {c.needs_grad(0) ? g.mm(c.saved(1).t()) : Tensor(),
-                             c.needs_grad(1) ? c.saved(0).t().mm(g) : Tensor()};
+                     Tensor grad_a, grad_b;
+                     const Tensor &a = c.saved(0), &b = c.saved(1);
+                     if (c.needs_grad(0)) {
+                       grad_a = is_transposed_contiguous(a) ? b.mm(g.t()).t() : g.mm(b.t());
+                     }
+                     if (c.needs_grad(1)) {
+                       grad_b = is_transposed_contiguous(b) ? g.t().mm(a).t() : a.t().mm(g);
+                     }
+                     return {grad_a, grad_b};
                    });
   return out;
 }
