@@ -71,17 +71,25 @@ struct Timing {
 namespace detail {
 using Clock = std::chrono::steady_clock;
 
-template <typename Fn>
-double seconds_for(int64_t iters, Fn& fn) {
+template <typename Fn, typename Sync>
+double seconds_for(int64_t iters, Fn& fn, Sync& sync) {
   const auto start = Clock::now();
   for (int64_t i = 0; i < iters; ++i) fn();
+  sync();
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 }  // namespace detail
 
-/// Times `fn` with the protocol above (Note [Timing protocol]).
-template <typename Fn>
-Timing measure(const Args& args, Fn&& fn) {
+/// For CPU work, which is done when fn() returns.
+struct NoSync {
+  void operator()() const {}
+};
+
+/// Times `fn` with the protocol above (Note [Timing protocol]). `sync` waits for work `fn` only
+/// queued (GPU kernels: bg::cuda::synchronize); it runs once after each timed batch, so the
+/// figure includes the work without a wait per iteration.
+template <typename Fn, typename Sync = NoSync>
+Timing measure(const Args& args, Fn&& fn, Sync sync = {}) {
   const double warmup_s = args.quick ? 0.02 : 0.2;
   const double calibrate_s = args.quick ? 0.01 : 0.05;
   const double repeat_s = args.quick ? 0.02 : 0.1;
@@ -90,20 +98,21 @@ Timing measure(const Args& args, Fn&& fn) {
   const auto warmup_end = detail::Clock::now() + std::chrono::duration<double>(warmup_s);
   do {
     fn();
+    sync();
   } while (detail::Clock::now() < warmup_end);
 
   int64_t iters = 1;
-  double elapsed = detail::seconds_for(iters, fn);
+  double elapsed = detail::seconds_for(iters, fn, sync);
   while (elapsed < calibrate_s) {
     iters *= 2;
-    elapsed = detail::seconds_for(iters, fn);
+    elapsed = detail::seconds_for(iters, fn, sync);
   }
   const int64_t per_repeat =
       std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(iters) * repeat_s / elapsed));
 
   std::vector<double> per_iter;
   for (int r = 0; r < repeats; ++r) {
-    per_iter.push_back(detail::seconds_for(per_repeat, fn) / static_cast<double>(per_repeat));
+    per_iter.push_back(detail::seconds_for(per_repeat, fn, sync) / static_cast<double>(per_repeat));
   }
   std::sort(per_iter.begin(), per_iter.end());
   return {per_iter[per_iter.size() / 2], per_iter.front(), per_iter.back(), repeats, per_repeat};

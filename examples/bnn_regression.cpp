@@ -5,7 +5,7 @@
 // its weights. Away from the data the predictive uncertainty grows: the network knows what it
 // does not know.
 //
-//   build/release/examples/bnn_regression [--seed N] [--out DIR]
+//   build/release/examples/bnn_regression [--seed N] [--out DIR] [--device cpu|cuda]
 //
 // Writes DIR/bnn_regression.svg (predictive mean +- 2 std and the training points; open it in a
 // browser) and DIR/bnn_regression.csv, then prints the quality figures, last as one JSON line.
@@ -19,6 +19,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/device.h"
 #include "common/svg_plot.h"
 
 namespace nn = bg::nn;
@@ -27,7 +28,7 @@ namespace bayes = bg::bayes;
 namespace {
 
 std::vector<double> values_of(const bg::Tensor& t) {
-  const bg::Tensor host = t.detach().to(bg::kFloat64).contiguous();
+  const bg::Tensor host = t.detach().to(bg::kFloat64).cpu().contiguous();
   return {host.data_ptr<double>(), host.data_ptr<double>() + host.numel()};
 }
 
@@ -40,15 +41,20 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 int main(int argc, char** argv) {
   uint64_t seed = 0;
   std::string out_dir = "out";
+  bg::Device device = bg::Device::cpu();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--seed") seed = std::stoull(argv[i + 1]);
-    else if (flag == "--out") out_dir = argv[i + 1];
+    if (flag == "--seed")
+      seed = std::stoull(argv[i + 1]);
+    else if (flag == "--out")
+      out_dir = argv[i + 1];
+    else if (flag == "--device")
+      device = examples::parse_device(argv[i + 1]);
   }
   bg::manual_seed(seed);
 
-  // 1. Data: 250 points of sin(1.5 x) plus noise.
-  const bg::Tensor x = bg::linspace(-5, 5, 250).unsqueeze(1);
+  // 1. Data: 250 points of sin(1.5 x) plus noise, on the device that trains.
+  const bg::Tensor x = bg::linspace(-5, 5, 250).unsqueeze(1).to(device);
   const bg::Tensor y = (x * 1.5).sin() + 0.1 * bg::randn_like(x);
   bg::data::DataLoader loader(std::make_shared<bg::data::TensorDataset>(x, y),
                               bg::data::DataLoaderOptions(64).shuffle(true));
@@ -60,6 +66,7 @@ int main(int argc, char** argv) {
 
   // 3. One line: every parameter becomes a Gaussian posterior with a N(0, 1) prior.
   bayes::BayesianModule bnn(net);
+  bnn->to(device);
 
   // 4. Training: Adam, loss = MSE + 0.1 * mean KL (the heuristic of torchbayesian's example; see
   // README for the ELBO with its minibatch scaling).
@@ -75,12 +82,13 @@ int main(int argc, char** argv) {
       optimizer.step();
       epoch_loss += loss.item<double>();
     }
-    if (epoch % 100 == 0) std::printf("epoch %3d   loss %.4f\n", epoch, epoch_loss / loader.num_batches());
+    if (epoch % 100 == 0)
+      std::printf("epoch %3d   loss %.4f\n", epoch, epoch_loss / loader.num_batches());
   }
   const double train_s = seconds_since(train_start);
 
   // 5. Prediction from 1000 draws of the weights (no graph is recorded).
-  const bg::Tensor grid = bg::linspace(-8.5, 8.5, 5000).unsqueeze(1);
+  const bg::Tensor grid = bg::linspace(-8.5, 8.5, 5000).unsqueeze(1).to(device);
   const auto predict_start = std::chrono::steady_clock::now();
   const bayes::Prediction prediction = bayes::predict(bnn, grid, 1000);
   const double predict_s = seconds_since(predict_start);
@@ -89,7 +97,8 @@ int main(int argc, char** argv) {
   // uncertainty inside versus outside the data.
   const bg::Tensor inside = grid.abs() <= 5;
   const bg::Tensor truth = (grid * 1.5).sin();
-  const double rmse = ((prediction.mean - truth).pow(2).masked_select(inside).mean().sqrt()).item<double>();
+  const double rmse =
+      ((prediction.mean - truth).pow(2).masked_select(inside).mean().sqrt()).item<double>();
   const bayes::Prediction at_data = bayes::predict(bnn, x, 1000);
   const double coverage =
       ((y - at_data.mean).abs() <= at_data.std * 2).to(bg::kFloat64).mean().item<double>();
@@ -104,7 +113,8 @@ int main(int argc, char** argv) {
     lower[i] = mean[i] - 2 * std[i];
     upper[i] = mean[i] + 2 * std[i];
   }
-  examples::SvgPlot plot("Bayesian MLP: predictive mean and 2 std from 1000 draws", -8.5, 8.5, -3, 3);
+  examples::SvgPlot plot("Bayesian MLP: predictive mean and 2 std from 1000 draws", -8.5, 8.5, -3,
+                         3);
   plot.band(gx, lower, upper, "#C0DEF0", "mean +- 2 std");
   plot.line(gx, mean, "#4F609C", "predictive mean");
   plot.points(values_of(x), values_of(y), "black", "training data");
@@ -120,7 +130,8 @@ int main(int argc, char** argv) {
   std::printf("mean predictive std inside / outside the data: %.3f / %.3f\n", std_in, std_out);
   std::printf("training %.2f s, prediction %.2f s\n", train_s, predict_s);
   std::printf(
-      "{\"rmse\": %.5f, \"coverage\": %.4f, \"std_in\": %.4f, \"std_out\": %.4f, \"train_s\": %.4f, "
+      "{\"rmse\": %.5f, \"coverage\": %.4f, \"std_in\": %.4f, \"std_out\": %.4f, \"train_s\": "
+      "%.4f, "
       "\"predict_s\": %.4f}\n",
       rmse, coverage, std_in, std_out, train_s, predict_s);
 }

@@ -3,6 +3,7 @@
 // dataset-fashion-mnist package (scripts/demo installs it).
 //
 //   build/release/examples/fashion_mnist [--model mlp|cnn|both] [--epochs N] [--out DIR]
+//                                        [--device cpu|cuda]
 //
 // Prints one progress line per epoch (loss, test accuracy, samples/s) and saves each trained model
 // to DIR/fashion_mnist_<model>.safetensors. With the defaults (5 epochs, Adam with a cosine
@@ -14,6 +15,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+
+#include "common/device.h"
 
 namespace nn = bg::nn;
 namespace F = bg::nn::functional;
@@ -35,20 +38,23 @@ nn::Sequential make_cnn() {
 }
 
 // The share of `dataset` the model classifies right, in batches, without recording a graph.
-double accuracy(nn::Sequential& model, bg::data::TensorDataset& dataset) {
+double accuracy(nn::Sequential& model, bg::data::TensorDataset& dataset, bg::Device device) {
   bg::NoGradGuard no_grad;
   model->eval();
   int64_t correct = 0;
   bg::data::DataLoader loader(std::shared_ptr<bg::data::Dataset>(&dataset, [](auto*) {}),
                               bg::data::DataLoaderOptions(1000));
   for (const bg::data::Example& batch : loader) {
-    correct += (model(batch.data).argmax(1) == batch.target).sum().item<int64_t>();
+    correct +=
+        (model(batch.data.to(device)).argmax(1) == batch.target.to(device)).sum().item<int64_t>();
   }
   model->train();
   return static_cast<double>(correct) / static_cast<double>(dataset.size());
 }
 
-void train(const std::string& name, nn::Sequential model, int epochs, const std::string& out_dir) {
+void train(const std::string& name, nn::Sequential model, int epochs, const std::string& out_dir,
+           bg::Device device) {
+  model->to(device);
   auto train_set = std::make_shared<bg::data::FashionMNIST>(bg::data::Split::Train);
   bg::data::FashionMNIST test_set(bg::data::Split::Test);
   bg::data::DataLoader loader(train_set, bg::data::DataLoaderOptions(64).shuffle(true));
@@ -66,7 +72,8 @@ void train(const std::string& name, nn::Sequential model, int epochs, const std:
     int64_t batches = 0;
     for (const bg::data::Example& batch : loader) {
       optimizer.zero_grad();
-      const bg::Tensor loss = F::cross_entropy(model(batch.data), batch.target);
+      const bg::Tensor loss =
+          F::cross_entropy(model(batch.data.to(device)), batch.target.to(device));
       loss.backward();
       optimizer.step();
       loss_sum += loss.item<double>();
@@ -76,7 +83,7 @@ void train(const std::string& name, nn::Sequential model, int epochs, const std:
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("epoch %d   loss %.4f   test accuracy %.4f   %.0f samples/s\n", epoch,
-                loss_sum / static_cast<double>(batches), accuracy(model, test_set),
+                loss_sum / static_cast<double>(batches), accuracy(model, test_set, device),
                 static_cast<double>(train_set->size()) / seconds);
   }
   std::filesystem::create_directories(out_dir);
@@ -90,6 +97,7 @@ void train(const std::string& name, nn::Sequential model, int epochs, const std:
 int main(int argc, char** argv) {
   std::string which = "both", out_dir = "out";
   int epochs = 5;
+  bg::Device device = bg::Device::cpu();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--model")
@@ -98,8 +106,10 @@ int main(int argc, char** argv) {
       epochs = std::stoi(argv[i + 1]);
     else if (flag == "--out")
       out_dir = argv[i + 1];
+    else if (flag == "--device")
+      device = examples::parse_device(argv[i + 1]);
   }
   bg::manual_seed(0);
-  if (which == "mlp" || which == "both") train("mlp", make_mlp(), epochs, out_dir);
-  if (which == "cnn" || which == "both") train("cnn", make_cnn(), epochs, out_dir);
+  if (which == "mlp" || which == "both") train("mlp", make_mlp(), epochs, out_dir, device);
+  if (which == "cnn" || which == "both") train("cnn", make_cnn(), epochs, out_dir, device);
 }

@@ -49,9 +49,10 @@ def setup_torch(threads):
     }
 
 
-def measure(args, fn):
+def measure(args, fn, sync=lambda: None):
     """Times fn like bench::measure (bench_util.h, Note [Timing protocol]); returns seconds per
-    iteration as a dict with median, min, max, repeats, iters_per_repeat."""
+    iteration as a dict with median, min, max, repeats, iters_per_repeat. `sync` waits for work fn
+    only queued (torch.cuda.synchronize), once after each timed batch."""
     warmup_s = 0.02 if args.quick else 0.2
     calibrate_s = 0.01 if args.quick else 0.05
     repeat_s = 0.02 if args.quick else 0.1
@@ -61,12 +62,15 @@ def measure(args, fn):
         start = time.perf_counter()
         for _ in range(iters):
             fn()
+        sync()
         return time.perf_counter() - start
 
     warmup_end = time.perf_counter() + warmup_s
     fn()
+    sync()
     while time.perf_counter() < warmup_end:
         fn()
+        sync()
     iters = 1
     elapsed = seconds_for(iters)
     while elapsed < calibrate_s:

@@ -244,7 +244,9 @@ Tensor one_hot(const Tensor& indices, int64_t num_classes) {
   BG_CHECK(num_classes > 0, "one_hot", "num_classes must be positive or -1, got ", num_classes);
   const auto bad = detail::first_out_of_range(indices, num_classes);
   BG_CHECK(!bad, "one_hot", "class index ", *bad, " is out of range for ", num_classes, " classes");
-  return (indices.unsqueeze(-1) == arange(num_classes)).to(kInt64);
+  return (indices.unsqueeze(-1) ==
+          arange(num_classes, TensorOptions(kInt64).device(indices.device())))
+      .to(kInt64);
 }
 
 }  // namespace bg::nn::functional

@@ -2,7 +2,7 @@
 
 # Debian packages the build needs.
 BG_PACKAGES=(cmake ninja-build g++ ccache libeigen3-dev libtbb-dev doctest-dev zlib1g-dev
-  dataset-fashion-mnist)
+  dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 
 bg_install_missing() {
   local missing=()

@@ -9,9 +9,12 @@
 // 3. Leaves end every path: their AccumulateGrad node adds into `.grad`. autograd::grad() instead
 //    captures the gradient arriving at each requested input and runs only the nodes that lead
 //    there.
+// 4. Callbacks that hooks queued during the pass (autograd::queue_callback) run after the last
+//    node, before backward() returns: distributed training waits there for its gradient exchanges.
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <vector>
 
 #include "autograd/accumulate_grad.h"
@@ -107,10 +110,38 @@ struct GraphTask {
   // autograd::grad(): the nodes whose incoming gradient is wanted (empty for backward()).
   std::vector<Node*> captures;
   std::vector<Tensor> captured;
+  // What queue_callback() asked to run once the last node has run.
+  std::vector<std::function<void()>> final_callbacks;
 };
+
+// The pass running on this thread, for queue_callback(). A hook may start a backward pass of its
+// own (over another graph); that pass becomes the current one until it returns.
+thread_local GraphTask* current_graph = nullptr;
+
+class CurrentGraph {
+ public:
+  explicit CurrentGraph(GraphTask& graph) : previous_(current_graph) { current_graph = &graph; }
+  ~CurrentGraph() { current_graph = previous_; }
+  CurrentGraph(const CurrentGraph&) = delete;
+  CurrentGraph& operator=(const CurrentGraph&) = delete;
+
+ private:
+  GraphTask* previous_;
+};
+
+// Runs the callbacks queued during the pass; a callback may queue more (indexing, not iterators,
+// as the vector may grow).
+void run_final_callbacks(GraphTask& graph) {
+  for (size_t i = 0; i < graph.final_callbacks.size(); ++i) {
+    std::function<void()> callback = std::move(graph.final_callbacks[i]);
+    callback();
+  }
+  graph.final_callbacks.clear();
+}
 
 void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<Tensor>& root_grads,
              GraphTask& graph) {
+  CurrentGraph current(graph);
   TaskTable tasks;
   std::vector<Node*> post_order;  // every node after all the nodes it feeds
 
@@ -199,6 +230,7 @@ void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<
       if (--child_task.dependencies == 0) ready.push_back(child);
     }
   }
+  run_final_callbacks(graph);
 }
 
 // The node and gradient each output starts the backward pass with.
@@ -232,6 +264,12 @@ void prepare_roots(const char* op, const std::vector<Tensor>& outputs,
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  BG_CHECK(current_graph != nullptr, "queue_callback",
+           "no backward pass is running on this thread: callbacks can only be queued from a hook");
+  current_graph->final_callbacks.push_back(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
               bool retain_graph, bool create_graph) {

@@ -153,7 +153,20 @@ Grads AccumulateGrad::apply(Tensor&& grad_output) {
     // tensor): `.grad` gets storage of its own, since optimizers update it in place.
     meta.grad = GradMode::is_enabled() ? grad.clone() : grad.detach().clone();
   }
+  if (!meta.post_accumulate_grad_hooks.empty()) {
+    const Tensor leaf_handle(leaf);
+    for (const auto& hook : meta.post_accumulate_grad_hooks) hook(leaf_handle);
+  }
   return {};
+}
+
+void register_post_accumulate_grad_hook(const Tensor& leaf,
+                                        std::function<void(const Tensor&)> hook) {
+  BG_CHECK(leaf.defined() && leaf.requires_grad() && leaf.is_leaf(),
+           "register_post_accumulate_grad_hook", "needs a leaf tensor that requires grad, got ",
+           leaf.defined() ? describe(leaf) : std::string("an undefined tensor"),
+           leaf.defined() && !leaf.is_leaf() ? " computed by another op" : "");
+  leaf.impl()->autograd_or_create().post_accumulate_grad_hooks.push_back(std::move(hook));
 }
 
 }  // namespace bg::autograd

@@ -7,7 +7,7 @@ namespace bg::cpu {
 
 class CpuBackend final : public Backend {
  public:
-  Allocator& allocator() override { return cpu_allocator(); }
+  Allocator& allocator(Device) override { return cpu_allocator(); }
   void fill(const Tensor& out, const Scalar& value) override;
   void copy(const Tensor& dst, const Tensor& src) override;
   void unary(UnaryOp op, const Tensor& out, const Tensor& in, const UnaryParams& params) override;

@@ -6,7 +6,7 @@ namespace bg::detail {
 
 Tensor empty_tensor(const Shape& sizes, Dtype dtype, Device device) {
   const size_t nbytes = static_cast<size_t>(numel_of(sizes)) * element_size(dtype);
-  auto storage = std::make_shared<Storage>(nbytes, device, backend(device.type).allocator());
+  auto storage = std::make_shared<Storage>(nbytes, device, backend(device.type).allocator(device));
   return Tensor(
       std::make_shared<TensorImpl>(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
 }

@@ -12,6 +12,14 @@ uint64_t word_of(const std::array<uint32_t, 4>& block, int half) {
   return uint64_t{block[2 * half + 1]} << 32 | block[2 * half];
 }
 
+// A seed for a loader whose options set none: the next word of the default generator.
+uint64_t seed_from_default_generator() {
+  Generator& generator = default_generator();
+  return word_of(philox4x32(generator.reserve(1), generator.seed()), 0);
+}
+
+}  // namespace
+
 // 0, 1, ..., n-1 shuffled by Fisher-Yates: position i swaps with a uniform j in [0, i]. Each swap
 // uses one 64-bit word (two per Philox block), mapped to [0, i] by Lemire's multiply-shift, whose
 // bias (at most (i + 1) / 2^64) is negligible.
@@ -32,38 +40,40 @@ std::vector<int64_t> random_permutation(int64_t n, Generator& generator) {
   return order;
 }
 
-// A seed for a loader whose options set none: the next word of the default generator.
-uint64_t seed_from_default_generator() {
-  Generator& generator = default_generator();
-  return word_of(philox4x32(generator.reserve(1), generator.seed()), 0);
-}
-
-}  // namespace
-
 DataLoader::DataLoader(std::shared_ptr<Dataset> dataset, DataLoaderOptions options)
     : dataset_(std::move(dataset)), options_(std::move(options)) {
   BG_CHECK(dataset_ != nullptr, "DataLoader", "the dataset is null");
   BG_CHECK(options_.batch_size() > 0, "DataLoader", "batch_size must be positive, got ",
            options_.batch_size());
   BG_CHECK(dataset_->size() > 0, "DataLoader", "the dataset is empty");
+  BG_CHECK(!(options_.sampler() && options_.shuffle()), "DataLoader",
+           "shuffle and sampler are exclusive: the sampler decides the order");
   // Not value_or: the default generator must only advance when it provides the seed.
   generator_.manual_seed(options_.seed() ? *options_.seed() : seed_from_default_generator());
 }
 
 int64_t DataLoader::num_batches() const {
-  const int64_t n = dataset_->size();
+  const int64_t n = epoch_size();
   const int64_t batch_size = options_.batch_size();
   return options_.drop_last() ? n / batch_size : (n + batch_size - 1) / batch_size;
 }
 
 int64_t DataLoader::size() const {
-  return options_.drop_last() ? num_batches() * options_.batch_size() : dataset_->size();
+  return options_.drop_last() ? num_batches() * options_.batch_size() : epoch_size();
+}
+
+int64_t DataLoader::epoch_size() const {
+  return options_.sampler() ? options_.sampler()->size() : dataset_->size();
 }
 
 DataLoader::Iterator DataLoader::begin() {
   const int64_t n = dataset_->size();
   auto order = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(n));
-  if (options_.shuffle()) {
+  if (options_.sampler()) {
+    *order = options_.sampler()->next_epoch();
+    BG_CHECK(static_cast<int64_t>(order->size()) == epoch_size(), "DataLoader", "the sampler gave ",
+             order->size(), " indices for an epoch of ", epoch_size());
+  } else if (options_.shuffle()) {
     *order = random_permutation(n, generator_);
   } else {
     std::iota(order->begin(), order->end(), int64_t{0});

@@ -49,7 +49,9 @@ Example TensorDataset::get(int64_t index) const {
 
 Example TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
   for (int64_t index : indices) check_index("TensorDataset::get_batch", index, size());
-  const Tensor rows = tensor(indices, {static_cast<int64_t>(indices.size())});
+  // The row numbers live where the data does (a dataset may be held on a GPU).
+  const Tensor rows = tensor(indices, {static_cast<int64_t>(indices.size())},
+                             TensorOptions(kInt64).device(data_.device()));
   return {data_.index_select(0, rows),
           targets_.defined() ? targets_.index_select(0, rows) : Tensor()};
 }

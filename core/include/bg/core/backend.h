@@ -96,7 +96,8 @@ constexpr int64_t values_per_block(RandomOp op, Dtype dtype) {
 class Backend {
  public:
   virtual ~Backend() = default;
-  virtual Allocator& allocator() = 0;
+  /// The allocator for memory on `device` (a device of this backend's type).
+  virtual Allocator& allocator(Device device) = 0;
 
   /// out[...] = value. `out` may be strided.
   virtual void fill(const Tensor& out, const Scalar& value) = 0;
@@ -164,25 +165,27 @@ class Backend {
   virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                           const Window2d& window) = 0;
 
-  // ---- Fused Gaussian variational ops (fused_gaussian.h) -------------------------------------------
+  // ---- Fused Gaussian variational ops (fused_gaussian.h)
+  // -------------------------------------------
 
   /// out = mu + softplus(rho) * eps; all operands have out's sizes and dtype (any strides).
   virtual void gaussian_sample(const Tensor& out, const Tensor& mu, const Tensor& rho,
                                const Tensor& eps) = 0;
   /// grad_rho = grad * eps * sigmoid(rho): the rho-gradient of gaussian_sample.
-  virtual void gaussian_sample_backward(const Tensor& grad_rho, const Tensor& grad, const Tensor& rho,
-                                        const Tensor& eps) = 0;
+  virtual void gaussian_sample_backward(const Tensor& grad_rho, const Tensor& grad,
+                                        const Tensor& rho, const Tensor& eps) = 0;
   /// out (0-d) = the summed KL of fused::gaussian_kl; prior_mu and prior_sigma arrive broadcast
   /// to mu's sizes (zero strides). Accumulates in float64 in fixed chunks.
   virtual void gaussian_kl(const Tensor& out, const Tensor& mu, const Tensor& rho,
                            const Tensor& prior_mu, const Tensor& prior_sigma) = 0;
   /// grad_mu = g (mu - prior_mu) / prior_sigma^2 and grad_rho = g (s / prior_sigma^2 - 1/s)
   /// sigmoid(rho), s = softplus(rho), for the 0-d upstream gradient g.
-  virtual void gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad_rho, const Tensor& grad,
-                                    const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
-                                    const Tensor& prior_sigma) = 0;
+  virtual void gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad_rho,
+                                    const Tensor& grad, const Tensor& mu, const Tensor& rho,
+                                    const Tensor& prior_mu, const Tensor& prior_sigma) = 0;
 
-  // ---- Fused optimizer updates ----------------------------------------------------------------------
+  // ---- Fused optimizer updates
+  // ----------------------------------------------------------------------
 
   // One optimizer step for one parameter, in place, with the update rule fused.h describes. The
   // frontend has checked that every operand the hyperparameters call for is defined with the
@@ -206,7 +209,7 @@ class Backend {
                               const fused::AdagradHyper& hyper) = 0;
 };
 
-/// The backend of a device type; throws if none is registered (e.g. CUDA not built).
+/// The backend of a device type; throws if there is none (CUDA not built, or no GPU present).
 Backend& backend(DeviceType type);
 /// Installs the backend for a device type (the CPU backend is installed on first use).
 void register_backend(DeviceType type, Backend* backend);

@@ -23,6 +23,9 @@ struct AutogradMeta {
   std::shared_ptr<autograd::Node> grad_accumulator;
   /// Hooks of a leaf; a non-leaf's hooks live on its grad_fn.
   std::vector<std::function<Tensor(const Tensor&)>> hooks;
+  /// Hooks of a leaf that run after its `.grad` was updated
+  /// (autograd::register_post_accumulate_grad_hook).
+  std::vector<std::function<void(const Tensor&)>> post_accumulate_grad_hooks;
 };
 
 /// Computes a tensor's value on demand (Note [Parametrized tensors] in tensor.cpp): a tensor bound

@@ -6,3 +6,4 @@
 #include "bg/nn/data/dataset.h"
 #include "bg/nn/data/idx.h"
 #include "bg/nn/data/mnist.h"
+#include "bg/nn/data/sampler.h"

@@ -18,6 +18,20 @@ namespace bg::autograd {
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               bool retain_graph = false, bool create_graph = false);
 
+/// Calls `hook(leaf)` after each backward pass has added a gradient into `leaf.grad()`, so the hook
+/// sees the accumulated value (PyTorch's register_post_accumulate_grad_hook). Unlike a tensor hook
+/// it cannot change the gradient on its way; it reads `.grad` once it is final for this pass, which
+/// is the moment distributed training starts sending it. `leaf` must be a leaf requiring grad.
+/// autograd::grad() does not touch `.grad` and so runs no such hook.
+void register_post_accumulate_grad_hook(const Tensor& leaf,
+                                        std::function<void(const Tensor&)> hook);
+
+/// Queues `callback` to run when the backward pass now running has finished its last node, before
+/// backward() returns (PyTorch's Variable._execution_engine.queue_callback). Only valid from inside
+/// a backward pass (from a hook); callbacks run in the order queued and may queue more. If the pass
+/// throws, its queued callbacks are dropped.
+void queue_callback(std::function<void()> callback);
+
 /// Options of autograd::grad, with chained setters: `GradOptions().create_graph(true)`.
 class GradOptions {
  public:

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bg/nn/data/dataset.h"
+#include "bg/nn/data/sampler.h"
 #include "bg/nn/options.h"
 
 namespace bg::data {
@@ -37,6 +38,9 @@ struct DataLoaderOptions {
   /// Seeds the loader's own shuffling generator; when unset, the seed is drawn from the default
   /// generator when the loader is made (so bg::manual_seed makes it reproducible too).
   BG_ARG(std::optional<uint64_t>, seed);
+  /// Takes each epoch's indices from this sampler instead (e.g. a data::DistributedSampler);
+  /// exclusive with shuffle.
+  BG_ARG(std::shared_ptr<Sampler>, sampler);
 };
 
 /// Iterates over a dataset in batches; each begin() (each range-for) starts a new epoch.
@@ -79,7 +83,8 @@ class DataLoader {
   /// Past the last batch of an epoch.
   Iterator end() const;
 
-  /// The number of examples one epoch visits: the dataset's size, less the dropped partial batch.
+  /// The number of examples one epoch visits: the dataset's (or the sampler's) size, less the
+  /// dropped partial batch.
   int64_t size() const;
   /// The number of batches per epoch (PyTorch's len(loader)).
   int64_t num_batches() const;
@@ -91,6 +96,8 @@ class DataLoader {
   Generator& generator() { return generator_; }
 
  private:
+  int64_t epoch_size() const;
+
   std::shared_ptr<Dataset> dataset_;
   DataLoaderOptions options_;
   Generator generator_;
