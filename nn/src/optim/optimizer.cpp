@@ -305,7 +305,7 @@ OptimizerStateDict Optimizer::state_dict() const {
     for (const Tensor& param : group.params()) {
       indices += (indices.empty() ? "" : ",") + std::to_string(index);
       if (const ParamState* state = this->state(param)) {
-        const std::string prefix = detail::concat("state.", index, ".");
+        const std::string prefix = bg::detail::concat("state.", index, ".");
         out.state.insert(prefix + "step", scalar_tensor(state->step, kInt64));
         for (const auto& item : state->buffers) {
           out.state.insert(prefix + item.key(), item.value().clone());
@@ -368,7 +368,7 @@ void Optimizer::load_state_dict(const OptimizerStateDict& state_dict) {
              ", which no group of the state lists");
     const Tensor& param = params[position->second];
     Loaded& entry = loaded[position->second];
-    entry.prefix = detail::concat("state.", index, ".");
+    entry.prefix = bg::detail::concat("state.", index, ".");
     BG_CHECK(value.defined(), op, key, " is an undefined tensor");
     if (name == "step") {
       BG_CHECK(value.dtype() == kInt64 && value.numel() == 1, op, key,
