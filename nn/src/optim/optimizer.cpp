@@ -303,7 +303,8 @@ OptimizerStateDict Optimizer::state_dict() const {
   for (const OptimizerParamGroup& group : param_groups_) {
     std::string indices;
     for (const Tensor& param : group.params()) {
-      indices += (indices.empty() ? "" : ",") + std::to_string(index);
+      if (!indices.empty()) indices += ',';
+      indices += std::to_string(index);
       if (const ParamState* state = this->state(param)) {
         const std::string prefix = bg::detail::concat("state.", index, ".");
         out.state.insert(prefix + "step", scalar_tensor(state->step, kInt64));
