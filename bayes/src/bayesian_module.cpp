@@ -21,7 +21,9 @@ BayesianOptions& BayesianOptions::rule(std::string pattern, Rule rule) {
   return *this;
 }
 BayesianOptions& BayesianOptions::deterministic(std::string pattern) {
-  return rule(std::move(pattern), Rule().deterministic());
+  Rule deterministic;
+  deterministic.deterministic();
+  return rule(std::move(pattern), std::move(deterministic));
 }
 BayesianOptions& BayesianOptions::mode(SampleMode mode) {
   mode_ = mode;
@@ -108,8 +110,9 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
     }
     const Tensor& parameter = parameters[plan.name];
     const std::string context = "BayesianModule (parameter '" + plan.name + "')";
-    BG_CHECK(parameter.is_floating_point(), context, "only floating-point parameters can be Bayesian, got ",
-             describe(parameter), "; leave it deterministic with a rule");
+    BG_CHECK(parameter.is_floating_point(), context,
+             "only floating-point parameters can be Bayesian, got ", describe(parameter),
+             "; leave it deterministic with a rule");
     std::shared_ptr<VariationalPosterior> posterior;
     std::shared_ptr<Prior> prior;
     try {
@@ -136,7 +139,8 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
   register_module("module", module_.ptr());
 }
 
-// ---- Use -----------------------------------------------------------------------------------------
+// ---- Use
+// -----------------------------------------------------------------------------------------
 
 const std::shared_ptr<nn::Module>& BayesianModuleImpl::module() const {
   BG_CHECK(module_.ptr() != nullptr, "BayesianModule",

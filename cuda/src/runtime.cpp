@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "bg/core/error.h"
+#include "bg/cuda/stream.h"
 
 namespace bg::cuda {
 
@@ -82,6 +83,11 @@ void use_device(Device device, const char* op) {
 cudaStream_t current_stream() { return queue_of(current_index).stream; }
 
 cublasHandle_t current_blas() { return queue_of(current_index).blas; }
+
+cudaStream_t device_stream(Device device, const char* op) {
+  use_device(device, op);
+  return current_stream();
+}
 
 void sync_current_stream(const char* op) { check(cudaStreamSynchronize(current_stream()), op); }
 

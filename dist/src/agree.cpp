@@ -11,7 +11,16 @@ namespace bg::dist::detail {
 namespace {
 
 // One rank's call, as fixed-size integers so that a single MPI_Allgather exchanges it.
-enum Field : size_t { kKind, kArgument, kDtype, kDevice, kNeedsGrad, kDims, kSizes };
+enum Field : size_t {
+  kKind,
+  kArgument,
+  kDtype,
+  kDeviceType,
+  kDeviceIndex,
+  kNeedsGrad,
+  kDims,
+  kSizes
+};
 constexpr size_t kRecordSize = kSizes + static_cast<size_t>(kMaxDims);
 using Record = std::array<int64_t, kRecordSize>;
 constexpr int64_t kUndefined = -1;  // the dtype field of an undefined tensor
@@ -25,8 +34,8 @@ Record record_of(const Call& call, const Tensor& t) {
     return r;
   }
   r[kDtype] = static_cast<int64_t>(t.dtype());
-  const Device device = t.device();
-  r[kDevice] = static_cast<int64_t>(device.type) * 65536 + device.index;
+  r[kDeviceType] = static_cast<int64_t>(t.device().type);
+  r[kDeviceIndex] = t.device().index;
   r[kNeedsGrad] = call.in_place && t.requires_grad() && GradMode::is_enabled();
   r[kDims] = t.dim();
   for (int64_t d = 0; d < t.dim(); ++d) r[kSizes + static_cast<size_t>(d)] = t.sizes()[d];
@@ -46,8 +55,14 @@ const char* reduce_name(int64_t op) {
 }
 
 Device device_of(const Record& r) {
-  return Device(static_cast<DeviceType>(r[kDevice] / 65536),
-                static_cast<int16_t>(r[kDevice] % 65536));
+  return Device(static_cast<DeviceType>(r[kDeviceType]), static_cast<int16_t>(r[kDeviceIndex]));
+}
+
+// Whether two ranks made the same call. The device index is left out: with one GPU per rank, the
+// ranks on one machine pass tensors on different GPUs (cuda:0, cuda:1) to the same collective.
+bool same_call(Record a, Record b) {
+  a[kDeviceIndex] = b[kDeviceIndex] = 0;
+  return a == b;
 }
 
 // "all_reduce(sum) of float32 [2, 3] on cpu"
@@ -95,7 +110,7 @@ void agree(MPI_Comm comm, const char* op, const Call& call, const Tensor& t) {
   std::ostringstream differ;
   int differing = 0;
   for (int r = 1; r < size; ++r) {
-    if (all[static_cast<size_t>(r)] == all[0]) continue;
+    if (same_call(all[static_cast<size_t>(r)], all[0])) continue;
     if (++differing <= 4)
       differ << "; rank " << r << " called " << describe_record(all[static_cast<size_t>(r)]);
   }
@@ -109,8 +124,6 @@ void agree(MPI_Comm comm, const char* op, const Call& call, const Tensor& t) {
   BG_CHECK(mine[kDtype] != kUndefined, op, "the tensor is undefined (on every rank)");
   BG_CHECK(!mine[kNeedsGrad], op, "an in-place collective cannot write into ", describe(t),
            ", which requires grad, while grad mode is on; wrap it in a NoGradGuard");
-  BG_CHECK(device_of(mine).is_cpu(), op, "bg::dist runs collectives on CPU tensors (MPI), got ",
-           describe(t), "; move it with .to(bg::kCPU) (CUDA collectives need NCCL, not built yet)");
 }
 
 }  // namespace bg::dist::detail

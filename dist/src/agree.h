@@ -19,9 +19,9 @@ struct Call {
 
 /// What every rank passed: all-gathers the call and the tensor's dtype, device and shape over
 /// `comm`, and throws bg::Error on every rank when they differ, naming what each rank passed.
-/// Afterwards the caller's own checks give the same answer on every rank, so they may throw too.
-/// Also rejects, on every rank alike, undefined tensors, in-place calls on tensors that require
-/// grad in grad mode, and tensors off the CPU.
+/// Devices are compared by type only (each rank's GPU is its own). Afterwards the caller's own
+/// checks give the same answer on every rank, so they may throw too. Also rejects, on every rank
+/// alike, undefined tensors and in-place calls on tensors that require grad in grad mode.
 void agree(MPI_Comm comm, const char* op, const Call& call, const Tensor& t);
 
 }  // namespace bg::dist::detail

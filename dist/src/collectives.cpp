@@ -1,28 +1,28 @@
-// The collectives on tensors: agree on what is exchanged (agree.h), then one MPI call.
+// The collectives on tensors: agree on what is exchanged (agree.h), then one exchange by the
+// engine of the tensors' device (engine.h: MPI for the CPU, NCCL for GPUs).
 
 #include "bg/dist/collectives.h"
 
 #include "agree.h"
+#include "engine.h"
 
 namespace bg::dist {
 namespace {
 
 using detail::Call;
-using detail::check_mpi;
-using detail::mpi_count;
-using detail::mpi_type;
+using detail::Engine;
+using detail::engine_for;
 
-// MPI's reduction for `op` on `dtype`, after checking the pair is supported (the same answer on
-// every rank, as agree() made the dtypes equal).
-MPI_Op mpi_op(const char* name, ReduceOp op, Dtype dtype) {
+// Checks that `op` can reduce `dtype` (the same answer on every rank, as agree() made the dtypes
+// equal).
+void check_reducible(const char* name, ReduceOp op, Dtype dtype) {
   BG_CHECK(dtype != kBool, name, "cannot reduce bool tensors; convert them to int64 first");
   BG_CHECK(op != ReduceOp::Mean || is_floating(dtype), name,
            "the mean needs a float32 or float64 tensor, got ", dtype_name(dtype),
            " (reduce with the sum and divide)");
-  return op == ReduceOp::Max ? MPI_MAX : MPI_SUM;
 }
 
-// The sum becomes the mean: one division, after the exchange.
+// The sum becomes the mean: one division, after the exchange, on the tensor's device.
 void finish_mean(Tensor& t, ReduceOp op, int world) {
   if (op != ReduceOp::Mean) return;
   NoGradGuard no_grad;
@@ -35,18 +35,18 @@ int size_of(MPI_Comm comm) {
   return size;
 }
 
-// Writes into `t` through `write(data)` on a contiguous buffer: `t` itself when it is contiguous,
-// otherwise a contiguous copy that is copied back. Bumps the version counter, as every in-place
-// write does, so autograd notices if `t` was saved for backward.
+// Writes into `t` through `write(buffer)` on a contiguous tensor: `t` itself when it is
+// contiguous, otherwise a contiguous copy that is copied back. Bumps the version counter, as
+// every in-place write does, so autograd notices if `t` was saved for backward.
 template <typename Write>
 void write_in_place(Tensor& t, Write write) {
   if (t.is_contiguous()) {
-    write(t.impl()->data());
+    write(t);
     t.impl()->storage()->bump_version();
     return;
   }
   Tensor buffer = t.contiguous();
-  write(buffer.impl()->data());
+  write(buffer);
   NoGradGuard no_grad;
   t.copy_(buffer);
 }
@@ -56,12 +56,10 @@ void write_in_place(Tensor& t, Write write) {
 Tensor all_reduce(const Tensor& t, ReduceOp op) {
   MPI_Comm comm = detail::world_comm();
   detail::agree(comm, "all_reduce", {Call::Kind::AllReduce, static_cast<int64_t>(op)}, t);
-  const MPI_Op reduce = mpi_op("all_reduce", op, t.dtype());
-  const Tensor in = t.contiguous();
-  Tensor out = empty(t.sizes(), t.dtype());
-  check_mpi(MPI_Allreduce(in.impl()->data(), out.impl()->data(), mpi_count("all_reduce", t),
-                          mpi_type(t.dtype()), reduce, comm),
-            "all_reduce", "MPI_Allreduce");
+  check_reducible("all_reduce", op, t.dtype());
+  Engine& engine = engine_for("all_reduce", t.device());
+  Tensor out = empty(t.sizes(), t.options());
+  engine.all_reduce("all_reduce", t.contiguous(), out, op);
   finish_mean(out, op, size_of(comm));
   return out;
 }
@@ -69,12 +67,9 @@ Tensor all_reduce(const Tensor& t, ReduceOp op) {
 Tensor& all_reduce_(Tensor& t, ReduceOp op) {
   MPI_Comm comm = detail::world_comm();
   detail::agree(comm, "all_reduce_", {Call::Kind::AllReduce, static_cast<int64_t>(op), true}, t);
-  const MPI_Op reduce = mpi_op("all_reduce_", op, t.dtype());
-  write_in_place(t, [&](void* data) {
-    check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, mpi_count("all_reduce_", t), mpi_type(t.dtype()),
-                            reduce, comm),
-              "all_reduce_", "MPI_Allreduce");
-  });
+  check_reducible("all_reduce_", op, t.dtype());
+  Engine& engine = engine_for("all_reduce_", t.device());
+  write_in_place(t, [&](const Tensor& data) { engine.all_reduce("all_reduce_", data, data, op); });
   finish_mean(t, op, size_of(comm));
   return t;
 }
@@ -85,10 +80,8 @@ Tensor& broadcast_(Tensor& t, int root) {
   const int world = size_of(comm);
   BG_CHECK(root >= 0 && root < world, "broadcast_", "root ", root, " is not a rank of this ", world,
            "-process job");
-  write_in_place(t, [&](void* data) {
-    check_mpi(MPI_Bcast(data, mpi_count("broadcast_", t), mpi_type(t.dtype()), root, comm),
-              "broadcast_", "MPI_Bcast");
-  });
+  Engine& engine = engine_for("broadcast_", t.device());
+  write_in_place(t, [&](const Tensor& data) { engine.broadcast("broadcast_", data, root); });
   return t;
 }
 
@@ -101,15 +94,11 @@ Tensor broadcast(const Tensor& t, int root) {
 Tensor all_gather(const Tensor& t) {
   MPI_Comm comm = detail::world_comm();
   detail::agree(comm, "all_gather", {Call::Kind::AllGather}, t);
-  const int world = size_of(comm);
+  Engine& engine = engine_for("all_gather", t.device());
   Shape sizes = t.sizes();
-  sizes.insert(sizes.begin(), world);
-  Tensor out = empty(sizes, t.dtype());
-  const Tensor in = t.contiguous();
-  const int count = mpi_count("all_gather", t);
-  check_mpi(MPI_Allgather(in.impl()->data(), count, mpi_type(t.dtype()), out.impl()->data(), count,
-                          mpi_type(t.dtype()), comm),
-            "all_gather", "MPI_Allgather");
+  sizes.insert(sizes.begin(), size_of(comm));
+  Tensor out = empty(sizes, t.options());
+  engine.all_gather("all_gather", t.contiguous(), out);
   return out;
 }
 
@@ -119,15 +108,12 @@ Tensor reduce_scatter(const Tensor& t, ReduceOp op) {
   const int world = size_of(comm);
   BG_CHECK(t.dim() >= 1 && t.sizes()[0] % world == 0, "reduce_scatter", "the first dim of ",
            describe(t), " must split evenly over the ", world, " ranks");
-  const MPI_Op reduce = mpi_op("reduce_scatter", op, t.dtype());
+  check_reducible("reduce_scatter", op, t.dtype());
+  Engine& engine = engine_for("reduce_scatter", t.device());
   Shape sizes = t.sizes();
   sizes[0] /= world;
-  Tensor out = empty(sizes, t.dtype());
-  const Tensor in = t.contiguous();
-  check_mpi(
-      MPI_Reduce_scatter_block(in.impl()->data(), out.impl()->data(),
-                               mpi_count("reduce_scatter", out), mpi_type(t.dtype()), reduce, comm),
-      "reduce_scatter", "MPI_Reduce_scatter_block");
+  Tensor out = empty(sizes, t.options());
+  engine.reduce_scatter("reduce_scatter", t.contiguous(), out, op);
   finish_mean(out, op, world);
   return out;
 }

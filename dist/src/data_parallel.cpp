@@ -72,9 +72,12 @@ DataParallelImpl::DataParallelImpl(nn::AnyModule module, DataParallelOptions opt
   const std::vector<Tensor> parameters = trainable_parameters(*module_.ptr());
   buffers_ = persistent_buffers(*module_.ptr());
   check_same_model(parameters, buffers_);
+  // The buckets live on the parameters' device: MPI sums them on the CPU, NCCL on this rank's GPU.
   for (const Tensor& p : parameters) {
-    BG_CHECK(p.device().is_cpu(), "DataParallel", "parameter ", describe(p),
-             " is not on the CPU; bg::dist averages CPU gradients over MPI (no NCCL yet)");
+    BG_CHECK(
+        p.device() == parameters[0].device(), "DataParallel", "parameter ", describe(p),
+        " is not on ", parameters[0].device().str(),
+        " like the first; every parameter must be on one device (the CPU, or this rank's GPU)");
   }
   {
     NoGradGuard no_grad;

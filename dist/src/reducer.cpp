@@ -3,6 +3,8 @@
 #include <climits>
 #include <cstdint>
 
+#include "bg/dist/process.h"
+
 namespace bg::dist::detail {
 
 // Note [Overlapping the gradient exchange]
@@ -12,8 +14,9 @@ namespace bg::dist::detail {
 // - parameters are grouped into buckets of about `bucket_bytes`, in reverse registration order
 //   (roughly the order their gradients arrive);
 // - a hook runs right after autograd has accumulated a parameter's gradient and copies it into its
-//   bucket; when a bucket is complete its sum over ranks starts with the non-blocking
-//   MPI_Iallreduce, while backward goes on computing earlier layers;
+//   bucket; when a bucket is complete its sum over ranks starts (the non-blocking MPI_Iallreduce
+//   for CPU buckets, ncclAllReduce queued on the GPU's stream for GPU buckets: transport.h),
+//   while backward goes on computing earlier layers;
 // - buckets always start in index order, so every rank issues the same collectives in the same
 //   order whatever order its hooks ran in (MPI requires it);
 // - when the backward pass ends (autograd::queue_callback), the buckets of parameters that got no
@@ -28,6 +31,9 @@ namespace bg::dist::detail {
 // pass ends. Open MPI's blocking algorithms are faster than its non-blocking ones (libnbc) on
 // large messages: on 2 local processes 9.6 MB take about 6 ms blocking and 9.5 ms non-blocking.
 // A model that fits one bucket therefore pays no price for the overlap machinery.
+// On a GPU, the buckets and the NCCL sums are queued on the one stream of the device (Note [One
+// stream per device] in cuda/src/runtime.h): the host never waits for them, but on the GPU a sum
+// runs between the backward kernels queued before and after it rather than beside them.
 
 std::shared_ptr<Reducer> Reducer::create(std::vector<Tensor> parameters, size_t bucket_bytes) {
   std::shared_ptr<Reducer> reducer(new Reducer(std::move(parameters), bucket_bytes));
@@ -36,8 +42,8 @@ std::shared_ptr<Reducer> Reducer::create(std::vector<Tensor> parameters, size_t 
 }
 
 Reducer::Reducer(std::vector<Tensor> parameters, size_t bucket_bytes)
-    : parameters_(std::move(parameters)), comm_(duplicate_world()) {
-  MPI_Comm_size(comm_, &world_);
+    : parameters_(std::move(parameters)), world_(world_size()) {
+  const Device device = parameters_.empty() ? Device::cpu() : parameters_[0].device();
   bucket_of_.resize(parameters_.size());
   slot_of_.resize(parameters_.size());
   arrived_.assign(parameters_.size(), false);
@@ -70,9 +76,10 @@ Reducer::Reducer(std::vector<Tensor> parameters, size_t bucket_bytes)
     }
     BG_CHECK(total <= INT_MAX, "DataParallel", "a bucket of ", total,
              " elements is more than MPI can count; lower bucket_cap_mb");
-    bucket.flat = empty({total}, parameters_[members[b][0]].dtype());
+    bucket.flat = empty({total}, TensorOptions(parameters_[members[b][0]].dtype()).device(device));
     bucket.pending = bucket.parameters.size();
   }
+  transport_ = make_transport("DataParallel", device, buckets_.size());
 }
 
 void Reducer::install_hooks() {
@@ -83,19 +90,6 @@ void Reducer::install_hooks() {
       if (auto reducer = self.lock()) reducer->on_gradient(i);
     });
   }
-}
-
-Reducer::~Reducer() {
-  // A pass cut short by an exception may leave exchanges in flight: let them land before their
-  // buffers go (the other ranks take part in them as usual).
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized) {
-    for (Bucket& bucket : buckets_) {
-      if (bucket.request != MPI_REQUEST_NULL) MPI_Wait(&bucket.request, MPI_STATUS_IGNORE);
-    }
-  }
-  free_comm(comm_);
 }
 
 void Reducer::check_idle() const {
@@ -120,14 +114,14 @@ void Reducer::on_gradient(size_t index) {
   }
   const Tensor& parameter = parameters_[index];
   const Tensor& grad = parameter.grad();
+  Bucket& bucket = buckets_[bucket_of_[index]];
   BG_CHECK(!arrived_[index], "DataParallel", "the gradient of parameter ", index,
            " arrived twice in one backward pass");
   BG_CHECK(grad.sizes() == parameter.sizes() && grad.dtype() == parameter.dtype() &&
-               grad.device().is_cpu(),
+               grad.device() == bucket.flat.device(),
            "DataParallel", "the gradient ", describe(grad), " of parameter ", index,
            " does not match the bucket made for it; parameters must not change shape, dtype or "
            "device after DataParallel is made");
-  Bucket& bucket = buckets_[bucket_of_[index]];
   const size_t slot = slot_of_[index];
   {
     NoGradGuard no_grad;
@@ -138,24 +132,13 @@ void Reducer::on_gradient(size_t index) {
   arrived_[index] = true;
   --bucket.pending;
   launch_ready_buckets();
-  make_progress();
+  transport_->progress();
 }
 
 void Reducer::launch_ready_buckets() {
   while (next_launch_ + 1 < buckets_.size() && buckets_[next_launch_].pending == 0) {
-    Bucket& bucket = buckets_[next_launch_++];
-    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, bucket.flat.impl()->data(),
-                             static_cast<int>(bucket.flat.numel()), mpi_type(bucket.flat.dtype()),
-                             MPI_SUM, comm_, &bucket.request),
-              "DataParallel", "MPI_Iallreduce");
-  }
-}
-
-void Reducer::make_progress() {
-  for (size_t b = 0; b < next_launch_; ++b) {
-    if (buckets_[b].request == MPI_REQUEST_NULL) continue;
-    int done = 0;
-    check_mpi(MPI_Test(&buckets_[b].request, &done, MPI_STATUS_IGNORE), "DataParallel", "MPI_Test");
+    transport_->start(next_launch_, buckets_[next_launch_].flat);
+    ++next_launch_;
   }
 }
 
@@ -172,15 +155,12 @@ void Reducer::finish() {
     bucket.pending = 0;
   }
   launch_ready_buckets();
-  Bucket& last = buckets_.back();
-  check_mpi(
-      MPI_Allreduce(MPI_IN_PLACE, last.flat.impl()->data(), static_cast<int>(last.flat.numel()),
-                    mpi_type(last.flat.dtype()), MPI_SUM, comm_),
-      "DataParallel", "MPI_Allreduce");
+  transport_->reduce(buckets_.back().flat);
 
   NoGradGuard no_grad;
-  for (Bucket& bucket : buckets_) {
-    check_mpi(MPI_Wait(&bucket.request, MPI_STATUS_IGNORE), "DataParallel", "MPI_Wait");
+  for (size_t b = 0; b < buckets_.size(); ++b) {
+    Bucket& bucket = buckets_[b];
+    transport_->wait(b);
     bucket.flat.div_(static_cast<double>(world_));
     for (size_t slot = 0; slot < bucket.parameters.size(); ++slot) {
       const Tensor& parameter = parameters_[bucket.parameters[slot]];

@@ -5,17 +5,18 @@
 #include <memory>
 #include <vector>
 
-#include "mpi_util.h"
+#include "bg/core.h"
+#include "transport.h"
 
 namespace bg::dist::detail {
 
 class Reducer : public std::enable_shared_from_this<Reducer> {
  public:
-  /// Buckets `parameters` (CPU, floating-point, requiring grad) in groups of at most
-  /// `bucket_bytes` and installs a post-accumulate-grad hook on each. Every rank must pass the
-  /// same parameters in the same order.
+  /// Buckets `parameters` (floating-point, requiring grad, all on one device: the CPU or this
+  /// rank's GPU) in groups of at most `bucket_bytes` and installs a post-accumulate-grad hook on
+  /// each. The buckets live on the parameters' device. Every rank must pass the same parameters in
+  /// the same order.
   static std::shared_ptr<Reducer> create(std::vector<Tensor> parameters, size_t bucket_bytes);
-  ~Reducer();
   Reducer(const Reducer&) = delete;
   Reducer& operator=(const Reducer&) = delete;
 
@@ -32,7 +33,6 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
     std::vector<size_t> parameters;  // indices into parameters_
     std::vector<int64_t> offsets;    // where each starts in `flat`
     size_t pending = 0;              // parameters whose gradient has not arrived this pass
-    MPI_Request request = MPI_REQUEST_NULL;
   };
 
   Reducer(std::vector<Tensor> parameters, size_t bucket_bytes);
@@ -40,7 +40,6 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
   // The hook: packs parameter `index`'s gradient and starts every bucket that became ready.
   void on_gradient(size_t index);
   void launch_ready_buckets();
-  void make_progress();
   // The end of the backward pass: starts what is left, waits, and writes the averages to .grad.
   void finish();
 
@@ -51,8 +50,9 @@ class Reducer : public std::enable_shared_from_this<Reducer> {
   std::vector<bool> arrived_;      // parameter -> gradient packed this pass
   size_t next_launch_ = 0;         // buckets start in index order, the same on every rank
   bool pass_running_ = false;
-  MPI_Comm comm_ = MPI_COMM_NULL;
   int world_ = 1;
+  // Declared after buckets_, so destroyed first: it may wait for exchanges into their memory.
+  std::unique_ptr<Transport> transport_;
 };
 
 }  // namespace bg::dist::detail

@@ -2,6 +2,7 @@
 
 #include <bg/dist.h>
 
+#include "gpu.h"
 #include "test_util.h"
 
 using namespace bg;
@@ -112,3 +113,76 @@ TEST_CASE("errors the ranks agree on are thrown on every rank") {
   NoGradGuard no_grad;
   check_close(dist::all_reduce_(w), {2, 2}, 0, 0);
 }
+
+// CUDA tensors go through NCCL when the build has it (BG_DIST_NCCL, dist/CMakeLists.txt).
+#ifdef BG_DIST_NCCL
+
+TEST_CASE("CUDA tensors: every collective runs over NCCL and leaves its result on the GPU") {
+  if (!gpu_per_rank()) return;
+  const Device gpu = rank_gpu();
+  const double f = rank_factor_sum();
+  const int world = dist::world_size();
+  const Tensor x = rank_values({2, 3}).to(gpu);
+  const Tensor sum = dist::all_reduce(x);
+  CHECK(sum.device() == gpu);
+  check_close(sum.to(kCPU), {f, 2 * f, 3 * f, 4 * f, 5 * f, 6 * f}, 1e-6, 0);
+  check_close(
+      dist::all_reduce(x, dist::ReduceOp::Mean).to(kCPU),
+      {f / world, 2 * f / world, 3 * f / world, 4 * f / world, 5 * f / world, 6 * f / world}, 1e-6,
+      0);
+  const double top = std::pow(10.0, world - 1);
+  check_close(dist::all_reduce(rank_values({3}, kFloat64).to(gpu), dist::ReduceOp::Max).to(kCPU),
+              {top, 2 * top, 3 * top}, 0, 0);
+  CHECK(ints(dist::all_reduce(rank_values({2}, kInt64).to(gpu)).to(kCPU)) ==
+        std::vector<int64_t>{static_cast<int64_t>(f), static_cast<int64_t>(2 * f)});
+
+  // In place, into a non-contiguous view (a contiguous copy is reduced and copied back).
+  Tensor t = rank_values({2, 2}, kFloat64).to(gpu).t();
+  dist::all_reduce_(t);
+  check_close(t.to(kCPU), {f, 3 * f, 2 * f, 4 * f}, 0, 0);
+
+  const int root = world - 1;
+  const double scale = std::pow(10.0, root);
+  check_close(dist::broadcast(rank_values({3}).to(gpu), root).to(kCPU),
+              {scale, 2 * scale, 3 * scale}, 0, 0);
+
+  std::vector<int64_t> gathered;
+  for (int r = 0; r < world; ++r) {
+    const auto factor = static_cast<int64_t>(std::pow(10.0, r));
+    gathered.insert(gathered.end(), {factor, 2 * factor});
+  }
+  CHECK(ints(dist::all_gather(rank_values({2}, kInt64).to(gpu)).to(kCPU)) == gathered);
+
+  // [2 world, 2] per rank -> [2, 2] per rank: rank r gets rows 2r, 2r + 1 of the sum.
+  const Tensor mine = dist::reduce_scatter(rank_values({int64_t{2} * world, 2}, kFloat64).to(gpu));
+  CHECK(mine.sizes() == Shape{2, 2});
+  const double first = 4.0 * dist::rank() + 1;
+  check_close(mine.to(kCPU), {first * f, (first + 1) * f, (first + 2) * f, (first + 3) * f}, 0, 0);
+}
+
+TEST_CASE("CUDA tensors that differ across ranks are an error on every rank, before NCCL runs") {
+  if (!gpu_per_rank()) return;
+  // Each rank's own GPU is not a difference; the shapes are.
+  const Tensor x = rank_values({dist::rank() == 0 ? int64_t{2} : int64_t{4}}).to(rank_gpu());
+  if (dist::world_size() > 1) {
+    CHECK_THROWS_WITH_AS(
+        dist::all_reduce(x),
+        doctest::Contains("rank 0 called all_reduce(sum) of float32 [2] on cuda:0; "
+                          "rank 1 called all_reduce(sum) of float32 [4] on cuda:1"),
+        Error);
+  }
+  check_close(dist::all_reduce(ones({1}, rank_gpu())).to(kCPU), {1.0 * dist::world_size()}, 0, 0);
+}
+
+#else
+
+TEST_CASE("CUDA tensors, in a build without NCCL, are an error saying what is missing") {
+  if (!cuda::is_available()) {
+    MESSAGE("skipped: no GPU");
+    return;
+  }
+  CHECK_THROWS_WITH_AS(dist::all_reduce(ones({2}, Device::cuda())),
+                       doctest::Contains("tensors need NCCL, but NCCL was not found"), Error);
+}
+
+#endif

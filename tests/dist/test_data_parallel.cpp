@@ -4,6 +4,7 @@
 #include <bg/bayes.h>
 #include <bg/dist.h>
 
+#include "gpu.h"
 #include "test_util.h"
 
 using namespace bg;
@@ -36,7 +37,7 @@ void check_same_gradients(const std::vector<Tensor>& actual, const std::vector<T
   for (size_t i = 0; i < actual.size() && i < expected.size(); ++i) {
     CHECK(actual[i].grad().defined());
     if (actual[i].grad().defined())
-      check_close(actual[i].grad(), values(expected[i].grad()), 1e-4, 1e-6);
+      check_close(actual[i].grad().to(kCPU), values(expected[i].grad()), 1e-4, 1e-6);
   }
 }
 
@@ -152,3 +153,24 @@ TEST_CASE("DataParallel copies rank 0's buffers before each forward pass in trai
   model->forward(ones({1, 2}));
   check_close(counter->scale, {dist::rank() + 5.0, dist::rank() + 5.0, dist::rank() + 5.0}, 0, 0);
 }
+
+#ifdef BG_DIST_NCCL
+
+TEST_CASE("DataParallel on CUDA: GPU buckets averaged by NCCL give the gradients of 1 process") {
+  if (!gpu_per_rank()) return;
+  const Device gpu = rank_gpu();
+  auto [x, y] = global_batch();
+  manual_seed(7);
+  nn::Sequential reference = make_net();
+  manual_seed(7);
+  nn::Sequential net = make_net();
+  net->to(gpu);
+  dist::DataParallel model(net, dist::DataParallelOptions().bucket_cap_mb(0.001));
+
+  F::cross_entropy(reference->forward(x), y).backward();
+  F::cross_entropy(model->forward(share(x).to(gpu)), share(y).to(gpu)).backward();
+  for (const Tensor& p : model->parameters()) CHECK(p.grad().device() == gpu);
+  check_same_gradients(model->parameters(), reference->parameters());
+}
+
+#endif

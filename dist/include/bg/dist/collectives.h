@@ -1,5 +1,5 @@
 #pragma once
-// Collectives: operations every rank calls together, on CPU tensors.
+// Collectives: operations every rank calls together, on CPU or CUDA tensors.
 //
 //   Tensor total = dist::all_reduce(local_count);               // the sum over ranks, on every
 //   rank dist::broadcast_(weights, /*root=*/0);                      // rank 0's values everywhere
@@ -7,12 +7,19 @@
 //   Tensor mine = dist::reduce_scatter(x);                      // this rank's chunk of the sum
 //
 // Every rank must call the same collectives in the same order with tensors of the same shape,
-// dtype and device. Before any data moves, each collective compares what every rank passed (one
-// small all-gather of the op, its argument, dtype, device and shape), so a mistake on one rank is
-// a bg::Error on every rank naming each rank's tensor, never a hang or a silent wrong answer.
+// dtype and device type. Before any data moves, each collective compares what every rank passed
+// (one small all-gather over MPI of the op, its argument, dtype, device and shape), so a mistake
+// on one rank is a bg::Error on every rank naming each rank's tensor, never a hang or a silent
+// wrong answer.
 //
-// Collectives are not recorded by autograd: their results do not require grad. Tensors must be
-// on the CPU (MPI moves host memory); CUDA tensors throw until the NCCL path exists.
+// CPU tensors are exchanged by MPI. CUDA tensors are exchanged by NCCL, in a build with the CUDA
+// backend and NCCL (otherwise they throw, saying which is missing), one GPU per rank: each rank
+// keeps its tensors on a GPU of its own (on one machine, typically cuda:<rank>), and the first
+// collective on a CUDA tensor binds the rank to that GPU. A CUDA collective is queued on the
+// GPU's stream and returns without waiting for it; the ops that follow on that GPU see its
+// result.
+//
+// Collectives are not recorded by autograd: their results do not require grad.
 
 #include "bg/core.h"
 

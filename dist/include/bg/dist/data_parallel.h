@@ -19,6 +19,8 @@
 // buckets, each started while backward is still running (Note [Overlapping the gradient exchange]
 // in reducer.cpp). Parameters a rank did not use in a pass count as zero gradients there.
 // Accumulating over several backward passes before a step works too: the averaging is linear.
+// A model on a GPU (each rank's own: model->to(Device::cuda(rank))) has its buckets on that GPU,
+// averaged by NCCL (collectives.h); a model on the CPU, by MPI.
 //
 // For a BNN, the parameters are the variational ones (mu, rho of each posterior): they are what
 // autograd reaches and what gets averaged. The KL term and the noise draws: see
