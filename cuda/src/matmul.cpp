@@ -10,6 +10,7 @@
 #include <climits>
 
 #include "bg/core/tensor_impl.h"
+#include "cublas_library.h"
 #include "cuda_backend.h"
 #include "runtime.h"
 
@@ -61,7 +62,7 @@ void CudaBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   const int ldb = as_int(B.ld), lda = as_int(A.ld);
   if (out.dtype() == kFloat32) {
     const float one = 1.0f, zero = 0.0f;
-    check_blas(cublasSgemmStridedBatched(
+    check_blas(cublas().sgemm_strided_batched(
                    current_blas(), op_b, op_a, n, m, k, &one,
                    static_cast<const float*>(B.data.impl()->data()), ldb, B.batch_stride,
                    static_cast<const float*>(A.data.impl()->data()), lda, A.batch_stride, &zero,
@@ -71,7 +72,7 @@ void CudaBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
     BG_CHECK(out.dtype() == kFloat64, "matmul", "expected float32 or float64 operands, got ",
              describe(out));
     const double one = 1.0, zero = 0.0;
-    check_blas(cublasDgemmStridedBatched(
+    check_blas(cublas().dgemm_strided_batched(
                    current_blas(), op_b, op_a, n, m, k, &one,
                    static_cast<const double*>(B.data.impl()->data()), ldb, B.batch_stride,
                    static_cast<const double*>(A.data.impl()->data()), lda, A.batch_stride, &zero,

@@ -6,6 +6,7 @@
 
 #include "bg/core/error.h"
 #include "bg/cuda/stream.h"
+#include "cublas_library.h"
 
 namespace bg::cuda {
 
@@ -17,8 +18,8 @@ void check(cudaError_t status, const char* op) {
 
 void check_blas(cublasStatus_t status, const char* op) {
   if (status == CUBLAS_STATUS_SUCCESS) return;
-  throw Error(bg::detail::concat(op, ": cuBLAS error: ", cublasGetStatusString(status), " (",
-                                 cublasGetStatusName(status), ")"));
+  throw Error(bg::detail::concat(op, ": cuBLAS error: ", cublas().status_string(status), " (",
+                                 cublas().status_name(status), ")"));
 }
 
 void check_launch(const char* op) { check(cudaGetLastError(), op); }
@@ -58,8 +59,8 @@ DeviceQueue& queue_of(int index) {
     // Non-blocking: the stream does not wait for work other libraries queue on the legacy
     // default stream (and theirs does not wait for ours).
     check(cudaStreamCreateWithFlags(&queue.stream, cudaStreamNonBlocking), "cuda stream");
-    check_blas(cublasCreate(&queue.blas), "cublas");
-    check_blas(cublasSetStream(queue.blas, queue.stream), "cublas");
+    check_blas(cublas().create(&queue.blas), "cublas");
+    check_blas(cublas().set_stream(queue.blas, queue.stream), "cublas");
   });
   return queue;
 }
