@@ -55,11 +55,6 @@ Tensor empty_on(const Shape& sizes, Dtype dtype, Device device) {
   return empty(sizes, TensorOptions(dtype).device(device));
 }
 
-Tensor view_of(const Tensor& t, Shape sizes, Shape strides, int64_t offset) {
-  return Tensor(std::make_shared<TensorImpl>(t.impl()->storage(), std::move(sizes),
-                                             std::move(strides), offset, t.dtype()));
-}
-
 Tensor contiguous_on_device(const Tensor& t) {
   if (t.is_contiguous()) return t;
   Tensor copy = empty_on(t.sizes(), t.dtype(), t.device());

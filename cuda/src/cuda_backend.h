@@ -67,9 +67,6 @@ class CudaBackend final : public Backend {
 /// A new contiguous tensor on `device` (no autograd).
 Tensor empty_on(const Shape& sizes, Dtype dtype, Device device);
 
-/// A view of t's storage with the given geometry (no autograd).
-Tensor view_of(const Tensor& t, Shape sizes, Shape strides, int64_t offset);
-
 /// t itself when contiguous, else a contiguous copy on its device.
 Tensor contiguous_on_device(const Tensor& t);
 

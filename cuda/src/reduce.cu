@@ -143,41 +143,6 @@ void reduce_arc(ReduceOp op, const Tensor& out, const Tensor& in, int64_t A, int
               op, start);
 }
 
-// `in` as a contiguous [A, R, C] block: itself when its reduced dims are adjacent, else a copy
-// with the kept dims first and the reduced dims last (C = 1).
-struct ArcView {
-  Tensor data;
-  int64_t A = 1, R = 1, C = 1;
-};
-
-ArcView as_arc(const Tensor& in, const std::vector<int64_t>& dims) {
-  const Shape& sizes = in.sizes();
-  const auto ndim = static_cast<int64_t>(sizes.size());
-  const auto reduced = [&](int64_t d) { return std::binary_search(dims.begin(), dims.end(), d); };
-  ArcView v;
-  const bool adjacent = dims.back() - dims.front() + 1 == static_cast<int64_t>(dims.size());
-  if (in.is_contiguous() && adjacent) {
-    v.data = in;
-    for (int64_t d = 0; d < ndim; ++d) {
-      (d < dims.front() ? v.A : (d <= dims.back() ? v.R : v.C)) *= sizes[d];
-    }
-    return v;
-  }
-  Shape order, permuted_sizes, permuted_strides;
-  for (int64_t d = 0; d < ndim; ++d) {
-    if (!reduced(d)) order.push_back(d);
-  }
-  for (int64_t d : dims) order.push_back(d);
-  for (int64_t d : order) {
-    permuted_sizes.push_back(sizes[d]);
-    permuted_strides.push_back(in.strides()[d]);
-    (reduced(d) ? v.R : v.A) *= sizes[d];
-  }
-  v.data = empty_on(permuted_sizes, in.dtype(), in.device());
-  copy_on_device(v.data, view_of(in, permuted_sizes, permuted_strides, in.storage_offset()));
-  return v;
-}
-
 // ---- Arg-reductions
 // --------------------------------------------------------------------------------
 
@@ -240,22 +205,8 @@ void CudaBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in,
                          const std::vector<int64_t>& dims) {
   use_device(out.device(), "reduce");
   if (out.numel() == 0) return;
-  // Separate runs of reduced dims over a contiguous input (a convolution's bias gradient sums dims
-  // 0, 2 and 3): the innermost run first, into a smaller contiguous tensor, then the rest; every
-  // step is a contiguous [A, R, C] reduction, with no transposing copy.
-  size_t run_start = dims.size() - 1;
-  while (run_start > 0 && dims[run_start - 1] == dims[run_start] - 1) --run_start;
-  if (in.is_contiguous() && run_start > 0) {
-    const std::vector<int64_t> inner(dims.begin() + static_cast<int64_t>(run_start), dims.end());
-    const std::vector<int64_t> outer(dims.begin(), dims.begin() + static_cast<int64_t>(run_start));
-    Shape partial_sizes = in.sizes();
-    for (int64_t d : inner) partial_sizes[d] = 1;
-    const Tensor partial = empty_on(partial_sizes, in.dtype(), in.device());
-    reduce(op, partial, in, inner);
-    reduce(op, out, partial, outer);
-    return;
-  }
-  const ArcView v = as_arc(in, dims);
+  if (reduce_separate_runs(*this, op, out, in, dims)) return;
+  const ReductionBlock v = reduction_block(in, dims);
   switch (in.dtype()) {
     case Dtype::Float32:
       return reduce_arc<float>(op, out, v.data, v.A, v.R, v.C);
@@ -272,7 +223,7 @@ void CudaBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in,
 void CudaBackend::arg_reduce(ArgReduceOp op, const Tensor& out, const Tensor& in, int64_t dim) {
   use_device(out.device(), "arg_reduce");
   if (out.numel() == 0) return;
-  const ArcView v = as_arc(in, {dim});
+  const ReductionBlock v = reduction_block(in, {dim});
   const bool want_max = op == ArgReduceOp::Argmax;
   auto* result = static_cast<int64_t*>(out.impl()->data());
   dispatch_all(in.dtype(), [&](auto tag) {

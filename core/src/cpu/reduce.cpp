@@ -137,60 +137,12 @@ void reduce_arc(ReduceOp op, T* out, const T* in, int64_t A, int64_t R, int64_t 
   });
 }
 
-// `in` as a contiguous [A, R, C] block: itself when its reduced dims are adjacent, else a copy
-// with the kept dims first and the reduced dims last (C = 1).
-struct ArcView {
-  Tensor data;
-  int64_t A = 1, R = 1, C = 1;
-};
-
-ArcView as_arc(const Tensor& in, const std::vector<int64_t>& dims) {
-  const Shape& sizes = in.sizes();
-  const auto ndim = static_cast<int64_t>(sizes.size());
-  ArcView v;
-  const bool adjacent = dims.back() - dims.front() + 1 == static_cast<int64_t>(dims.size());
-  if (in.is_contiguous() && adjacent) {
-    v.data = in;
-    for (int64_t d = 0; d < ndim; ++d) {
-      (d < dims.front() ? v.A : (d <= dims.back() ? v.R : v.C)) *= sizes[d];
-    }
-    return v;
-  }
-  Shape order, permuted_sizes, permuted_strides;
-  for (int64_t d = 0; d < ndim; ++d) {
-    if (!std::binary_search(dims.begin(), dims.end(), d)) order.push_back(d);
-  }
-  for (int64_t d : dims) order.push_back(d);
-  for (int64_t d : order) {
-    permuted_sizes.push_back(sizes[d]);
-    permuted_strides.push_back(in.strides()[d]);
-    (std::binary_search(dims.begin(), dims.end(), d) ? v.R : v.A) *= sizes[d];
-  }
-  const Tensor permuted = detail::alias(in, permuted_sizes, permuted_strides, in.storage_offset());
-  v.data = detail::empty_tensor(permuted_sizes, in.dtype(), in.device());
-  backend(DeviceType::CPU).copy(v.data, permuted);
-  return v;
-}
-
 }  // namespace
 
 void CpuBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in,
                         const std::vector<int64_t>& dims) {
-  // Separate runs of dims over a contiguous input (the bias gradient of a convolution sums dims
-  // 0, 2 and 3): reduce the innermost run first, into a smaller contiguous tensor, then the other
-  // dims of that. Every step is then a contiguous [A, R, C] reduction, with no transposing copy.
-  size_t run_start = dims.size() - 1;
-  while (run_start > 0 && dims[run_start - 1] == dims[run_start] - 1) --run_start;
-  if (in.is_contiguous() && run_start > 0) {
-    const std::vector<int64_t> inner(dims.begin() + static_cast<int64_t>(run_start), dims.end());
-    const std::vector<int64_t> outer(dims.begin(), dims.begin() + static_cast<int64_t>(run_start));
-    const Tensor partial = detail::empty_tensor(detail::reduced_shape(in.sizes(), inner, true),
-                                                in.dtype(), in.device());
-    reduce(op, partial, in, inner);
-    reduce(op, out, partial, outer);
-    return;
-  }
-  const ArcView v = as_arc(in, dims);
+  if (reduce_separate_runs(*this, op, out, in, dims)) return;
+  const ReductionBlock v = reduction_block(in, dims);
   switch (in.dtype()) {
     case Dtype::Float32:
       return reduce_arc(op, out.data_ptr<float>(), v.data.data_ptr<float>(), v.A, v.R, v.C);
@@ -205,7 +157,7 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in,
 }
 
 void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& out, const Tensor& in, int64_t dim) {
-  const ArcView v = as_arc(in, {dim});
+  const ReductionBlock v = reduction_block(in, {dim});
   int64_t* result = out.data_ptr<int64_t>();
   const bool want_max = op == ArgReduceOp::Argmax;
   dispatch_all(in.dtype(), [&](auto tag) {
