@@ -96,7 +96,7 @@ T gradient_sign(bool maximize) {
 // torch.maximum: NaN wins. Written without branches, so that it vectorizes.
 template <typename T>
 T maximum(T a, T b) {
-  const bool nan = std::isnan(a) | std::isnan(b);
+  const bool nan = static_cast<int>(std::isnan(a)) | static_cast<int>(std::isnan(b));
   return nan ? a + b : (a > b ? a : b);
 }
 

@@ -228,9 +228,10 @@ void Optimizer::add_param_group(const OptimizerParamGroup& group) {
 }
 
 void Optimizer::check_options_kind(const OptimizerParamGroup& group, size_t index) const {
-  BG_CHECK(group.has_options() && typeid(group.options()) == typeid(*defaults_), name_,
-           "parameter group ", index, " has ",
-           group.has_options() ? "the options of another optimizer" : "no options");
+  const OptimizerOptions* options = group.has_options() ? &group.options() : nullptr;
+  const OptimizerOptions& defaults = *defaults_;
+  BG_CHECK(options != nullptr && typeid(*options) == typeid(defaults), name_, "parameter group ",
+           index, " has ", options != nullptr ? "the options of another optimizer" : "no options");
 }
 
 std::vector<Tensor> Optimizer::parameters() const {
