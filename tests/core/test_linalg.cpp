@@ -209,6 +209,32 @@ TEST_CASE("gradients of matmul, mm and bmm for every form and layout") {
 // ---- Errors
 // --------------------------------------------------------------------------------------
 
+TEST_CASE("a transposed operand's gradient reaches its matrix contiguous") {
+  // A Linear layer computes x @ weight.t(). In a BNN the weight is not a leaf but a sample, whose
+  // gradient goes on into the fused sampling backward and the optimizer: it must arrive in the
+  // weight's own layout so that those kernels run their contiguous path. (A leaf's .grad would be
+  // made contiguous anyway when it is accumulated; the gradient on its way is what is checked.)
+  const auto gradient_reaching = [](Tensor matrix, const auto& product) {
+    const Tensor sample = matrix.requires_grad_() * 1.0;  // a non-leaf, as a sampled weight
+    Tensor seen;
+    sample.register_hook([&](const Tensor& grad) {
+      seen = grad;
+      return grad;
+    });
+    product(sample).sum().backward();
+    return seen;
+  };
+  const Tensor x = randn({4, 3});
+  const Tensor weight_grad =
+      gradient_reaching(randn({5, 3}), [&](const Tensor& w) { return x.mm(w.t()); });
+  CHECK(weight_grad.is_contiguous());
+  CHECK(test::values(weight_grad) == test::values(ones({4, 5}).t().mm(x)));
+  const Tensor left_grad = gradient_reaching(randn({3, 4}), [&](const Tensor& a) {
+    return a.t().mm(randn({3, 2}));
+  });
+  CHECK(left_grad.is_contiguous());
+}
+
 TEST_CASE("shape errors name the op and both shapes") {
   test::check_error({"mm", "[2, 3]", "[4, 5]"}, [] { (void)mm(zeros({2, 3}), zeros({4, 5})); });
   test::check_error({"mm", "[2, 2, 3]", "[3, 5]"}, [] {
