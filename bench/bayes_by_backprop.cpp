@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
 
   const bg::Tensor x = bg::linspace(-5, 5, 250).unsqueeze(1);
   const bg::Tensor y = (x * 1.5).sin() + 0.1 * bg::randn_like(x);
-  const auto seed_loss = [](bayes::BayesianModule& bnn, const bg::Tensor& input, const bg::Tensor& target) {
+  const auto seed_loss = [](bayes::BayesianModule& bnn, const bg::Tensor& input,
+                            const bg::Tensor& target) {
     return nn::functional::mse_loss(bnn(input), target) +
            0.1 * bnn->kl_divergence({bayes::KLReduction::Mean});
   };
@@ -78,13 +79,15 @@ int main(int argc, char** argv) {
   }
 
   {
-    bayes::BayesianModule bnn(nn::Sequential(nn::Linear(784, 1200), nn::ReLU(), nn::Linear(1200, 1200),
-                                             nn::ReLU(), nn::Linear(1200, 10)));
+    bayes::BayesianModule bnn(nn::Sequential(nn::Linear(784, 1200), nn::ReLU(),
+                                             nn::Linear(1200, 1200), nn::ReLU(),
+                                             nn::Linear(1200, 10)));
     bg::optim::Adam optimizer(bnn->parameters(), bg::optim::AdamOptions(1e-3));
     const bg::Tensor images = bg::rand({128, 784}), labels = bg::randint(0, 10, {128});
     run(args, "bbb_mlp_784_1200_1200_10", 25e3, [&] {
       optimizer.zero_grad();
-      (nn::functional::cross_entropy(bnn(images), labels) + bnn->kl_divergence() / 60000.0).backward();
+      (nn::functional::cross_entropy(bnn(images), labels) + bnn->kl_divergence() / 60000.0)
+          .backward();
       optimizer.step();
     });
   }

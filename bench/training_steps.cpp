@@ -43,8 +43,8 @@ int main(int argc, char** argv) {
 
   nn::Sequential mlp(nn::Linear(784, 1200), nn::ReLU(), nn::Linear(1200, 1200), nn::ReLU(),
                      nn::Linear(1200, 10));
-  run_step(args, "mlp_784_1200_1200_10", mlp, bg::rand({128, 784}), bg::randint(0, 10, {128}),
-           1e-3, cross_entropy, 1.3);
+  run_step(args, "mlp_784_1200_1200_10", mlp, bg::rand({128, 784}), bg::randint(0, 10, {128}), 1e-3,
+           cross_entropy, 1.3);
 
   nn::Sequential lenet(nn::Conv2d(1, 6, 5), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(6, 16, 5),
                        nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(256, 120),
@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
                       nn::Linear(20, 20), nn::ReLU(), nn::Linear(20, 20), nn::ReLU(),
                       nn::Linear(20, 1));
   const bg::Tensor x = bg::linspace(-5, 5, 64).unsqueeze(1);
-  run_step(args, "seed_mlp_1_20x4_1", seed, x, (x * 1.5).sin(), 1e-2,
-           [](const bg::Tensor& p, const bg::Tensor& t) { return nn::functional::mse_loss(p, t); },
-           10.0);
+  run_step(
+      args, "seed_mlp_1_20x4_1", seed, x, (x * 1.5).sin(), 1e-2,
+      [](const bg::Tensor& p, const bg::Tensor& t) { return nn::functional::mse_loss(p, t); },
+      10.0);
 }

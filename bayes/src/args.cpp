@@ -7,7 +7,10 @@ namespace bg::bayes {
 
 namespace {
 const char* kind(const ArgValue& v) {
-  return v.is_number() ? "a number" : v.is_flag() ? "a flag" : v.is_text() ? "a string" : "a tensor";
+  return v.is_number() ? "a number"
+         : v.is_flag() ? "a flag"
+         : v.is_text() ? "a string"
+                       : "a tensor";
 }
 }  // namespace
 
@@ -74,10 +77,14 @@ std::string Args::str() const {
   for (const auto& [key, value] : values_) {
     out << (first ? "" : ", ") << key << "=";
     first = false;
-    if (value.is_number()) out << value.number();
-    else if (value.is_flag()) out << (value.flag() ? "true" : "false");
-    else if (value.is_text()) out << value.text();
-    else out << "tensor" << shape_str(value.tensor().sizes());
+    if (value.is_number())
+      out << value.number();
+    else if (value.is_flag())
+      out << (value.flag() ? "true" : "false");
+    else if (value.is_text())
+      out << value.text();
+    else
+      out << "tensor" << shape_str(value.tensor().sizes());
   }
   return out.str();
 }

@@ -6,7 +6,7 @@
 
 namespace bg::bayes {
 
-// ---- Options -----------------------------------------------------------------------------------
+// ---- Options ------------------------------------------------------------------------------------
 
 BayesianOptions& BayesianOptions::posterior(Spec spec) {
   posterior_ = std::move(spec);
@@ -51,7 +51,7 @@ bool glob_match(const std::string& pattern, const std::string& name) {
   return p == pattern.size();
 }
 
-// ---- Conversion --------------------------------------------------------------------------------
+// ---- Conversion ---------------------------------------------------------------------------------
 
 namespace {
 
@@ -139,8 +139,7 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
   register_module("module", module_.ptr());
 }
 
-// ---- Use
-// -----------------------------------------------------------------------------------------
+// ---- Use ----------------------------------------------------------------------------------------
 
 const std::shared_ptr<nn::Module>& BayesianModuleImpl::module() const {
   BG_CHECK(module_.ptr() != nullptr, "BayesianModule",

@@ -45,7 +45,7 @@ std::string state_prefix(const std::string& name) {
   return "module." + name.substr(0, dot) + ".parametrizations." + name.substr(dot + 1);
 }
 
-// ---- Writing ---------------------------------------------------------------------------------
+// ---- Writing ------------------------------------------------------------------------------------
 
 // The number with the fewest digits that reads back as the same double.
 std::string shortest(double value) {
@@ -94,7 +94,7 @@ void check_registered(const std::string& parameter, const char* kind, const std:
   }
 }
 
-// ---- Reading ---------------------------------------------------------------------------------
+// ---- Reading ------------------------------------------------------------------------------------
 
 // What a checkpoint says about the conversion.
 struct Description {

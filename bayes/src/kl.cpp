@@ -28,8 +28,8 @@ Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p) {
   const Tensor s = posterior.sigma();
   const Tensor d = posterior.mu - prior.mu;
   // Phi(-d/s) = (1 + erf(-d / (s sqrt 2))) / 2, so 1 - 2 Phi(-d/s) = erf(d / (s sqrt 2)).
-  const Tensor folded_mean = s * std::sqrt(2.0 / M_PI) * (d * d / (s * s * -2)).exp() +
-                             d * (d / (s * M_SQRT2)).erf();
+  const Tensor folded_mean =
+      s * std::sqrt(2.0 / M_PI) * (d * d / (s * s * -2)).exp() + d * (d / (s * M_SQRT2)).erf();
   const double log_sqrt_2pi_e = 0.5 * std::log(2.0 * M_PI * M_E);
   return ((prior.b * 2).log() - s.log() - log_sqrt_2pi_e + folded_mean / prior.b).sum();
 }
@@ -38,7 +38,8 @@ Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstim
   BG_CHECK(q.prior() != nullptr, "kl_divergence", q.type_name(), " has no prior");
   const Prior& prior = *q.prior();
   if (!estimate.force_monte_carlo) {
-    if (const KLFunction* closed_form = find_kl(q.name(), prior.name())) return (*closed_form)(q, prior);
+    if (const KLFunction* closed_form = find_kl(q.name(), prior.name()))
+      return (*closed_form)(q, prior);
   }
   // Monte Carlo: E_q[log q(w) - log p(w)].
   if (estimate.mc_samples <= 0) return (q.log_prob(value) - prior.log_prob(value)).sum();

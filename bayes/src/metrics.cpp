@@ -107,8 +107,7 @@ int64_t argmax(const double* values, int64_t n) {
 
 }  // namespace
 
-// ---- Regression
-// -----------------------------------------------------------------------------------
+// ---- Regression ---------------------------------------------------------------------------------
 
 double gaussian_nll(const Tensor& mean, const Tensor& spread, const Tensor& target, Spread kind) {
   const char* name = kind == Spread::Std ? "std" : "variance";
@@ -166,7 +165,7 @@ double z_for_level(double level) {
   return 0.5 * (low + high);
 }
 
-// ---- Classification ---------------------------------------------------------------------------
+// ---- Classification -----------------------------------------------------------------------------
 
 double accuracy(const Tensor& scores, const Tensor& labels) {
   const Rows rows = read_rows("accuracy", "scores", scores, labels);
@@ -227,8 +226,7 @@ double brier_score(const Tensor& probabilities, const Tensor& labels) {
   return total / static_cast<double>(rows.count);
 }
 
-// ---- Separating two groups by a score
-// ------------------------------------------------------------
+// ---- Separating two groups by a score -----------------------------------------------------------
 
 double auroc(const Tensor& scores, const Tensor& labels) {
   check_nonempty("auroc", "scores", scores);

@@ -39,8 +39,10 @@ void VariationalPosterior::resample() {
 
 void VariationalPosterior::set_prior(std::shared_ptr<Prior> prior) {
   prior_ = std::move(prior);
-  if (children().empty()) register_module("prior", prior_);
-  else replace_module("prior", prior_);
+  if (children().empty())
+    register_module("prior", prior_);
+  else
+    replace_module("prior", prior_);
 }
 
 void VariationalPosterior::pretty_print(std::ostream& out) const {
@@ -57,8 +59,8 @@ GaussianPosterior::GaussianPosterior(std::string type_name, std::string name,
   const std::string owner = this->name() + " posterior";
   args.allow_only(owner, mu_from_original ? std::vector<std::string>{"rho"}
                                           : std::vector<std::string>{"mu_std", "rho"});
-  BG_CHECK(original.is_floating_point(), owner, "only floating-point parameters can be Bayesian, got ",
-           describe(original));
+  BG_CHECK(original.is_floating_point(), owner,
+           "only floating-point parameters can be Bayesian, got ", describe(original));
   NoGradGuard no_grad;
   Tensor initial_mu;
   if (mu_from_original) {
@@ -89,6 +91,7 @@ Tensor GaussianPosterior::log_prob(const Tensor& w) {
 }
 
 PretrainedGaussianPosterior::PretrainedGaussianPosterior(const Tensor& original, const Args& args)
-    : GaussianPosterior("PretrainedGaussianPosterior", "pretrained_gaussian", original, args, true) {}
+    : GaussianPosterior("PretrainedGaussianPosterior", "pretrained_gaussian", original, args,
+                        true) {}
 
 }  // namespace bg::bayes

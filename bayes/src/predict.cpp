@@ -4,9 +4,7 @@ namespace bg::bayes {
 
 namespace {
 // H[p] over the last dim, with 0 log 0 = 0.
-Tensor entropy(const Tensor& p) {
-  return -where(p > 0, p * p.log(), 0.0).sum(-1);
-}
+Tensor entropy(const Tensor& p) { return -where(p > 0, p * p.log(), 0.0).sum(-1); }
 }  // namespace
 
 Prediction predict(const nn::AnyModule& model, const Tensor& input, int64_t samples, Task task) {

@@ -10,8 +10,8 @@ constexpr double kLogSqrt2Pi = 0.91893853320467274178;  // log(sqrt(2 pi))
 // Checks that every element of `t` is positive.
 void check_positive(const std::string& owner, const char* name, const Tensor& t) {
   NoGradGuard no_grad;
-  BG_CHECK(logical_or(t <= 0, isnan(t)).sum().item<int64_t>() == 0, owner, "the argument '",
-           name, "' must be positive");
+  BG_CHECK(logical_or(t <= 0, isnan(t)).sum().item<int64_t>() == 0, owner, "the argument '", name,
+           "' must be positive");
 }
 
 // log N(w; mu, sigma^2)
@@ -24,7 +24,9 @@ Tensor gaussian_log_prob(const Tensor& w, const Tensor& mu, const Tensor& sigma)
 Prior::Prior(std::string type_name, std::string name, Args args)
     : nn::Module(std::move(type_name)), name_(std::move(name)), args_(std::move(args)) {}
 
-void Prior::pretty_print(std::ostream& out) const { out << type_name() << "(" << args_.str() << ")"; }
+void Prior::pretty_print(std::ostream& out) const {
+  out << type_name() << "(" << args_.str() << ")";
+}
 
 GaussianPrior::GaussianPrior(const Tensor& like, const Args& args)
     : Prior("GaussianPrior", "gaussian", args) {
@@ -42,7 +44,8 @@ ScaleMixturePrior::ScaleMixturePrior(const Tensor& like, const Args& args)
   args.allow_only("scale_mixture prior", {"pi", "sigma1", "sigma2"});
   BG_CHECK(pi > 0.0 && pi < 1.0, "scale_mixture prior", "pi must lie in (0, 1), got ", pi);
   sigma1 = register_buffer("sigma1", args.tensor("scale_mixture prior", "sigma1", 1.0, like));
-  sigma2 = register_buffer("sigma2", args.tensor("scale_mixture prior", "sigma2", std::exp(-6.0), like));
+  sigma2 =
+      register_buffer("sigma2", args.tensor("scale_mixture prior", "sigma2", std::exp(-6.0), like));
   check_positive("scale_mixture prior", "sigma1", sigma1);
   check_positive("scale_mixture prior", "sigma2", sigma2);
 }
@@ -63,8 +66,6 @@ LaplacePrior::LaplacePrior(const Tensor& like, const Args& args)
   check_positive("laplace prior", "b", b);
 }
 
-Tensor LaplacePrior::log_prob(const Tensor& w) const {
-  return (w - mu).abs() / -b - (b * 2).log();
-}
+Tensor LaplacePrior::log_prob(const Tensor& w) const { return (w - mu).abs() / -b - (b * 2).log(); }
 
 }  // namespace bg::bayes

@@ -65,15 +65,19 @@ struct Registry {
 Registry& registry() {
   static Registry* instance = [] {
     auto* r = new Registry();
-    r->posteriors.add("gaussian", [](const Tensor& t, const Args& a) {
-      return std::make_shared<GaussianPosterior>(t, a);
-    }, {"normal"});
-    r->posteriors.add("pretrained_gaussian", [](const Tensor& t, const Args& a) {
-      return std::make_shared<PretrainedGaussianPosterior>(t, a);
-    }, {"pretrained_normal"});
-    r->priors.add("gaussian", [](const Tensor& t, const Args& a) {
-      return std::make_shared<GaussianPrior>(t, a);
-    }, {"normal"});
+    r->posteriors.add(
+        "gaussian",
+        [](const Tensor& t, const Args& a) { return std::make_shared<GaussianPosterior>(t, a); },
+        {"normal"});
+    r->posteriors.add("pretrained_gaussian",
+                      [](const Tensor& t, const Args& a) {
+                        return std::make_shared<PretrainedGaussianPosterior>(t, a);
+                      },
+                      {"pretrained_normal"});
+    r->priors.add(
+        "gaussian",
+        [](const Tensor& t, const Args& a) { return std::make_shared<GaussianPrior>(t, a); },
+        {"normal"});
     r->priors.add("scale_mixture", [](const Tensor& t, const Args& a) {
       return std::make_shared<ScaleMixturePrior>(t, a);
     });
@@ -81,8 +85,10 @@ Registry& registry() {
       return std::make_shared<LaplacePrior>(t, a);
     });
     for (const char* posterior : {"gaussian", "pretrained_gaussian"}) {
-      r->kls.emplace(std::pair{std::string(posterior), std::string("gaussian")}, kl_gaussian_gaussian);
-      r->kls.emplace(std::pair{std::string(posterior), std::string("laplace")}, kl_gaussian_laplace);
+      r->kls.emplace(std::pair{std::string(posterior), std::string("gaussian")},
+                     kl_gaussian_gaussian);
+      r->kls.emplace(std::pair{std::string(posterior), std::string("laplace")},
+                     kl_gaussian_laplace);
     }
     return r;
   }();
@@ -114,8 +120,8 @@ void register_kl(const std::string& posterior, const std::string& prior, KLFunct
   r.kls.emplace(key, std::move(kl));
 }
 
-std::shared_ptr<VariationalPosterior> make_posterior(const std::string& name, const Tensor& original,
-                                                     const Args& args) {
+std::shared_ptr<VariationalPosterior> make_posterior(const std::string& name,
+                                                     const Tensor& original, const Args& args) {
   Registry& r = registry();
   PosteriorFactory factory;
   {

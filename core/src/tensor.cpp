@@ -80,8 +80,7 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 Tensor Tensor::clone() const { return bg::clone(*this); }
 Tensor Tensor::operator[](int64_t index) const { return select(0, index); }
 
-// ---- Forwarding to ops.h
-// ------------------------------------------------------------------------------
+// ---- Forwarding to ops.h ------------------------------------------------------------------------
 Tensor Tensor::view(const Shape& s) const { return bg::view(*this, s); }
 Tensor Tensor::reshape(const Shape& s) const { return bg::reshape(*this, s); }
 Tensor Tensor::flatten(int64_t a, int64_t b) const { return bg::flatten(*this, a, b); }

@@ -61,8 +61,7 @@ class CudaBackend final : public Backend {
                       const fused::AdagradHyper& hyper) override;
 };
 
-// ---- Helpers the kernel files share (backend.cpp)
-// --------------------------------------------------
+// ---- Helpers the kernel files share (backend.cpp) -----------------------------------------------
 
 /// A new contiguous tensor on `device` (no autograd).
 Tensor empty_on(const Shape& sizes, Dtype dtype, Device device);

@@ -143,8 +143,7 @@ void reduce_arc(ReduceOp op, const Tensor& out, const Tensor& in, int64_t A, int
               op, start);
 }
 
-// ---- Arg-reductions
-// --------------------------------------------------------------------------------
+// ---- Arg-reductions -----------------------------------------------------------------------------
 
 // Whether (v, i) beats the best so far (best, at): the first NaN wins, then the larger (smaller)
 // value, then the earlier index. at == -1 means nothing yet.

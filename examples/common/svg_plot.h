@@ -20,7 +20,8 @@ class SvgPlot {
   void band(const std::vector<double>& x, const std::vector<double>& lower,
             const std::vector<double>& upper, const std::string& color, const std::string& label) {
     std::ostringstream path;
-    for (size_t i = 0; i < x.size(); ++i) path << (i ? " L" : "M") << px(x[i]) << "," << py(upper[i]);
+    for (size_t i = 0; i < x.size(); ++i)
+      path << (i ? " L" : "M") << px(x[i]) << "," << py(upper[i]);
     for (size_t i = x.size(); i-- > 0;) path << " L" << px(x[i]) << "," << py(lower[i]);
     body_ << "<path d=\"" << path.str() << " Z\" fill=\"" << color << "\" stroke=\"none\"/>\n";
     legend_.push_back({label, color, "band"});
@@ -62,7 +63,8 @@ class SvgPlot {
   }
 
  private:
-  static constexpr int kWidth = 800, kHeight = 500, kLeft = 60, kRight = 20, kTop = 40, kBottom = 50;
+  static constexpr int kWidth = 800, kHeight = 500, kLeft = 60, kRight = 20, kTop = 40,
+                       kBottom = 50;
   struct Entry {
     std::string label, color, kind;
   };

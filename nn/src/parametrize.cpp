@@ -185,8 +185,7 @@ void begin_sampling_step() { sampling_step.fetch_add(1); }
 
 uint64_t current_sampling_step() { return sampling_step.load(); }
 
-// ---- Weight normalization
-// ------------------------------------------------------------------------
+// ---- Weight normalization -----------------------------------------------------------------------
 
 namespace {
 // The 2-norm of v over every dim but `dim`, kept as size-1 dims so it broadcasts against v.

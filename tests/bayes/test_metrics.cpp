@@ -67,8 +67,7 @@ Tensor random_labels(int64_t rows, int64_t classes, uint64_t seed) {
 
 }  // namespace
 
-// ---- Regression
-// -----------------------------------------------------------------------------------
+// ---- Regression ---------------------------------------------------------------------------------
 
 TEST_CASE("gaussian_nll is the mean full negative log-density, constant included") {
   // Element 1: 0.5 log(2 pi) + log 1 + 0; element 2: 0.5 log(2 pi) + log 2 + (3 - 1)^2 / (2 * 4).
@@ -166,7 +165,7 @@ TEST_CASE("z_for_level inverts the Gaussian's central mass") {
   check_error({"z_for_level", "(0, 1), got 0"}, [] { bayes::z_for_level(0.0); });
 }
 
-// ---- Classification ---------------------------------------------------------------------------
+// ---- Classification -----------------------------------------------------------------------------
 
 TEST_CASE("accuracy takes logits or probabilities, first index on ties") {
   const Tensor logits = doubles({1, 2, 0, 3, 1, 1, 0, 0, 5, 2, 2, 1}, {4, 3});
@@ -283,8 +282,7 @@ TEST_CASE("brier_score sums the squared errors over classes and averages over ro
         doctest::Approx((q - one_hot).pow(2).sum({1}).mean().item<double>()).epsilon(1e-12));
 }
 
-// ---- AUROC
-// ------------------------------------------------------------------------------------------
+// ---- AUROC --------------------------------------------------------------------------------------
 
 TEST_CASE("auroc counts correctly ordered pairs, ties as one half") {
   // scikit-learn's documentation example: 0.75.

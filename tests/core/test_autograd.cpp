@@ -35,8 +35,7 @@ void check_allclose(const Tensor& actual, const Tensor& expected, double toleran
 
 }  // namespace
 
-// ---- backward()
-// -----------------------------------------------------------------------------------
+// ---- backward() ---------------------------------------------------------------------------------
 
 TEST_CASE("backward accumulates into .grad across calls, and set_grad({}) resets it") {
   const Tensor x = leaf_vec({1, -2, 3});
@@ -125,8 +124,7 @@ TEST_CASE("backward on several outputs sums their gradients") {
   }
 }
 
-// ---- Graph shapes
-// ---------------------------------------------------------------------------------
+// ---- Graph shapes -------------------------------------------------------------------------------
 
 TEST_CASE("a shared subexpression (diamond) gets the sum of both paths, and runs once") {
   const Tensor x = leaf_vec({0.1, 0.7, -1.3});
@@ -228,8 +226,7 @@ TEST_CASE("a float32 leaf used in a float64 computation gets a float32 gradient"
   CHECK(x.grad().data_ptr<float>()[1] == 0.1f);  // the float64 gradient, rounded
 }
 
-// ---- grad()
-// -----------------------------------------------------------------------------------------
+// ---- grad() -------------------------------------------------------------------------------------
 
 TEST_CASE("grad returns gradients without touching .grad") {
   const Tensor a = leaf_vec({1, 2, 3});
@@ -296,8 +293,7 @@ TEST_CASE("grad rejects inputs that do not require grad") {
   });
 }
 
-// ---- Higher order
-// ---------------------------------------------------------------------------------
+// ---- Higher order -------------------------------------------------------------------------------
 
 TEST_CASE("create_graph gives a differentiable gradient: d2/dx2 x^3 = 6x") {
   const Tensor x = leaf_vec({0.5, -1, 2});
@@ -371,8 +367,7 @@ TEST_CASE("gradgradcheck on composite functions") {
   }
 }
 
-// ---- Modes and flags
-// ------------------------------------------------------------------------------
+// ---- Modes and flags ----------------------------------------------------------------------------
 
 TEST_CASE("NoGradGuard stops recording and restores the previous mode") {
   const Tensor x = leaf_vec({1, 2});
@@ -456,8 +451,7 @@ TEST_CASE("is_leaf and grad_fn names") {
   CHECK(std::string(x.sum().grad_fn()->name()) == "SumBackward");
 }
 
-// ---- Hooks
-// ----------------------------------------------------------------------------------------
+// ---- Hooks --------------------------------------------------------------------------------------
 
 TEST_CASE("a leaf hook sees the summed gradient once") {
   const Tensor x = leaf_vec({1, -2, 3});
@@ -516,8 +510,7 @@ TEST_CASE("register_hook needs a tensor that requires grad") {
   });
 }
 
-// ---- Version counters
-// -----------------------------------------------------------------------------
+// ---- Version counters ---------------------------------------------------------------------------
 
 TEST_CASE("modifying a saved tensor in place makes backward throw") {
   const Tensor x = leaf_vec({1, -2, 3});
@@ -576,8 +569,7 @@ TEST_CASE("the .grad of two leaves of a + b are independent tensors") {
   check_allclose(b.grad(), vec({1, 1}));
 }
 
-// ---- Custom ops (autograd::record)
-// ----------------------------------------------------------------
+// ---- Custom ops (autograd::record) --------------------------------------------------------------
 
 namespace {
 

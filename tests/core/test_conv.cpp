@@ -14,7 +14,7 @@ using namespace bg;
 
 namespace {
 
-// ---- Reference loops, in double, on row-major values ----------------------------------------
+// ---- Reference loops, in double, on row-major values --------------------------------------------
 
 // One spatial axis: kernel, stride, padding, dilation.
 struct Axis {
@@ -236,8 +236,7 @@ std::vector<double> adaptive_avg_ref(const Tensor& input, int64_t OH, int64_t OW
   return out;
 }
 
-// ---- Helpers
-// -------------------------------------------------------------------------------------
+// ---- Helpers ------------------------------------------------------------------------------------
 
 // N(0, 1) float64 values without autograd, from a generator of their own.
 Tensor normal(const Shape& sizes, uint64_t seed, Dtype dtype = kFloat64) {
@@ -275,8 +274,7 @@ class ThreadCountGuard {
 
 }  // namespace
 
-// ---- Forward values
-// ------------------------------------------------------------------------------
+// ---- Forward values -----------------------------------------------------------------------------
 
 TEST_CASE("conv2d matches the direct sum for strides, padding, dilation, groups and biases") {
   struct Case {
@@ -524,7 +522,7 @@ TEST_CASE("an empty batch gives empty results and zero parameter gradients") {
   CHECK(fold(unfold(x, 2), 5, 2).sizes() == Shape{0, 3, 5, 5});
 }
 
-// ---- Max pooling's gradient -------------------------------------------------------------------
+// ---- Max pooling's gradient ---------------------------------------------------------------------
 
 TEST_CASE("max_pool2d sends each window's gradient to its first maximum") {
   // All equal: every window's gradient goes to its top-left element (float32 rows long enough
@@ -575,8 +573,7 @@ TEST_CASE("max_pool2d propagates NaN and ignores -inf padding") {
                     {-5, -5, -5, -5, -5, -5, -5, -5, -5}, 0.0);
 }
 
-// ---- Gradients
-// -----------------------------------------------------------------------------------
+// ---- Gradients ----------------------------------------------------------------------------------
 
 TEST_CASE("conv2d and conv1d: first and second derivatives, contiguous or not") {
   test::check_gradients(
@@ -642,7 +639,7 @@ TEST_CASE("average pooling: first and second derivatives") {
       {test::strided_leaf({2, 2, 5, 4}, 49)});
 }
 
-// ---- Errors ------------------------------------------------------------------------------------
+// ---- Errors -------------------------------------------------------------------------------------
 
 TEST_CASE("convolutions name the op and the shapes in their errors") {
   const Tensor x = zeros({1, 3, 5, 5}), w = zeros({4, 3, 3, 3});
@@ -748,8 +745,7 @@ TEST_CASE("pooling, unfold and fold name the op and the shapes in their errors")
                     [&] { fold(zeros({9}), 4, 2); });
 }
 
-// ---- Threads
-// ---------------------------------------------------------------------------------------
+// ---- Threads ------------------------------------------------------------------------------------
 
 TEST_CASE("convolution and pooling give the same bits on 1 and 2 threads") {
   // Many planes and windows, so every kernel splits into several parallel chunks.
@@ -773,8 +769,7 @@ TEST_CASE("convolution and pooling give the same bits on 1 and 2 threads") {
   }
 }
 
-// ---- The matrix products convolutions make
-// ---------------------------------------------------------
+// ---- The matrix products convolutions make ------------------------------------------------------
 
 TEST_CASE("matmul handles a convolution's products: few rows, long rows, transposed operands") {
   // Forward: weight [C_out, K] @ columns [K, N L] with few rows and a ragged last column block;

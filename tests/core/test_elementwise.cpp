@@ -29,8 +29,7 @@ void check_close_for(Dtype dtype, const Tensor& actual, const std::vector<double
     test::check_close(actual, expected, kFloat64Rtol, kFloat64Atol);
 }
 
-// ---- Binary ops
-// ----------------------------------------------------------------------------------
+// ---- Binary ops ---------------------------------------------------------------------------------
 
 struct BinaryCase {
   std::string name;
@@ -179,8 +178,7 @@ TEST_CASE("bool arithmetic: + is or, * is and, - throws") {
   CHECK(test::ints(a + tensor({5, 5, 5, 5})) == std::vector<int64_t>{6, 6, 5, 5});
 }
 
-// ---- Type promotion
-// ------------------------------------------------------------------------------
+// ---- Type promotion -----------------------------------------------------------------------------
 
 TEST_CASE("type promotion follows PyTorch") {
   const Tensor i64 = tensor({1, 2, 3});
@@ -237,8 +235,7 @@ TEST_CASE("type promotion follows PyTorch") {
   }
 }
 
-// ---- Comparison and logic
-// ------------------------------------------------------------------------
+// ---- Comparison and logic -----------------------------------------------------------------------
 
 TEST_CASE("comparisons match C++ operators, NaN included") {
   const std::vector<double> a = {1.0, 2.0, 3.0, test::kNaN, -0.0};
@@ -304,8 +301,7 @@ TEST_CASE("where selects elementwise with broadcasting") {
         std::vector<int64_t>{1, 4});
 }
 
-// ---- Elementwise math
-// ----------------------------------------------------------------------------
+// ---- Elementwise math ---------------------------------------------------------------------------
 
 struct UnaryCase {
   std::string name;
@@ -466,8 +462,7 @@ TEST_CASE("softplus is log(1 + exp(x)) without overflow or underflow") {
   }
 }
 
-// ---- Gradients
-// -----------------------------------------------------------------------------------
+// ---- Gradients ----------------------------------------------------------------------------------
 
 TEST_CASE("gradients of unary ops") {
   for (const UnaryCase& c : unary_cases()) {
@@ -585,8 +580,7 @@ TEST_CASE("gradients of ops with kinks take PyTorch's choice at the kink") {
                     {1.0, 1.0}, 0.0);
 }
 
-// ---- Errors
-// --------------------------------------------------------------------------------------
+// ---- Errors -------------------------------------------------------------------------------------
 
 TEST_CASE("shapes that do not broadcast name the op and both shapes") {
   const Tensor a = zeros({2, 3}), b = zeros({4});

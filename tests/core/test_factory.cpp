@@ -23,7 +23,7 @@ void check_tensor(const Tensor& t, const Shape& sizes, Dtype dtype,
 
 }  // namespace
 
-// ---- Filled tensors ---------------------------------------------------------------------------
+// ---- Filled tensors -----------------------------------------------------------------------------
 
 TEST_CASE("factory: zeros, ones and empty default to float32") {
   check_tensor(zeros({2, 3}), {2, 3}, kFloat32, std::vector<double>(6, 0.0));
@@ -73,7 +73,7 @@ TEST_CASE("factory: negative sizes throw naming the op and the sizes") {
   CHECK_THROWS_WITH_AS(tensor(std::vector<float>{}, {-1, 0}), doctest::Contains("tensor"), Error);
 }
 
-// ---- Ranges -----------------------------------------------------------------------------------
+// ---- Ranges -------------------------------------------------------------------------------------
 
 TEST_CASE("factory: arange of integers is int64") {
   check_tensor(arange(5), {5}, kInt64, {0, 1, 2, 3, 4});
@@ -124,7 +124,7 @@ TEST_CASE("factory: eye, square and rectangular") {
   check_tensor(eye(0), {0, 0}, kFloat32, {});
 }
 
-// ---- Random factories (distributions are checked in test_random.cpp) ---------------------------
+// ---- Random factories (distributions are checked in test_random.cpp) ----------------------------
 
 TEST_CASE("factory: rand, randn and randint sizes and dtypes") {
   Generator g(5);
@@ -150,7 +150,7 @@ TEST_CASE("factory: random factories reject wrong dtypes and ranges") {
   CHECK_THROWS_WITH_AS(randint(0, 2, {2}, kBool), doctest::Contains("randint"), Error);
 }
 
-// ---- *_like -----------------------------------------------------------------------------------
+// ---- *_like -------------------------------------------------------------------------------------
 
 TEST_CASE("factory: *_like copy sizes, dtype and device from the template") {
   const Tensor like = zeros({2, 3}, kFloat64).t();  // non-contiguous: the result is not
@@ -182,7 +182,7 @@ TEST_CASE("factory: *_like options override the template") {
   CHECK_THROWS_WITH_AS(zeros_like(Tensor()), doctest::Contains("*_like"), Error);
 }
 
-// ---- From C++ values --------------------------------------------------------------------------
+// ---- From C++ values ----------------------------------------------------------------------------
 
 TEST_CASE("factory: tensor from initializer lists follows the C++ type") {
   check_tensor(tensor({1.5f, 2.f}), {2}, kFloat32, {1.5, 2});
@@ -256,7 +256,7 @@ TEST_CASE("factory: TensorOptions chain") {
   CHECK(zeros({1}).options().dtype() == kFloat32);
 }
 
-// ---- Properties -------------------------------------------------------------------------------
+// ---- Properties ---------------------------------------------------------------------------------
 
 TEST_CASE("properties: sizes, strides, offset of contiguous tensors and views") {
   const Tensor x = arange(24.).reshape({2, 3, 4});

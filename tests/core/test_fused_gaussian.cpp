@@ -34,7 +34,9 @@ TEST_CASE("fused gaussian_sample: gradients, first and second order") {
       [&](const std::vector<Tensor>& in) { return fused::gaussian_sample(in[0], in[1], eps); },
       {test::leaf({3, 4}, 1), test::leaf({3, 4}, 2)});
   test::check_gradients(
-      [&](const std::vector<Tensor>& in) { return fused::gaussian_sample(in[0], in[1], eps.t().t()); },
+      [&](const std::vector<Tensor>& in) {
+        return fused::gaussian_sample(in[0], in[1], eps.t().t());
+      },
       {test::strided_leaf({3, 4}, 1), test::strided_leaf({3, 4}, 2)});
 }
 
@@ -51,13 +53,16 @@ TEST_CASE("fused gaussian_sample: the fused backward equals the formula's") {
 TEST_CASE("fused gaussian_kl equals the closed form, with broadcast and tensor priors") {
   Generator gen(5);
   const Tensor mu = randn({300, 200}, kFloat64, &gen), rho = randn({300, 200}, kFloat64, &gen);
-  const Tensor scalar_mu = scalar_tensor(0.3, kFloat64), scalar_sigma = scalar_tensor(0.7, kFloat64);
-  CHECK(fused::gaussian_kl(mu, rho, scalar_mu, scalar_sigma).item<double>() ==
-        doctest::Approx(kl_formula(mu, rho, scalar_mu, scalar_sigma).item<double>()).epsilon(1e-12));
+  const Tensor scalar_mu = scalar_tensor(0.3, kFloat64),
+               scalar_sigma = scalar_tensor(0.7, kFloat64);
+  CHECK(
+      fused::gaussian_kl(mu, rho, scalar_mu, scalar_sigma).item<double>() ==
+      doctest::Approx(kl_formula(mu, rho, scalar_mu, scalar_sigma).item<double>()).epsilon(1e-12));
   const Tensor tensor_mu = randn({300, 200}, kFloat64, &gen);
   const Tensor tensor_sigma = rand({200}, kFloat64, &gen) + 0.5;  // a row, broadcast over rows
-  CHECK(fused::gaussian_kl(mu, rho, tensor_mu, tensor_sigma).item<double>() ==
-        doctest::Approx(kl_formula(mu, rho, tensor_mu, tensor_sigma).item<double>()).epsilon(1e-12));
+  CHECK(
+      fused::gaussian_kl(mu, rho, tensor_mu, tensor_sigma).item<double>() ==
+      doctest::Approx(kl_formula(mu, rho, tensor_mu, tensor_sigma).item<double>()).epsilon(1e-12));
   // float32 accumulates in float64.
   const Tensor mu32 = mu.to(kFloat32), rho32 = rho.to(kFloat32);
   CHECK(fused::gaussian_kl(mu32, rho32, scalar_mu, scalar_sigma).item<double>() ==
@@ -71,13 +76,15 @@ TEST_CASE("fused gaussian_kl: gradients, first and second order") {
       {test::leaf({3, 4}, 1), test::leaf({3, 4}, 2)});
   test::check_gradients(
       [&](const std::vector<Tensor>& in) {
-        return fused::gaussian_kl(in[0], in[1], scalar_tensor(0.0, kFloat64), scalar_tensor(1.0, kFloat64));
+        return fused::gaussian_kl(in[0], in[1], scalar_tensor(0.0, kFloat64),
+                                  scalar_tensor(1.0, kFloat64));
       },
       {test::strided_leaf({3, 4}, 1), test::strided_leaf({3, 4}, 2)});
   // A learnable prior is differentiated too.
   test::check_gradients(
       [](const std::vector<Tensor>& in) { return fused::gaussian_kl(in[0], in[1], in[2], in[3]); },
-      {test::leaf({2, 3}, 1), test::leaf({2, 3}, 2), test::leaf({3}, 3), test::leaf_in({3}, 0.5, 2, 4)});
+      {test::leaf({2, 3}, 1), test::leaf({2, 3}, 2), test::leaf({3}, 3),
+       test::leaf_in({3}, 0.5, 2, 4)});
 }
 
 TEST_CASE("fused gaussian_kl: the fused backward equals the formula's") {
@@ -97,9 +104,11 @@ TEST_CASE("fused gaussian ops: results are the same on 1 and 2 threads") {
   const Tensor eps = randn({1 << 20}, kFloat32, &gen);
   const Tensor pm = scalar_tensor(0.0), ps = scalar_tensor(1.0);
   set_num_threads(1);
-  const Tensor sample1 = fused::gaussian_sample(mu, rho, eps), kl1 = fused::gaussian_kl(mu, rho, pm, ps);
+  const Tensor sample1 = fused::gaussian_sample(mu, rho, eps),
+               kl1 = fused::gaussian_kl(mu, rho, pm, ps);
   set_num_threads(2);
-  const Tensor sample2 = fused::gaussian_sample(mu, rho, eps), kl2 = fused::gaussian_kl(mu, rho, pm, ps);
+  const Tensor sample2 = fused::gaussian_sample(mu, rho, eps),
+               kl2 = fused::gaussian_kl(mu, rho, pm, ps);
   set_num_threads(before);
   CHECK(equal(sample1, sample2));
   CHECK(equal(kl1, kl2));
@@ -113,8 +122,10 @@ TEST_CASE("fused gaussian ops: errors name the op and the operands") {
                     [&] { (void)fused::gaussian_sample(mu, zeros({3}, kFloat64), zeros({3})); });
   test::check_error({"gaussian_kl", "[2] and [3] cannot be broadcast"},
                     [&] { (void)fused::gaussian_kl(mu, rho, zeros({2}), ones({3})); });
-  test::check_error({"gaussian_kl", "float32[5, 3]", "does not broadcast to mu's shape [3]"},
-                    [&] { (void)fused::gaussian_kl(mu, rho, zeros({5, 3}), ones({3})); });
-  test::check_error({"gaussian_kl", "float32 or float64"},
-                    [&] { (void)fused::gaussian_kl(zeros({3}, kInt64), rho, zeros({}), ones({})); });
+  test::check_error({"gaussian_kl", "float32[5, 3]", "does not broadcast to mu's shape [3]"}, [&] {
+    (void)fused::gaussian_kl(mu, rho, zeros({5, 3}), ones({3}));
+  });
+  test::check_error({"gaussian_kl", "float32 or float64"}, [&] {
+    (void)fused::gaussian_kl(zeros({3}, kInt64), rho, zeros({}), ones({}));
+  });
 }

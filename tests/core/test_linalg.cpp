@@ -121,8 +121,7 @@ Tensor draw(const Shape& sizes, Dtype dtype, Generator& generator) {
   return randn(sizes, dtype, &generator);
 }
 
-// ---- Values
-// --------------------------------------------------------------------------------------
+// ---- Values -------------------------------------------------------------------------------------
 
 TEST_CASE("matmul matches a naive loop for every numpy form and layout") {
   for (Dtype dtype : {kFloat32, kFloat64}) {
@@ -178,8 +177,7 @@ TEST_CASE("a large float32 product (the tiled parallel path) is within rounding 
   check_product(matmul(a, b_transposed), a, b_transposed);
 }
 
-// ---- Gradients
-// -----------------------------------------------------------------------------------
+// ---- Gradients ----------------------------------------------------------------------------------
 
 TEST_CASE("gradients of matmul, mm and bmm for every form and layout") {
   uint64_t seed = 100;
@@ -206,8 +204,7 @@ TEST_CASE("gradients of matmul, mm and bmm for every form and layout") {
                         {test::strided_leaf({2, 3, 4}, 3), test::strided_leaf({4}, 4)});
 }
 
-// ---- Errors
-// --------------------------------------------------------------------------------------
+// ---- Errors -------------------------------------------------------------------------------------
 
 TEST_CASE("a transposed operand's gradient reaches its matrix contiguous") {
   // A Linear layer computes x @ weight.t(). In a BNN the weight is not a leaf but a sample, whose

@@ -53,7 +53,7 @@ void check_moments(const Tensor& t, double mean, double variance, double m4) {
 
 }  // namespace
 
-// ---- Philox ------------------------------------------------------------------------------------
+// ---- Philox -------------------------------------------------------------------------------------
 
 TEST_CASE("random: Philox-4x32-10 matches Random123's known answers") {
   CHECK(philox4x32(Block{0, 0, 0, 0}, {0, 0}) ==
@@ -76,7 +76,7 @@ TEST_CASE("random: the (counter, seed) form puts the low words first") {
   CHECK(philox4x32(0, 1) != philox4x32(0, 0));
 }
 
-// ---- The layout of fills (random.h) -----------------------------------------------------------
+// ---- The layout of fills (random.h) -------------------------------------------------------------
 
 TEST_CASE("random: uniform and randint values come from the documented words") {
   const uint64_t seed = 77;
@@ -197,7 +197,7 @@ TEST_CASE("random: odd sizes drop the second half of the last normal pair") {
   }
 }
 
-// ---- Generators and seeding -------------------------------------------------------------------
+// ---- Generators and seeding ---------------------------------------------------------------------
 
 TEST_CASE("random: generators with the same seed agree, other seeds differ") {
   Generator a(123), b(123), c(124);
@@ -258,7 +258,7 @@ TEST_CASE("random: in-place fills follow the logical order of a view") {
   CHECK(equal(y, randn({6, 4}, kFloat32, &b)));
 }
 
-// ---- Distributions ----------------------------------------------------------------------------
+// ---- Distributions ------------------------------------------------------------------------------
 
 TEST_CASE("random: rand is uniform on [0, 1)") {
   for (Dtype dtype : {kFloat32, kFloat64}) {

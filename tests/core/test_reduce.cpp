@@ -15,8 +15,7 @@ namespace {
 
 using ReduceFn = std::function<Tensor(const Tensor& x, const Dims& dims, bool keepdim)>;
 
-// ---- The naive reference
-// -------------------------------------------------------------------------
+// ---- The naive reference ------------------------------------------------------------------------
 
 // Where each element of a tensor of `sizes` (row-major) goes when `dims` are reduced: the index of
 // its output element in the keepdim shape. An empty dim list means every dim.
@@ -122,8 +121,7 @@ std::string dims_str(const Dims& dims) {
   return shape_str(Shape(dims.vec().begin(), dims.vec().end()));
 }
 
-// ---- Values
-// --------------------------------------------------------------------------------------
+// ---- Values -------------------------------------------------------------------------------------
 
 TEST_CASE("sum, mean, prod, max and min match a naive loop over every dim list and layout") {
   for (Dtype dtype : {kFloat32, kFloat64}) {
@@ -487,8 +485,7 @@ TEST_CASE("sum_to sums the broadcast dims away") {
   test::check_error({"sum_to", "[3, 4]", "[2, 3, 4]"}, [&] { (void)sum_to(x.sum(0), {2, 3, 4}); });
 }
 
-// ---- Gradients
-// -----------------------------------------------------------------------------------
+// ---- Gradients ----------------------------------------------------------------------------------
 
 TEST_CASE("gradients of reductions over every kind of dim list") {
   const std::vector<std::pair<std::string, ReduceFn>> ops = {
@@ -602,8 +599,7 @@ TEST_CASE("norm's gradient at zero is 0, not NaN") {
   }
 }
 
-// ---- Errors
-// --------------------------------------------------------------------------------------
+// ---- Errors -------------------------------------------------------------------------------------
 
 TEST_CASE("bad dims name the op and the dim") {
   const Tensor x = zeros({2, 3, 4});

@@ -62,7 +62,7 @@ std::vector<std::string> names(const nn::Module& module) {
 
 }  // namespace
 
-// ---- Convolutions ------------------------------------------------------------------------------
+// ---- Convolutions -------------------------------------------------------------------------------
 
 TEST_CASE("Conv2d: shapes, PyTorch's init, parameters, repr") {
   manual_seed(1);
@@ -187,8 +187,7 @@ TEST_CASE("convolution layers reject bad options and inputs, naming the layer") 
   });
 }
 
-// ---- Pooling
-// -------------------------------------------------------------------------------------
+// ---- Pooling ------------------------------------------------------------------------------------
 
 TEST_CASE("pooling layers compute the functional ops and print like PyTorch") {
   const Tensor x = test::leaf({2, 3, 7, 6}, 6), signal = test::leaf({2, 3, 9}, 7);

@@ -74,8 +74,7 @@ Bytes read_bytes(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// ---- Datasets and DataLoader
-// ---------------------------------------------------------------------------------------
+// ---- Datasets and DataLoader --------------------------------------------------------------------
 
 // Example i is {[i, i, i], 10 + i}: every batch tells which examples it holds.
 std::shared_ptr<data::TensorDataset> numbered_dataset(int64_t n) {
@@ -339,8 +338,7 @@ TEST_CASE("DataLoader: errors") {
   check_error({"DataLoader", "past the last batch"}, [&] { ++it; });
 }
 
-// ---- IDX
-// ---------------------------------------------------------------------------------------
+// ---- IDX ----------------------------------------------------------------------------------------
 
 // `bits` as `count` big-endian bytes.
 void append_big_endian(Bytes& out, uint64_t bits, int count) {
@@ -559,8 +557,7 @@ TEST_CASE("read_idx: random damage never crashes") {
   CHECK(successes > 0);  // flips in the data leave a valid file
 }
 
-// ---- MNIST and Fashion-MNIST
-// ---------------------------------------------------------------------------------------
+// ---- MNIST and Fashion-MNIST --------------------------------------------------------------------
 
 // Writes a split of `count` 2x2 images (pixel values 0, 85, 170, 255 rotated by the index) and
 // labels 0, 1, ... into `dir`.
@@ -655,8 +652,7 @@ TEST_CASE("FashionMNIST: the files of Debian's dataset-fashion-mnist package") {
   CHECK(pixel_sum(test.data()) == 573469082);
 }
 
-// ---- CSV
-// ---------------------------------------------------------------------------------------
+// ---- CSV ----------------------------------------------------------------------------------------
 
 TEST_CASE("read_csv: header names, numbers, padding, quotes, blank lines and CRLF") {
   TempDir dir;

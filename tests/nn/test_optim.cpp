@@ -43,7 +43,7 @@ const Vec kB = {0.1, -0.2, 0.3, 1.0, -1.0};
 const Vec kScale = {1.0, -0.5, 0.1, 2.0, 0.05};
 constexpr int kSteps = 5;
 
-// ---- Double-precision references of PyTorch's update rules ------------------------------------
+// ---- Double-precision references of PyTorch's update rules --------------------------------------
 
 // One update of the parameters `p` from the gradient `g`; `step` counts from 1.
 using ReferenceStep = std::function<void(Vec& p, const Vec& g, int64_t step)>;
@@ -136,7 +136,7 @@ ReferenceStep adagrad_reference(const optim::AdagradOptions& o) {
   };
 }
 
-// ---- The cases ------------------------------------------------------------------------------
+// ---- The cases ----------------------------------------------------------------------------------
 
 struct Case {
   std::string config;  // PyTorch's constructor arguments
@@ -340,7 +340,7 @@ TEST_CASE("options have PyTorch's defaults") {
   CHECK(!sgd.maximize());
 }
 
-// ---- Fused kernels against the Tensor-op formulas ---------------------------------------------
+// ---- Fused kernels against the Tensor-op formulas -----------------------------------------------
 
 namespace {
 
@@ -616,7 +616,7 @@ TEST_CASE("fused updates reject mismatched operands") {
               [&] { fused::sgd_step(leaf, zeros({3}), {}, {.lr = 0.1}); });
 }
 
-// ---- Optimizer behaviour ----------------------------------------------------------------------
+// ---- Optimizer behaviour ------------------------------------------------------------------------
 
 TEST_CASE("parameter groups have their own lr") {
   const Tensor a = ones({2}).requires_grad_(), b = ones({2}).requires_grad_();
@@ -709,7 +709,7 @@ TEST_CASE("training a linear model lowers its loss with every optimizer") {
   }
 }
 
-// ---- State ------------------------------------------------------------------------------------
+// ---- State --------------------------------------------------------------------------------------
 
 namespace {
 
@@ -1003,8 +1003,7 @@ TEST_CASE("invalid parameter lists are refused") {
   check_equal(a, zeros({2}));
 }
 
-// ---- Gradient clipping
-// ----------------------------------------------------------------------------
+// ---- Gradient clipping --------------------------------------------------------------------------
 
 namespace {
 

@@ -169,7 +169,7 @@ nn::OrderedDict<Tensor> every_kind_of_tensor() {
 
 }  // namespace
 
-// ---- Round trips ------------------------------------------------------------------------------
+// ---- Round trips --------------------------------------------------------------------------------
 
 TEST_CASE("safetensors: every dtype, 0-d and empty tensors round-trip bitwise through a file") {
   TempDir dir;
@@ -227,7 +227,7 @@ TEST_CASE("safetensors: names and metadata with special characters round-trip") 
   check_identical(file.tensors, tensors);
 }
 
-// ---- The file layout --------------------------------------------------------------------------
+// ---- The file layout ----------------------------------------------------------------------------
 
 TEST_CASE("safetensors: the file has the format's exact layout") {
   nn::OrderedDict<Tensor> tensors;
@@ -298,7 +298,7 @@ TEST_CASE("safetensors: saving refuses what the format cannot hold") {
   });
 }
 
-// ---- Corrupt files ----------------------------------------------------------------------------
+// ---- Corrupt files ------------------------------------------------------------------------------
 
 TEST_CASE("safetensors: missing files and directories are reported with their path") {
   TempDir dir;
@@ -481,7 +481,7 @@ TEST_CASE("safetensors: every truncation of a valid file is rejected") {
   check_rejected(bytes + '\0', {"1 trailing bytes"});
 }
 
-// ---- Modules ----------------------------------------------------------------------------------
+// ---- Modules ------------------------------------------------------------------------------------
 
 namespace {
 
@@ -690,7 +690,7 @@ TEST_CASE("save/load: an optimizer checkpoint of another kind or a model file is
   check_identical(net->weight, weight_before);
 }
 
-// ---- Python ---------------------------------------------------------------------------------
+// ---- Python -------------------------------------------------------------------------------------
 
 namespace {
 
@@ -838,7 +838,7 @@ TEST_CASE("safetensors: files are read and written by Python (safetensors or tor
   }
 }
 
-// ---- Fuzzing ----------------------------------------------------------------------------------
+// ---- Fuzzing ------------------------------------------------------------------------------------
 
 namespace {
 

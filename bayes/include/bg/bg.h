@@ -1,6 +1,6 @@
 #pragma once
 // Everything bayesgrad offers.
 
+#include "bg/bayes.h"
 #include "bg/core.h"
 #include "bg/nn.h"
-#include "bg/bayes.h"

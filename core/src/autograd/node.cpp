@@ -9,8 +9,7 @@
 
 namespace bg::autograd {
 
-// ---- Node
-// -------------------------------------------------------------------------------------------
+// ---- Node ---------------------------------------------------------------------------------------
 
 // Note [Graph teardown]
 // A node owns the nodes it feeds (next_), so dropping the output of a chain of 100,000 ops would
@@ -41,8 +40,7 @@ Node::~Node() {
   pending = nullptr;
 }
 
-// ---- SavedTensor
-// ------------------------------------------------------------------------------------
+// ---- SavedTensor --------------------------------------------------------------------------------
 
 SavedTensor::SavedTensor(const Tensor& tensor, bool is_output)
     : data_(detail::alias(tensor, tensor.sizes(), tensor.strides(), tensor.storage_offset())),
@@ -78,8 +76,7 @@ Tensor SavedTensor::unpack(const Node& owner) const {
   return out;
 }
 
-// ---- Recording
-// --------------------------------------------------------------------------------------
+// ---- Recording ----------------------------------------------------------------------------------
 
 bool needs_recording(std::span<const Tensor> inputs) {
   if (!GradMode::is_enabled()) return false;
@@ -109,8 +106,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   return meta->grad_accumulator;
 }
 
-// ---- AccumulateGrad
-// ---------------------------------------------------------------------------------
+// ---- AccumulateGrad -----------------------------------------------------------------------------
 
 AccumulateGrad::AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf)
     : Node("AccumulateGrad"), leaf_(leaf) {

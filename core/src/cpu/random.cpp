@@ -44,12 +44,15 @@ using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
 // lanes, then odd lanes shifted down) and the halves are blended back.
 void philox16(uint64_t first, uint64_t seed, uint32_t* out) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i low = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(first))), lane);
+  const __m512i low =
+      _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(first))), lane);
   // The low word wraps when first + lane crosses 2^32: carry into the high word.
-  const __mmask16 carry = _mm512_cmplt_epu32_mask(low, _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(first))));
+  const __mmask16 carry = _mm512_cmplt_epu32_mask(
+      low, _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(first))));
   __m512i c0 = low;
-  __m512i c1 = _mm512_mask_add_epi32(_mm512_set1_epi32(static_cast<int>(first >> 32)), carry,
-                                     _mm512_set1_epi32(static_cast<int>(first >> 32)), _mm512_set1_epi32(1));
+  __m512i c1 =
+      _mm512_mask_add_epi32(_mm512_set1_epi32(static_cast<int>(first >> 32)), carry,
+                            _mm512_set1_epi32(static_cast<int>(first >> 32)), _mm512_set1_epi32(1));
   __m512i c2 = _mm512_setzero_si512(), c3 = _mm512_setzero_si512();
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
   const __m512i m0 = _mm512_set1_epi32(static_cast<int>(0xD2511F53u));
@@ -64,8 +67,10 @@ void philox16(uint64_t first, uint64_t seed, uint32_t* out) {
     __m512i hi0, lo0, hi1, lo1;
     mulhilo(c0, m0, hi0, lo0);
     mulhilo(c2, m1, hi1, lo1);
-    const __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
-    const __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
+    const __m512i n0 =
+        _mm512_xor_si512(_mm512_xor_si512(hi1, c1), _mm512_set1_epi32(static_cast<int>(k0)));
+    const __m512i n2 =
+        _mm512_xor_si512(_mm512_xor_si512(hi0, c3), _mm512_set1_epi32(static_cast<int>(k1)));
     c0 = n0;
     c1 = lo1;
     c2 = n2;

@@ -38,7 +38,7 @@ namespace {
 
 using Window2d = Backend::Window2d;
 
-// ---- Geometry tables ---------------------------------------------------------------------------
+// ---- Geometry tables ----------------------------------------------------------------------------
 
 // The indices o in [0, count) with 0 <= o * step + offset < size, as [lo, hi) (lo == hi when none).
 struct Range {
@@ -89,7 +89,7 @@ int64_t grain_for(int64_t elements_per_item) {
   return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(elements_per_item, 1));
 }
 
-// ---- Portable loops ----------------------------------------------------------------------------
+// ---- Portable loops -----------------------------------------------------------------------------
 
 // Writes the column row of tap (i, j) of one input plane (rows at stride in_h, elements at in_w):
 // out_h * out_w values at `dst`, 0 where the tap falls in the padding.

@@ -200,8 +200,7 @@ Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b) {
   return where(cond, wrap(a, b), b);
 }
 
-// ---- Operators
-// ------------------------------------------------------------------------------------
+// ---- Operators ----------------------------------------------------------------------------------
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 Tensor operator+(const Tensor& a, const Scalar& b) { return add(a, wrap(b, a)); }

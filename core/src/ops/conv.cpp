@@ -142,7 +142,7 @@ Window2d pool_window(const Op& op, const Tensor& image, const Tensor& input, boo
   return op.window(out_h, out_w);
 }
 
-// ---- The differentiable primitives ----------------------------------------------------------
+// ---- The differentiable primitives --------------------------------------------------------------
 
 // How im2col lays out the columns of an image [N, C, H, W] (K = C kh kw rows, L windows each).
 enum class Layout {
@@ -377,7 +377,7 @@ Tensor adaptive_weights(int64_t out, int64_t size, const Tensor& like) {
 
 }  // namespace
 
-// ---- Public ops -----------------------------------------------------------------------------
+// ---- Public ops ---------------------------------------------------------------------------------
 
 Tensor unfold(const Tensor& input, Size2 kernel, Size2 dilation, Size2 padding, Size2 stride) {
   const Op op("unfold", 2, kernel, stride, padding, dilation);

@@ -165,8 +165,7 @@ Tensor from_data(const void* data, Dtype dtype, int64_t count, const Shape& size
   return finish(out, options);
 }
 
-// ---- Generators
-// ---------------------------------------------------------------------------------------
+// ---- Generators ---------------------------------------------------------------------------------
 
 Generator& default_generator(Device device) {
   static Generator generators[kNumDeviceTypes];

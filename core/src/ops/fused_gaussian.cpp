@@ -58,8 +58,8 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
   // A learnable prior takes the Tensor-op formula, which differentiates in every operand.
   if (prior_mu.requires_grad() || prior_sigma.requires_grad()) {
     const Tensor sigma = softplus(rho), diff = mu - prior_mu;
-    return ((prior_sigma / sigma).log() + (sigma * sigma + diff * diff) / (prior_sigma * prior_sigma * 2) -
-            0.5)
+    return ((prior_sigma / sigma).log() +
+            (sigma * sigma + diff * diff) / (prior_sigma * prior_sigma * 2) - 0.5)
         .sum();
   }
   const Tensor pm = detail::broadcast_to(detail::cast(prior_mu, mu.dtype()), mu.sizes());
@@ -67,21 +67,22 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
   Tensor out = detail::empty_tensor({}, mu.dtype(), mu.device());
   detail::backend_of(mu).gaussian_kl(out, mu, rho, pm, ps);
   // d/dmu = (mu - pm) / ps^2, d/drho = (sigma / ps^2 - 1 / sigma) sigmoid(rho).
-  autograd::record(out, "GaussianKLBackward", {mu, rho}, {mu, rho, pm, ps}, false,
-                   [](const Context& c, const Tensor& g) -> Grads {
-                     const Tensor m = c.saved(0), r = c.saved(1), prior_mean = c.saved(2),
-                                  prior_std = c.saved(3);
-                     if (GradMode::is_enabled()) {  // create_graph: Tensor ops, differentiable again
-                       const Tensor sigma = softplus(r), inv_var = 1.0 / (prior_std * prior_std);
-                       return {g * (m - prior_mean) * inv_var,
-                               g * (sigma * inv_var - 1.0 / sigma) * r.sigmoid()};
-                     }
-                     Tensor grad_mu = detail::empty_tensor(m.sizes(), m.dtype(), m.device());
-                     Tensor grad_rho = detail::empty_tensor(m.sizes(), m.dtype(), m.device());
-                     detail::backend_of(m).gaussian_kl_backward(grad_mu, grad_rho, g, m, r,
-                                                                prior_mean, prior_std);
-                     return {grad_mu, grad_rho};
-                   });
+  autograd::record(
+      out, "GaussianKLBackward", {mu, rho}, {mu, rho, pm, ps}, false,
+      [](const Context& c, const Tensor& g) -> Grads {
+        const Tensor m = c.saved(0), r = c.saved(1), prior_mean = c.saved(2),
+                     prior_std = c.saved(3);
+        if (GradMode::is_enabled()) {  // create_graph: Tensor ops, differentiable again
+          const Tensor sigma = softplus(r), inv_var = 1.0 / (prior_std * prior_std);
+          return {g * (m - prior_mean) * inv_var,
+                  g * (sigma * inv_var - 1.0 / sigma) * r.sigmoid()};
+        }
+        Tensor grad_mu = detail::empty_tensor(m.sizes(), m.dtype(), m.device());
+        Tensor grad_rho = detail::empty_tensor(m.sizes(), m.dtype(), m.device());
+        detail::backend_of(m).gaussian_kl_backward(grad_mu, grad_rho, g, m, r, prior_mean,
+                                                   prior_std);
+        return {grad_mu, grad_rho};
+      });
   return out;
 }
 

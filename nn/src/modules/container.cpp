@@ -51,8 +51,8 @@ void SequentialImpl::replace(size_t index, AnyModule module) {
 
 void SequentialImpl::replace_module(const std::string& name, std::shared_ptr<Module>) {
   throw Error(bg::detail::concat("Sequential: replace_module('", name,
-                             "') cannot give the chain the new module's forward; use "
-                             "replace(index, module) instead"));
+                                 "') cannot give the chain the new module's forward; use "
+                                 "replace(index, module) instead"));
 }
 
 void ModuleListImpl::append(std::shared_ptr<Module> module) {

@@ -70,8 +70,7 @@ bool is(Size2 s, int64_t v) { return s.h == v && s.w == v; }
 
 }  // namespace
 
-// ---- Conv2d
-// --------------------------------------------------------------------------------------
+// ---- Conv2d -------------------------------------------------------------------------------------
 
 Conv2dImpl::Conv2dImpl(const Conv2dOptions& options_) : Module("Conv2d"), options(options_) {
   const Size2 k = options.kernel_size();
@@ -99,8 +98,7 @@ void Conv2dImpl::pretty_print(std::ostream& out) const {
               false, options.groups(), options.bias()});
 }
 
-// ---- Conv1d
-// --------------------------------------------------------------------------------------
+// ---- Conv1d -------------------------------------------------------------------------------------
 
 Conv1dImpl::Conv1dImpl(const Conv1dOptions& options_) : Module("Conv1d"), options(options_) {
   check_options("Conv1d", options.in_channels(), options.out_channels(), options.groups(),
@@ -127,8 +125,7 @@ void Conv1dImpl::pretty_print(std::ostream& out) const {
               options.groups(), options.bias()});
 }
 
-// ---- ConvTranspose2d
-// -----------------------------------------------------------------------------
+// ---- ConvTranspose2d ----------------------------------------------------------------------------
 
 ConvTranspose2dImpl::ConvTranspose2dImpl(const ConvTranspose2dOptions& options_)
     : Module("ConvTranspose2d"), options(options_) {

@@ -19,7 +19,7 @@ std::vector<double> group_lrs(const Optimizer& optimizer) {
 
 }  // namespace
 
-// ---- LRScheduler ------------------------------------------------------------------------------
+// ---- LRScheduler --------------------------------------------------------------------------------
 
 LRScheduler::LRScheduler(Optimizer& optimizer, std::string name)
     : optimizer_(optimizer), name_(std::move(name)), base_lrs_(current_lrs()) {}
@@ -78,8 +78,7 @@ std::vector<double> ExponentialLR::get_lr() {
   return lrs;
 }
 
-// ---- CosineAnnealingLR
-// ----------------------------------------------------------------------------
+// ---- CosineAnnealingLR --------------------------------------------------------------------------
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, int64_t T_max, double eta_min)
     : LRScheduler(optimizer, "CosineAnnealingLR"), T_max_(T_max), eta_min_(eta_min) {
@@ -107,7 +106,7 @@ std::vector<double> CosineAnnealingLR::get_lr() {
   return lrs;
 }
 
-// ---- LambdaLR ---------------------------------------------------------------------------------
+// ---- LambdaLR -----------------------------------------------------------------------------------
 
 LambdaLR::LambdaLR(Optimizer& optimizer, LrLambda lr_lambda)
     : LambdaLR(optimizer,
@@ -131,7 +130,7 @@ std::vector<double> LambdaLR::get_lr() {
   return lrs;
 }
 
-// ---- ReduceLROnPlateau ------------------------------------------------------------------------
+// ---- ReduceLROnPlateau --------------------------------------------------------------------------
 
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options)
     : optimizer_(optimizer), options_(std::move(options)) {

@@ -141,7 +141,7 @@ std::string join(const std::vector<std::string>& names) {
 
 }  // namespace
 
-// ---- OptimizerOptions -----------------------------------------------------------------------
+// ---- OptimizerOptions ---------------------------------------------------------------------------
 
 std::map<std::string, std::string> OptimizerOptions::to_map() const {
   std::map<std::string, std::string> out;
@@ -160,7 +160,7 @@ void OptimizerOptions::from_map(const std::map<std::string, std::string>& values
   visit(assign);
 }
 
-// ---- OptimizerParamGroup --------------------------------------------------------------------
+// ---- OptimizerParamGroup ------------------------------------------------------------------------
 
 OptimizerParamGroup::OptimizerParamGroup(std::vector<Tensor> params) : params_(std::move(params)) {}
 
@@ -193,7 +193,7 @@ const OptimizerOptions& OptimizerParamGroup::options() const {
   return const_cast<OptimizerParamGroup*>(this)->options();
 }
 
-// ---- Optimizer --------------------------------------------------------------------------------
+// ---- Optimizer ----------------------------------------------------------------------------------
 
 Optimizer::Optimizer(std::string name, std::vector<OptimizerParamGroup> param_groups,
                      std::unique_ptr<OptimizerOptions> defaults)
@@ -410,7 +410,7 @@ void Optimizer::load_state_dict(const OptimizerStateDict& state_dict) {
   }
 }
 
-// ---- Helpers shared by the optimizers ---------------------------------------------------------
+// ---- Helpers shared by the optimizers -----------------------------------------------------------
 
 namespace detail {
 

@@ -62,7 +62,7 @@ std::string in_quotes(const std::string& name) { return "'" + name + "'"; }
 // The message of errno `error`.
 std::string system_message(int error) { return std::generic_category().message(error); }
 
-// ---- Writing ---------------------------------------------------------------------------------
+// ---- Writing ------------------------------------------------------------------------------------
 
 using Sink = std::function<void(const void* data, size_t size)>;
 
@@ -215,7 +215,7 @@ class AtomicFile {
   bool committed_ = false;
 };
 
-// ---- Reading ---------------------------------------------------------------------------------
+// ---- Reading ------------------------------------------------------------------------------------
 
 // Where reading gets bytes from: a file, or memory.
 class ByteSource {

@@ -15,13 +15,13 @@ namespace bg::bayes {
 /// One argument: a number, a flag, a string or a tensor.
 class ArgValue {
  public:
-  ArgValue(double v) : value_(v) {}                   // NOLINT: `{"sigma", 0.1}` reads well
-  ArgValue(int v) : value_(static_cast<double>(v)) {}  // NOLINT
+  ArgValue(double v) : value_(v) {}                        // NOLINT: `{"sigma", 0.1}` reads well
+  ArgValue(int v) : value_(static_cast<double>(v)) {}      // NOLINT
   ArgValue(int64_t v) : value_(static_cast<double>(v)) {}  // NOLINT
-  ArgValue(bool v) : value_(v) {}                     // NOLINT
-  ArgValue(const char* v) : value_(std::string(v)) {}  // NOLINT
-  ArgValue(std::string v) : value_(std::move(v)) {}   // NOLINT
-  ArgValue(Tensor v) : value_(std::move(v)) {}        // NOLINT
+  ArgValue(bool v) : value_(v) {}                          // NOLINT
+  ArgValue(const char* v) : value_(std::string(v)) {}      // NOLINT
+  ArgValue(std::string v) : value_(std::move(v)) {}        // NOLINT
+  ArgValue(Tensor v) : value_(std::move(v)) {}             // NOLINT
 
   bool is_number() const { return std::holds_alternative<double>(value_); }
   bool is_flag() const { return std::holds_alternative<bool>(value_); }

@@ -5,7 +5,8 @@
 //   nn::Sequential net(nn::Linear(1, 20), nn::ReLU(), nn::Linear(20, 1));
 //   bayes::BayesianModule bnn(net);      // every parameter of net is now a posterior
 //   optim::Adam opt(bnn->parameters(), optim::AdamOptions(1e-2));
-//   Tensor loss = nn::functional::mse_loss(bnn(x), y) + 0.1 * bnn->kl_divergence({.reduction = ...});
+//   Tensor loss = nn::functional::mse_loss(bnn(x), y) + 0.1 * bnn->kl_divergence({.reduction =
+//   ...});
 //
 // Each parameter of the wrapped module (built-in layers, norm layers, user-defined modules alike)
 // is replaced by a variational posterior, installed as a parametrization (nn/parametrize.h): the
@@ -28,7 +29,8 @@ namespace bg::bayes {
 /// A posterior or prior chosen by registry name, with its arguments.
 struct Spec {
   Spec(const char* name, Args args = {}) : name(name), args(std::move(args)) {}  // NOLINT
-  Spec(std::string name, Args args = {}) : name(std::move(name)), args(std::move(args)) {}  // NOLINT
+  Spec(std::string name, Args args = {})
+      : name(std::move(name)), args(std::move(args)) {}  // NOLINT
   std::string name;
   Args args;
 };
@@ -141,9 +143,9 @@ class BayesianModuleImpl : public nn::Module {
 
  private:
   struct Converted {
-    nn::Module* owner;     // the module that registered the parameter
-    std::string local;     // its name there
-    Tensor parameter;      // the handle the owner's code reads (now holding draws)
+    nn::Module* owner;  // the module that registered the parameter
+    std::string local;  // its name there
+    Tensor parameter;   // the handle the owner's code reads (now holding draws)
   };
   nn::AnyModule module_;
   nn::OrderedDict<std::shared_ptr<VariationalPosterior>> posteriors_;

@@ -21,8 +21,7 @@
 
 namespace bg::bayes {
 
-// ---- Regression
-// -----------------------------------------------------------------------------------
+// ---- Regression ---------------------------------------------------------------------------------
 
 /// What the spread argument of gaussian_nll holds.
 enum class Spread {
@@ -51,7 +50,7 @@ double interval_coverage(const Tensor& mean, const Tensor& std, const Tensor& ta
 /// z_for_level(0.95) = 1.95996..., z_for_level(0.6827) = 1.0000.
 double z_for_level(double level);
 
-// ---- Classification ---------------------------------------------------------------------------
+// ---- Classification -----------------------------------------------------------------------------
 
 /// The fraction of rows whose largest score (a probability or a logit: the argmax is the same;
 /// the first one on ties) is at the label.
@@ -72,8 +71,7 @@ double expected_calibration_error(const Tensor& probabilities, const Tensor& lab
 /// [0, 2] (0 for certain, correct predictions).
 double brier_score(const Tensor& probabilities, const Tensor& labels);
 
-// ---- Separating two groups by a score
-// ------------------------------------------------------------
+// ---- Separating two groups by a score -----------------------------------------------------------
 
 /// Exact area under the ROC curve of `scores` (higher means "positive") for `labels` of the same
 /// shape, bool or numbers 0/1: the probability that a random positive scores higher than a random

@@ -2,7 +2,8 @@
 // Registries of posteriors, priors and closed-form KL divergences, by case-insensitive name.
 // The built-in entries are there from the first use; users add their own from their code:
 //
-//   bg::bayes::register_prior("student_t", [](const bg::Tensor& like, const bg::bayes::Args& args) {
+//   bg::bayes::register_prior("student_t", [](const bg::Tensor& like, const bg::bayes::Args& args)
+//   {
 //     return std::make_shared<StudentTPrior>(like, args);
 //   });
 //
@@ -40,7 +41,8 @@ void register_kl(const std::string& posterior, const std::string& prior, KLFunct
 /// Builds the posterior registered as `name`; throws listing the registered names if unknown.
 std::shared_ptr<VariationalPosterior> make_posterior(const std::string& name,
                                                      const Tensor& original, const Args& args = {});
-std::shared_ptr<Prior> make_prior(const std::string& name, const Tensor& like, const Args& args = {});
+std::shared_ptr<Prior> make_prior(const std::string& name, const Tensor& like,
+                                  const Args& args = {});
 /// The closed-form KL of a pair, or null.
 const KLFunction* find_kl(const std::string& posterior, const std::string& prior);
 

@@ -165,8 +165,7 @@ class Backend {
   virtual void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                           const Window2d& window) = 0;
 
-  // ---- Fused Gaussian variational ops (fused_gaussian.h)
-  // -------------------------------------------
+  // ---- Fused Gaussian variational ops (fused_gaussian.h) ----------------------------------------
 
   /// out = mu + softplus(rho) * eps; all operands have out's sizes and dtype (any strides).
   virtual void gaussian_sample(const Tensor& out, const Tensor& mu, const Tensor& rho,
@@ -184,8 +183,7 @@ class Backend {
                                     const Tensor& grad, const Tensor& mu, const Tensor& rho,
                                     const Tensor& prior_mu, const Tensor& prior_sigma) = 0;
 
-  // ---- Fused optimizer updates
-  // ----------------------------------------------------------------------
+  // ---- Fused optimizer updates ------------------------------------------------------------------
 
   // One optimizer step for one parameter, in place, with the update rule fused.h describes. The
   // frontend has checked that every operand the hyperparameters call for is defined with the
@@ -209,8 +207,7 @@ class Backend {
                               const fused::AdagradHyper& hyper) = 0;
 };
 
-// ---- Helpers shared by the backends' reduction kernels
-// -------------------------------------------
+// ---- Helpers shared by the backends' reduction kernels ------------------------------------------
 
 /// A reduction's input as a contiguous [A, R, C] block: A kept positions before, R reduced
 /// positions, C kept positions after.

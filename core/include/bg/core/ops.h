@@ -11,8 +11,7 @@
 
 namespace bg {
 
-// ---- Arithmetic
-// --------------------------------------------------------------------------------------
+// ---- Arithmetic ---------------------------------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha = 1);  ///< a + alpha * b
 Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha = 1);  ///< a - alpha * b
 Tensor mul(const Tensor& a, const Tensor& b);
@@ -38,8 +37,7 @@ Tensor operator/(const Tensor& a, const Scalar& b);
 Tensor operator/(const Scalar& a, const Tensor& b);
 Tensor operator-(const Tensor& a);
 
-// ---- Comparison and logic (bool results, not differentiable)
-// -----------------------------------------
+// ---- Comparison and logic (bool results, not differentiable) ------------------------------------
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
@@ -68,8 +66,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b);
 Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b);
 
-// ---- Elementwise math
-// ---------------------------------------------------------------------------------
+// ---- Elementwise math ---------------------------------------------------------------------------
 Tensor neg(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor sign(const Tensor& x);
@@ -98,8 +95,7 @@ Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> m
 Tensor clamp_min(const Tensor& x, const Scalar& min);
 Tensor clamp_max(const Tensor& x, const Scalar& max);
 
-// ---- Reductions (an empty dim list means every dim)
-// ---------------------------------------------------
+// ---- Reductions (an empty dim list means every dim) ---------------------------------------------
 Tensor sum(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
 Tensor prod(const Tensor& x, const Dims& dims = {}, bool keepdim = false);
@@ -117,8 +113,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 /// Sums `x` down to `sizes`, the inverse of broadcasting `sizes` up to x's shape.
 Tensor sum_to(const Tensor& x, const Shape& sizes);
 
-// ---- Linear algebra
-// -------------------------------------------------------------------------------
+// ---- Linear algebra -----------------------------------------------------------------------------
 /// numpy's matmul: 1-d (dot), 2-d, and batched with broadcast batch dims.
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// [M, K] x [K, N].
@@ -126,7 +121,7 @@ Tensor mm(const Tensor& a, const Tensor& b);
 /// [B, M, K] x [B, K, N].
 Tensor bmm(const Tensor& a, const Tensor& b);
 
-// ---- Views -------------------------------------------------------------------------------------
+// ---- Views --------------------------------------------------------------------------------------
 Tensor view(const Tensor& x, const Shape& sizes);
 Tensor reshape(const Tensor& x, const Shape& sizes);
 Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
@@ -142,8 +137,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
 Tensor select(const Tensor& x, int64_t dim, int64_t index);
 
-// ---- Indexing and joining
-// ----------------------------------------------------------------------------
+// ---- Indexing and joining -----------------------------------------------------------------------
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 /// x with source.select(dim, i) added at x.select(dim, index[i]) (out of place).
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& source);
@@ -159,8 +153,7 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
 
-// ---- Conversion
-// ------------------------------------------------------------------------------------
+// ---- Conversion ---------------------------------------------------------------------------------
 Tensor clone(const Tensor& x);
 /// True when every element of a and b (same shape) is within atol + rtol * |b|.
 bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-8);

@@ -44,8 +44,7 @@ class Tensor {
   /// True when both handles point at the same tensor object.
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
-  // ---- Properties
-  // ----------------------------------------------------------------------------------
+  // ---- Properties -------------------------------------------------------------------------------
   const Shape& sizes() const;
   const Shape& shape() const { return sizes(); }
   /// Size of one dim (negative counts from the end).
@@ -70,8 +69,7 @@ class Tensor {
   template <typename T>
   T* data_ptr() const;
 
-  // ---- Conversion
-  // ---------------------------------------------------------------------------------
+  // ---- Conversion -------------------------------------------------------------------------------
   /// A copy with another dtype (this tensor itself if the dtype already matches). Differentiable.
   Tensor to(Dtype dtype) const;
   /// A copy on another device (this tensor itself if already there). Differentiable.
@@ -83,8 +81,7 @@ class Tensor {
   /// This tensor if already contiguous, else a contiguous copy. Differentiable.
   Tensor contiguous() const;
 
-  // ---- Autograd
-  // -----------------------------------------------------------------------------------
+  // ---- Autograd ---------------------------------------------------------------------------------
   bool requires_grad() const;
   /// Turns gradient tracking on or off for a leaf tensor.
   Tensor& requires_grad_(bool requires_grad = true);
@@ -112,8 +109,7 @@ class Tensor {
   /// and converts a gradient of the same shape to the new dtype and device.
   void set_data(const Tensor& other) const;
 
-  // ---- Views (share storage)
-  // ----------------------------------------------------------------------
+  // ---- Views (share storage) --------------------------------------------------------------------
   Tensor view(const Shape& sizes) const;
   Tensor reshape(const Shape& sizes) const;
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
@@ -136,16 +132,14 @@ class Tensor {
   /// select(0, index).
   Tensor operator[](int64_t index) const;
 
-  // ---- Indexing and joining (copy)
-  // ----------------------------------------------------------------
+  // ---- Indexing and joining (copy) --------------------------------------------------------------
   Tensor index_select(int64_t dim, const Tensor& index) const;
   Tensor gather(int64_t dim, const Tensor& index) const;
   Tensor masked_select(const Tensor& mask) const;
   std::vector<Tensor> split(int64_t split_size, int64_t dim = 0) const;
   std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;
 
-  // ---- Elementwise
-  // -------------------------------------------------------------------------------
+  // ---- Elementwise ------------------------------------------------------------------------------
   Tensor neg() const;
   Tensor abs() const;
   Tensor sign() const;
@@ -176,8 +170,7 @@ class Tensor {
   Tensor ge(const Tensor& other) const;
   Tensor logical_not() const;
 
-  // ---- Reductions (an empty dim list means every dim)
-  // ---------------------------------------------
+  // ---- Reductions (an empty dim list means every dim) -------------------------------------------
   Tensor sum(const Dims& dims = {}, bool keepdim = false) const;
   Tensor mean(const Dims& dims = {}, bool keepdim = false) const;
   Tensor prod(const Dims& dims = {}, bool keepdim = false) const;
@@ -197,14 +190,12 @@ class Tensor {
   Tensor softmax(int64_t dim) const;
   Tensor log_softmax(int64_t dim) const;
 
-  // ---- Linear algebra
-  // ----------------------------------------------------------------------------
+  // ---- Linear algebra ---------------------------------------------------------------------------
   Tensor matmul(const Tensor& other) const;
   Tensor mm(const Tensor& other) const;
   Tensor bmm(const Tensor& other) const;
 
-  // ---- In-place (bump the version counter; return *this)
-  // -----------------------------------------
+  // ---- In-place (bump the version counter; return *this) ----------------------------------------
   Tensor& add_(const Tensor& other, const Scalar& alpha = 1);
   Tensor& add_(const Scalar& other);
   Tensor& sub_(const Tensor& other, const Scalar& alpha = 1);

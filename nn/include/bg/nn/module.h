@@ -51,8 +51,7 @@ class Module : public std::enable_shared_from_this<Module> {
 
   const std::string& type_name() const { return type_name_; }
 
-  // ---- Registration
-  // --------------------------------------------------------------------------------
+  // ---- Registration -----------------------------------------------------------------------------
   /// Registers a parameter and returns a reference to the stored handle. `requires_grad` is set on
   /// it (for floating-point tensors). Names may not be empty or contain '.'.
   Tensor& register_parameter(std::string name, Tensor tensor, bool requires_grad = true);
@@ -66,7 +65,7 @@ class Module : public std::enable_shared_from_this<Module> {
   }
   /// Registers the module a holder (nn::Linear, ...) points at; returns the holder.
   template <typename Holder>
-    requires requires(const Holder& h) { h.ptr(); }
+  requires requires(const Holder& h) { h.ptr(); }
   Holder register_module(std::string name, Holder holder) {
     add_child(std::move(name), holder.ptr());
     return holder;
@@ -74,8 +73,7 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Replaces the child `name` (which must exist) by `module`.
   virtual void replace_module(const std::string& name, std::shared_ptr<Module> module);
 
-  // ---- Traversal
-  // ---------------------------------------------------------------------------------
+  // ---- Traversal --------------------------------------------------------------------------------
   std::vector<Tensor> parameters(bool recurse = true) const;
   OrderedDict<Tensor> named_parameters(bool recurse = true) const;
   std::vector<Tensor> buffers(bool recurse = true) const;
@@ -101,7 +99,7 @@ class Module : public std::enable_shared_from_this<Module> {
     return dynamic_cast<const T*>(this);
   }
 
-  // ---- Modes, devices, gradients ------------------------------------------------------------
+  // ---- Modes, devices, gradients ----------------------------------------------------------------
   /// Training mode (the default) or evaluation mode, for this module and its children.
   virtual void train(bool on = true);
   void eval() { train(false); }
@@ -114,7 +112,7 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Resets the gradients of all parameters (to undefined, or to zeros with set_to_none false).
   void zero_grad(bool set_to_none = true);
 
-  // ---- State ----------------------------------------------------------------------------------
+  // ---- State ------------------------------------------------------------------------------------
   /// Parameters and persistent buffers by dotted name.
   OrderedDict<Tensor> state_dict() const;
   /// Copies the values of `state` into the parameters and buffers (converting dtype and device).
@@ -122,7 +120,7 @@ class Module : public std::enable_shared_from_this<Module> {
   /// nothing is changed; otherwise the matching keys are loaded and the rest reported.
   LoadResult load_state_dict(const OrderedDict<Tensor>& state, bool strict = true);
 
-  // ---- Printing -----------------------------------------------------------------------------
+  // ---- Printing ---------------------------------------------------------------------------------
   /// One line describing this module alone, e.g. "Linear(in_features=1, out_features=20,
   /// bias=true)". The default prints the type name.
   virtual void pretty_print(std::ostream& out) const;
