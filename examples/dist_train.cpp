@@ -10,9 +10,9 @@
 // its own share of the examples (data::DistributedSampler) with the negative ELBO per example,
 // bayes::elbo_loss = cross-entropy + KL / N, N the size of the whole training set: after each
 // backward pass the gradients are averaged over the processes, so the R processes with batches of
-// B / R train like one process with batches of B (dist/include/bg/dist/data_parallel.h). Each rank
-// then classifies its half of the test set and the accuracies are combined with all_reduce; rank 0
-// writes the checkpoint. Runs without mpirun too, as a job of one process.
+// B / R train like one process with batches of B (distributed/include/bg/dist/data_parallel.h).
+// Each rank then classifies its half of the test set and the accuracies are combined with
+// all_reduce; rank 0 writes the checkpoint. Runs without mpirun too, as a job of one process.
 //
 // The default run (3 epochs over 20000 examples, global batch 128) takes about 15 s on 2 cores;
 // --train-size 60000 --epochs 10 trains on the whole set.

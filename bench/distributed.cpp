@@ -1,4 +1,5 @@
-// Distributed training, measured under mpirun (bench/dist runs it on 1 and 2 local processes):
+// Distributed training, measured under mpirun (bench/distributed runs it on 1 and 2 local
+// processes):
 //
 //   allreduce_<N>mb        the sum of a float32 buffer of N MB over the ranks, in place as
 //                          gradients are reduced: MPI_Allreduce(MPI_IN_PLACE) called directly on
@@ -18,7 +19,7 @@
 // the figure is the median of the repeats, and MPI's and our repeats alternate. Rank 0 prints the
 // JSON lines (bench_util.h).
 //
-//   mpirun -np 2 build/release/bench/bench_dist [--threads N] [--quick] [--only TEXT]
+//   mpirun -np 2 build/release/bench/bench_distributed [--threads N] [--quick] [--only TEXT]
 
 #include <mpi.h>
 

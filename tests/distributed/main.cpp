@@ -1,5 +1,5 @@
-// The dist suite runs under mpirun (tests/dist/CMakeLists.txt): every rank runs every test case,
-// and the cases call the collectives in the same order on all ranks. Cases use CHECK, never
+// The dist suite runs under mpirun (tests/distributed/CMakeLists.txt): every rank runs every test
+// case, and the cases call the collectives in the same order on all ranks. Cases use CHECK, never
 // REQUIRE, so that a failure on one rank does not skip collectives the other ranks then wait in.
 
 #define DOCTEST_CONFIG_IMPLEMENT

@@ -114,7 +114,7 @@ TEST_CASE("errors the ranks agree on are thrown on every rank") {
   check_close(dist::all_reduce_(w), {2, 2}, 0, 0);
 }
 
-// CUDA tensors go through NCCL when the build has it (BG_DIST_NCCL, dist/CMakeLists.txt).
+// CUDA tensors go through NCCL when the build has it (BG_DIST_NCCL, distributed/CMakeLists.txt).
 #ifdef BG_DIST_NCCL
 
 TEST_CASE("CUDA tensors: every collective runs over NCCL and leaves its result on the GPU") {

@@ -20,9 +20,9 @@ namespace bg::dist {
 // it back to once. The noise: one process draws one weight sample per forward pass for the whole
 // batch. When every rank seeds its generator alike (bg::manual_seed(s) on all ranks) the ranks draw
 // the same eps, and R ranks x B examples compute exactly what one process computes on R B
-// examples (tests/dist checks it). With a different seed per rank, each rank draws its own sample:
-// still an unbiased gradient of the ELBO, with less variance (R samples instead of one), but no
-// longer equal to a single-process run.
+// examples (tests/distributed checks it). With a different seed per rank, each rank draws its own
+// sample: still an unbiased gradient of the ELBO, with less variance (R samples instead of one),
+// but no longer equal to a single-process run.
 
 namespace {
 

@@ -69,7 +69,7 @@ TEST_CASE("DataParallel copies rank 0's parameters to every rank when it is made
 TEST_CASE("DataParallel on a BNN: 2 x 32 = 1 x 64 for the ELBO, KL included") {
   auto [x, y] = global_batch();
   // The ranks seed alike, so they draw the same weight noise as the single process does (Note
-  // [KL scaling across ranks] in dist/src/data_parallel.cpp).
+  // [KL scaling across ranks] in distributed/src/data_parallel.cpp).
   manual_seed(11);
   bayes::BayesianModule reference(make_net());
   manual_seed(11);
