@@ -5,10 +5,12 @@
 #include <sstream>
 
 #include "bg/bayes/registry.h"
-#include "bg/nn/json.h"  // nn's JSON reader and writer (nn/src), shared rather than copied
 #include "bg/nn/serialize.h"
+#include "serialize/json.h"  // nn's private JSON reader and writer (bayes/CMakeLists.txt)
 
 namespace bg::bayes {
+
+namespace json = ::bg::detail::json;
 
 namespace {
 

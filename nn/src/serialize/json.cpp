@@ -1,11 +1,11 @@
-#include "bg/nn/json.h"
+#include "serialize/json.h"
 
 #include <limits>
 #include <unordered_set>
 
 #include "bg/core/error.h"
 
-namespace bg::json {
+namespace bg::detail::json {
 
 Value Value::of_integer(int64_t value) {
   Value out;
@@ -447,4 +447,4 @@ std::optional<size_t> invalid_utf8(std::string_view text) {
   return std::nullopt;
 }
 
-}  // namespace bg::json
+}  // namespace bg::detail::json

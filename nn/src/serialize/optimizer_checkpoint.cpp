@@ -4,10 +4,12 @@
 
 #include <utility>
 
-#include "bg/nn/json.h"
 #include "bg/nn/serialize.h"
+#include "serialize/json.h"
 
 namespace bg {
+
+namespace json = detail::json;
 
 namespace {
 

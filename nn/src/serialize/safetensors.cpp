@@ -18,10 +18,12 @@
 #include <system_error>
 
 #include "bg/core/tensor_impl.h"
-#include "bg/nn/json.h"
 #include "bg/nn/serialize.h"
+#include "serialize/json.h"
 
 namespace bg {
+
+namespace json = detail::json;
 
 static_assert(std::endian::native == std::endian::little,
               "safetensors stores little-endian bytes, which this code copies as they are");

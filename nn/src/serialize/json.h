@@ -1,9 +1,11 @@
 #pragma once
 // A strict JSON reader and writer for exactly what checkpoint metadata needs (safetensors headers,
-// and the descriptions bayes::save stores in them): objects (members kept
-// in document order), arrays, strings and integers. Everything else is an error: floats, true,
-// false, null, duplicate keys, invalid UTF-8, lone surrogates, trailing content, nesting deeper
-// than kMaxDepth. Parse errors read "<where>: invalid JSON at byte <offset>: <what>".
+// optimizer checkpoints, and the descriptions bayes::save stores in them): objects (members kept
+// in document order), arrays, strings and integers. Private to the checkpoint formats: not
+// installed, not API (bayes reaches it through a private include path). Everything else is an
+// error: floats, true, false, null, duplicate keys, invalid UTF-8, lone surrogates, trailing
+// content, nesting deeper than kMaxDepth. Parse errors read "<where>: invalid JSON at byte
+// <offset>: <what>".
 
 #include <cstddef>
 #include <cstdint>
@@ -12,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace bg::json {
+namespace bg::detail::json {
 
 /// Deeper nesting is rejected (a safetensors header needs 3 levels), so that hostile input cannot
 /// exhaust the stack.
@@ -58,4 +60,4 @@ std::string write(const Value& value);
 /// The position of the first byte of `text` that is not part of a valid UTF-8 sequence, if any.
 std::optional<size_t> invalid_utf8(std::string_view text);
 
-}  // namespace bg::json
+}  // namespace bg::detail::json
