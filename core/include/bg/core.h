@@ -13,6 +13,7 @@
 #include "bg/core/fused_gaussian.h"
 #include "bg/core/grad_mode.h"
 #include "bg/core/ops.h"
+#include "bg/core/pooling.h"
 #include "bg/core/random.h"
 #include "bg/core/scalar.h"
 #include "bg/core/shape.h"

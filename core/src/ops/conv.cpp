@@ -1,9 +1,5 @@
-// Convolution and pooling frontends: argument checks, PyTorch's output sizes, autograd.
-//
-// Every op is computed on an image [N, C, H, W]: 1-d ops see their input as [N, C, 1, L] and
-// unbatched inputs get N = 1; the result is reshaped back at the end. Only three primitives touch
-// memory: im2col (unfold), col2im (fold) and max pooling; everything else is Tensor ops, so every
-// derivative, and every derivative of a derivative, is recorded by autograd.
+// Convolution frontends: argument checks, PyTorch's output sizes, autograd. The windows and the
+// im2col/col2im primitives are shared with pooling (sliding_window.h).
 //
 // Note [Convolution as unfold + GEMM]
 // conv2d gathers every window of the input into a column (im2col) and applies all the filters
@@ -22,101 +18,22 @@
 
 #include <string>
 
-#include "bg/core/autograd/node.h"
 #include "bg/core/ops.h"
 #include "ops/op_utils.h"
+#include "ops/sliding_window.h"
 
 namespace bg {
 
-using autograd::Context;
-using autograd::Grads;
-using Window2d = Backend::Window2d;
+using detail::as_image;
+using detail::Axis;
+using detail::col2im;
+using detail::from_image;
+using detail::im2col;
+using detail::Layout;
+using detail::Op;
+using detail::Window2d;
 
 namespace {
-
-// x / y rounded toward negative infinity, for y > 0 (PyTorch's output-size formulas round so).
-int64_t floor_div(int64_t x, int64_t y) { return x >= 0 ? x / y : -((-x + y - 1) / y); }
-
-// One spatial axis of a sliding-window op, as the user gave it.
-struct Axis {
-  int64_t kernel, stride, padding, dilation;
-  // The extent of one (dilated) window.
-  int64_t span() const { return dilation * (kernel - 1) + 1; }
-};
-
-// The number of windows along an axis of `size` (PyTorch's formula). With ceil_mode (pooling) a
-// last, partial window counts too, provided it starts inside the input or its left padding.
-int64_t window_count(int64_t size, const Axis& a, bool ceil_mode = false) {
-  const int64_t room = size + 2 * a.padding - a.span() + (ceil_mode ? a.stride - 1 : 0);
-  int64_t count = floor_div(room, a.stride) + 1;
-  if (ceil_mode && count > 0 && (count - 1) * a.stride >= size + a.padding) --count;
-  return count;
-}
-
-// A sliding-window op being called: its name, its 1 or 2 spatial dims, and its axes. A 1-d op's
-// height axis is the trivial one (kernel 1, stride 1, no padding).
-struct Op {
-  const char* name;
-  int spatial;
-  Axis h, w;
-
-  Op(const char* name, int spatial, Size2 kernel, Size2 stride, Size2 padding, Size2 dilation)
-      : name(name),
-        spatial(spatial),
-        h{kernel.h, stride.h, padding.h, dilation.h},
-        w{kernel.w, stride.w, padding.w, dilation.w} {}
-
-  // "[kh, kw]" (or "[k]" for a 1-d op) of one field of the axes, for messages.
-  std::string dims(int64_t Axis::*field) const {
-    return spatial == 1 ? shape_str({w.*field}) : shape_str({h.*field, w.*field});
-  }
-  std::string dims(int64_t height, int64_t width) const {
-    return spatial == 1 ? shape_str({width}) : shape_str({height, width});
-  }
-  // "[C, H, W] or [N, C, H, W]": the input layouts the op accepts.
-  const char* layouts() const {
-    return spatial == 1 ? "[C, L] (unbatched) or [N, C, L]"
-                        : "[C, H, W] (unbatched) or [N, C, H, W]";
-  }
-
-  // Positive kernel, stride and dilation, padding >= 0.
-  void check_axes() const {
-    BG_CHECK(h.kernel > 0 && w.kernel > 0, name, "the kernel size must be positive, got ",
-             dims(&Axis::kernel));
-    BG_CHECK(h.stride > 0 && w.stride > 0, name, "the stride must be positive, got ",
-             dims(&Axis::stride));
-    BG_CHECK(h.dilation > 0 && w.dilation > 0, name, "the dilation must be positive, got ",
-             dims(&Axis::dilation));
-    BG_CHECK(h.padding >= 0 && w.padding >= 0, name, "the padding must be non-negative, got ",
-             dims(&Axis::padding));
-  }
-
-  // Pooling's extra rule (PyTorch's): padding at most half the kernel.
-  void check_pool_padding() const {
-    BG_CHECK(2 * h.padding <= h.kernel && 2 * w.padding <= w.kernel, name, "the padding ",
-             dims(&Axis::padding), " must be at most half the kernel size ", dims(&Axis::kernel));
-  }
-
-  Window2d window(int64_t out_h, int64_t out_w) const {
-    return {h.kernel,  w.kernel,   h.stride,   w.stride, h.padding,
-            w.padding, h.dilation, w.dilation, out_h,    out_w};
-  }
-};
-
-// `input` as an image [N, C, H, W], after checking its dims.
-Tensor as_image(const Op& op, const Tensor& input) {
-  detail::check_defined(op.name, input);
-  BG_CHECK(input.dim() == op.spatial + 1 || input.dim() == op.spatial + 2, op.name,
-           "expected an input ", op.layouts(), ", got ", describe(input));
-  const Tensor batched = input.dim() == op.spatial + 1 ? input.unsqueeze(0) : input;
-  return op.spatial == 1 ? batched.unsqueeze(2) : batched;
-}
-
-// A result image [N, C, OH, OW] in the layout of `input` (as_image undone).
-Tensor from_image(const Op& op, const Tensor& out, const Tensor& input) {
-  const Tensor batched = op.spatial == 1 ? out.squeeze(2) : out;
-  return input.dim() == op.spatial + 1 ? batched.squeeze(0) : batched;
-}
 
 // The windows of a convolution (or unfold) over `image`: throws when the padded input is smaller
 // than the dilated kernel.
@@ -127,104 +44,6 @@ Window2d conv_window(const Op& op, const Tensor& image, const Tensor& input) {
            ") is larger than the input ", describe(input), " padded to ",
            op.dims(H + 2 * op.h.padding, W + 2 * op.w.padding));
   return op.window(window_count(H, op.h), window_count(W, op.w));
-}
-
-// The windows of a pooling op over `image` (PyTorch's rules, ceil_mode included).
-Window2d pool_window(const Op& op, const Tensor& image, const Tensor& input, bool ceil_mode) {
-  op.check_axes();
-  op.check_pool_padding();
-  const int64_t out_h = window_count(image.size(2), op.h, ceil_mode);
-  const int64_t out_w = window_count(image.size(3), op.w, ceil_mode);
-  BG_CHECK(out_h > 0 && out_w > 0, op.name, "the input ", describe(input),
-           " is too small for the kernel ", op.dims(&Axis::kernel), " (dilation ",
-           op.dims(&Axis::dilation), ", padding ", op.dims(&Axis::padding),
-           "): the output would be ", op.dims(out_h, out_w));
-  return op.window(out_h, out_w);
-}
-
-// ---- The differentiable primitives --------------------------------------------------------------
-
-// How im2col lays out the columns of an image [N, C, H, W] (K = C kh kw rows, L windows each).
-enum class Layout {
-  Columns,       // [N, K, L], contiguous: F.unfold's layout
-  Rows,          // [K, N L]: every window of the batch in one row per tap (a GEMM operand)
-  RowsWithOnes,  // [K + 1, N L]: Rows and a last row of ones, which multiplies a bias
-};
-
-Tensor im2col(const Tensor& image, const Window2d& window, Layout layout);
-
-// fold on an image: columns [N, C kh kw, L] (any strides) summed into [N, C, H, W].
-// Backward: im2col.
-Tensor col2im(const Tensor& columns, int64_t H, int64_t W, const Window2d& window) {
-  const int64_t N = columns.size(0), C = columns.size(1) / (window.kernel_h * window.kernel_w);
-  Tensor out = detail::empty_tensor({N, C, H, W}, columns.dtype(), columns.device());
-  detail::backend_of(columns).col2im(out, columns, window);
-  autograd::record(out, "FoldBackward", {columns}, {}, false,
-                   [window](const Context&, const Tensor& g) -> Grads {
-                     return {im2col(g, window, Layout::Columns)};
-                   });
-  return out;
-}
-
-// unfold on an image (Note [Convolution as unfold + GEMM]). Backward: col2im (the row of ones,
-// a constant, gets no gradient).
-Tensor im2col(const Tensor& image, const Window2d& window, Layout layout) {
-  const int64_t N = image.size(0), K = image.size(1) * window.kernel_h * window.kernel_w;
-  const int64_t L = window.out_h * window.out_w;
-  Tensor out;
-  if (layout == Layout::Columns) {
-    out = detail::empty_tensor({N, K, L}, image.dtype(), image.device());
-    detail::backend_of(image).im2col(out, image, window);
-  } else {
-    const int64_t ones = layout == Layout::RowsWithOnes ? 1 : 0;
-    out = detail::empty_tensor({K + ones, N * L}, image.dtype(), image.device());
-    // The kernel sees the first K rows as columns [N, K, L]: element (n, k, l) at k N L + n L + l.
-    detail::backend_of(image).im2col(detail::alias(out, {N, K, L}, {L, N * L, 1}, 0), image,
-                                     window);
-    if (ones) detail::backend_of(image).fill(detail::alias(out, {N * L}, {1}, K * N * L), 1);
-  }
-  autograd::record(
-      out, "UnfoldBackward", {image}, {}, false,
-      [window, layout, N, K, L, H = image.size(2), W = image.size(3)](const Context&,
-                                                                      const Tensor& g) -> Grads {
-        const Tensor columns =
-            layout == Layout::Columns ? g : g.narrow(0, 0, K).reshape({K, N, L}).permute({1, 0, 2});
-        return {col2im(columns, H, W, window)};
-      });
-  return out;
-}
-
-// The gradient of max pooling: `grad` [N, C, OH, OW] added into zeros of `sizes` [N, C, H, W] at
-// the positions `index` ([N C, OH OW], h * W + w within each plane) of the maxima. Its own
-// derivative is a gather at the same positions, so second derivatives come from autograd.
-Tensor scatter_to_maxima(const Tensor& grad, const Tensor& index, const Shape& sizes) {
-  Tensor out = detail::empty_tensor(sizes, grad.dtype(), grad.device());
-  detail::backend_of(grad).fill(out, 0);
-  // The indices come from the max_pool2d kernel, so they need no range check.
-  detail::backend_of(grad).scatter_add(out.view({index.size(0), sizes[2] * sizes[3]}), 1, index,
-                                       grad.reshape(index.sizes()));
-  autograd::record(out, "MaxPool2DBackwardBackward", {grad}, {index}, false,
-                   [plane = sizes[2] * sizes[3], grad_sizes = grad.sizes()](
-                       const Context& c, const Tensor& gg) -> Grads {
-                     const Tensor index = c.saved(0);
-                     return {gg.reshape({index.size(0), plane}).gather(1, index).view(grad_sizes)};
-                   });
-  return out;
-}
-
-// Max pooling on an image. Backward: scatter_to_maxima.
-Tensor max_pool(const Tensor& image, const Window2d& window) {
-  const int64_t N = image.size(0), C = image.size(1);
-  Tensor out =
-      detail::empty_tensor({N, C, window.out_h, window.out_w}, image.dtype(), image.device());
-  const Tensor indices = detail::empty_tensor(out.sizes(), kInt64, image.device());
-  detail::backend_of(image).max_pool2d(out, indices, image, window);
-  const Tensor plane_indices = indices.view({N * C, window.out_h * window.out_w});
-  autograd::record(out, "MaxPool2DBackward", {image}, {plane_indices}, false,
-                   [sizes = image.sizes()](const Context& c, const Tensor& g) -> Grads {
-                     return {scatter_to_maxima(g, c.saved(0), sizes)};
-                   });
-  return out;
 }
 
 // conv2d on checked images (Note [Convolution as unfold + GEMM]): x [N, C_in, H, W], weight
@@ -299,80 +118,6 @@ Tensor conv(const Op& op, const Tensor& input, const Tensor& weight, const Tenso
   const Tensor filters = op.spatial == 1 ? weight.unsqueeze(2) : weight;
   return from_image(op, convolution(image, filters, bias, conv_window(op, image, input), groups),
                     input);
-}
-
-// The divisors of average pooling along one axis (PyTorch's): for each window, the positions it
-// covers inside the input padded on both sides (count_include_pad) or inside the input alone. A
-// window entirely in the padding has divisor 1 (its sum is 0, so its average too).
-std::vector<double> pool_divisors(int64_t size, const Axis& a, int64_t count,
-                                  bool count_include_pad) {
-  std::vector<double> divisors;
-  for (int64_t o = 0; o < count; ++o) {
-    const int64_t start = o * a.stride - a.padding;
-    const int64_t end = std::min(start + a.kernel, size + a.padding);
-    const int64_t inside = std::min(end, size) - std::max<int64_t>(start, 0);
-    if (inside <= 0) {
-      divisors.push_back(1.0);
-    } else {
-      divisors.push_back(static_cast<double>(count_include_pad ? end - start : inside));
-    }
-  }
-  return divisors;
-}
-
-// avg_pool2d and avg_pool1d once the op is described (dilation 1): unfold, sum, divide.
-Tensor avg_pool(const Op& op, const Tensor& input, bool ceil_mode, bool count_include_pad) {
-  const Tensor image = as_image(op, input);
-  detail::check_floating(op.name, input);
-  const Window2d window = pool_window(op, image, input, ceil_mode);
-  const int64_t N = image.size(0), C = image.size(1), L = window.out_h * window.out_w;
-  const std::vector<double> rows =
-      pool_divisors(image.size(2), op.h, window.out_h, count_include_pad);
-  const std::vector<double> cols =
-      pool_divisors(image.size(3), op.w, window.out_w, count_include_pad);
-  std::vector<double> divisors;
-  for (double r : rows) {
-    for (double c : cols) divisors.push_back(r * c);
-  }
-  const Tensor divisor = tensor(divisors, {L}, input.options());
-  const Tensor sums = im2col(image, window, Layout::Columns)
-                          .view({N, C, window.kernel_h * window.kernel_w, L})
-                          .sum(2);
-  return from_image(op, (sums / divisor).view({N, C, window.out_h, window.out_w}), input);
-}
-
-// max_pool2d and max_pool1d once the op is described.
-Tensor max_pool(const Op& op, const Tensor& input, bool ceil_mode) {
-  const Tensor image = as_image(op, input);
-  detail::check_floating(op.name, input);
-  const Window2d window = pool_window(op, image, input, ceil_mode);
-  // Possible with dilation: a window whose taps all fall in the padding has no maximum.
-  auto reaches_input = [](const Axis& a, int64_t size, int64_t count) {
-    for (int64_t o = 0; o < count; ++o) {
-      const int64_t start = o * a.stride - a.padding;
-      const int64_t first = start >= 0 ? 0 : (-start + a.dilation - 1) / a.dilation;
-      if (first >= a.kernel || start + first * a.dilation >= size) return false;
-    }
-    return true;
-  };
-  BG_CHECK(reaches_input(op.h, image.size(2), window.out_h) &&
-               reaches_input(op.w, image.size(3), window.out_w),
-           op.name, "some window of the kernel ", op.dims(&Axis::kernel), " (dilation ",
-           op.dims(&Axis::dilation), ", padding ", op.dims(&Axis::padding),
-           ") lies entirely in the padding of the input ", describe(input));
-  return from_image(op, max_pool(image, window), input);
-}
-
-// The [out, size] matrix of adaptive average pooling along one axis: row i averages PyTorch's
-// window [floor(i size / out), ceil((i + 1) size / out)).
-Tensor adaptive_weights(int64_t out, int64_t size, const Tensor& like) {
-  std::vector<double> weights(static_cast<size_t>(out * size), 0.0);
-  for (int64_t i = 0; i < out; ++i) {
-    const int64_t start = i * size / out, end = ((i + 1) * size + out - 1) / out;
-    for (int64_t k = start; k < end; ++k)
-      weights[i * size + k] = 1.0 / static_cast<double>(end - start);
-  }
-  return tensor(weights, {out, size}, like.options());
 }
 
 }  // namespace
@@ -469,46 +214,6 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
                              .reshape({N, C_out * taps, H * W});
   const Tensor out = col2im(columns, out_h, out_w, op.window(H, W));
   return from_image(op, bias.defined() ? out + bias.reshape({C_out, 1, 1}) : out, input);
-}
-
-Tensor max_pool2d(const Tensor& input, Size2 kernel, std::optional<Size2> stride, Size2 padding,
-                  Size2 dilation, bool ceil_mode) {
-  return max_pool(Op("max_pool2d", 2, kernel, stride.value_or(kernel), padding, dilation), input,
-                  ceil_mode);
-}
-
-Tensor max_pool1d(const Tensor& input, int64_t kernel, std::optional<int64_t> stride,
-                  int64_t padding, int64_t dilation, bool ceil_mode) {
-  return max_pool(Op("max_pool1d", 1, Size2(1, kernel), Size2(1, stride.value_or(kernel)),
-                     Size2(0, padding), Size2(1, dilation)),
-                  input, ceil_mode);
-}
-
-Tensor avg_pool2d(const Tensor& input, Size2 kernel, std::optional<Size2> stride, Size2 padding,
-                  bool ceil_mode, bool count_include_pad) {
-  return avg_pool(Op("avg_pool2d", 2, kernel, stride.value_or(kernel), padding, 1), input,
-                  ceil_mode, count_include_pad);
-}
-
-Tensor avg_pool1d(const Tensor& input, int64_t kernel, std::optional<int64_t> stride,
-                  int64_t padding, bool ceil_mode, bool count_include_pad) {
-  return avg_pool(Op("avg_pool1d", 1, Size2(1, kernel), Size2(1, stride.value_or(kernel)),
-                     Size2(0, padding), 1),
-                  input, ceil_mode, count_include_pad);
-}
-
-Tensor adaptive_avg_pool2d(const Tensor& input, Size2 output_size) {
-  const Op op("adaptive_avg_pool2d", 2, 1, 1, 0, 1);
-  const Tensor image = as_image(op, input);
-  detail::check_floating(op.name, input);
-  BG_CHECK(output_size.h > 0 && output_size.w > 0, op.name,
-           "the output size must be positive, got ", op.dims(output_size.h, output_size.w));
-  BG_CHECK(image.size(2) > 0 && image.size(3) > 0, op.name,
-           "expected an input with non-empty height and width, got ", describe(input));
-  // Separable: average the rows of every plane, then its columns, each as one matrix product.
-  const Tensor rows = adaptive_weights(output_size.h, image.size(2), input);
-  const Tensor cols = adaptive_weights(output_size.w, image.size(3), input);
-  return from_image(op, rows.matmul(image).matmul(cols.t()), input);
 }
 
 }  // namespace bg

@@ -1,9 +1,10 @@
 #pragma once
-// nn::functional's convolutions and pooling: the core ops of bg/core/conv.h under their
-// torch.nn.functional names. Inputs are [N, C, H, W] (2-d) or [N, C, L] (1-d), or the same
-// without the batch dim.
+// nn::functional's convolutions and pooling: the core ops of bg/core/conv.h and bg/core/pooling.h
+// under their torch.nn.functional names. Inputs are [N, C, H, W] (2-d) or [N, C, L] (1-d), or the
+// same without the batch dim.
 
 #include "bg/core/conv.h"
+#include "bg/core/pooling.h"
 
 namespace bg::nn::functional {
 

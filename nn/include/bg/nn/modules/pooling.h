@@ -1,7 +1,7 @@
 #pragma once
 // Pooling layers: MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's).
 
-#include "bg/core/conv.h"
+#include "bg/core/pooling.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
 
