@@ -88,7 +88,8 @@ int main(int argc, char** argv) {
       model, bayes::BayesianOptions().rule(
                  "*.weight", bayes::Rule().prior({"student_t", {{"df", 3.0}, {"scale", 0.5}}})));
   for (const auto& item : bnn->posteriors()) {
-    std::printf("  %-16s prior %s\n", item.key().c_str(), item.value()->prior()->name().c_str());
+    std::printf("  %-16s prior %s\n", item.key().c_str(),
+                item.value()->prior()->registry_name().c_str());
   }
 
   // 4. Train on the negative ELBO: Gaussian likelihood with the known noise, KL / N.

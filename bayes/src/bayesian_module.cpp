@@ -89,9 +89,9 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
     for (Plan& plan : plans) {
       if (!glob_match(pattern, plan.name)) continue;
       matched = true;
-      if (rule.deterministic_) plan.deterministic = *rule.deterministic_;
-      if (rule.posterior_) plan.posterior = *rule.posterior_;
-      if (rule.prior_) plan.prior = *rule.prior_;
+      if (rule.is_deterministic()) plan.deterministic = *rule.is_deterministic();
+      if (rule.posterior()) plan.posterior = *rule.posterior();
+      if (rule.prior()) plan.prior = *rule.prior();
     }
     BG_CHECK(matched, "BayesianModule", "the rule '", pattern,
              "' matches no parameter; the parameters are: ", joined(parameters.keys()));

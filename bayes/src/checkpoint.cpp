@@ -239,13 +239,13 @@ void save(const BayesianModuleImpl& bnn, const std::filesystem::path& path,
   for (const auto& item : bnn.posteriors()) {
     const VariationalPosterior& q = *item.value();
     const std::string prefix = state_prefix(item.key());
-    check_registered(item.key(), "posterior", q.name(), posterior_name);
-    check_registered(item.key(), "prior", q.prior()->name(), prior_name);
+    check_registered(item.key(), "posterior", q.registry_name(), posterior_name);
+    check_registered(item.key(), "prior", q.prior()->registry_name(), prior_name);
     bayesian.push_back(Value::of_object(
         {{"name", Value::of_string(item.key())},
-         {"posterior", describe_spec(q.name(), q.args(), prefix, state, "the posterior")},
-         {"prior", describe_spec(q.prior()->name(), q.prior()->args(), prefix + ".prior", state,
-                                 "the prior")}}));
+         {"posterior", describe_spec(q.registry_name(), q.args(), prefix, state, "the posterior")},
+         {"prior", describe_spec(q.prior()->registry_name(), q.prior()->args(), prefix + ".prior",
+                                 state, "the prior")}}));
   }
   std::vector<Value> deterministic;
   for (const std::string& name : bnn.deterministic_parameters()) {

@@ -38,7 +38,7 @@ Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstim
   BG_CHECK(q.prior() != nullptr, "kl_divergence", q.type_name(), " has no prior");
   const Prior& prior = *q.prior();
   if (!estimate.force_monte_carlo) {
-    if (const KLFunction* closed_form = find_kl(q.name(), prior.name()))
+    if (const KLFunction* closed_form = find_kl(q.registry_name(), prior.registry_name()))
       return (*closed_form)(q, prior);
   }
   // Monte Carlo: E_q[log q(w) - log p(w)].

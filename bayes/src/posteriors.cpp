@@ -9,8 +9,11 @@ namespace {
 constexpr double kLogSqrt2Pi = 0.91893853320467274178;  // log(sqrt(2 pi))
 }
 
-VariationalPosterior::VariationalPosterior(std::string type_name, std::string name, Args args)
-    : nn::Parametrization(std::move(type_name)), name_(std::move(name)), args_(std::move(args)) {}
+VariationalPosterior::VariationalPosterior(std::string type_name, std::string registry_name,
+                                           Args args)
+    : nn::Parametrization(std::move(type_name)),
+      registry_name_(std::move(registry_name)),
+      args_(std::move(args)) {}
 
 Tensor VariationalPosterior::compute() {
   if (mode_ == SampleMode::Mean) return mean();
@@ -52,11 +55,11 @@ void VariationalPosterior::pretty_print(std::ostream& out) const {
 GaussianPosterior::GaussianPosterior(const Tensor& original, const Args& args)
     : GaussianPosterior("GaussianPosterior", "gaussian", original, args, false) {}
 
-GaussianPosterior::GaussianPosterior(std::string type_name, std::string name,
+GaussianPosterior::GaussianPosterior(std::string type_name, std::string registry_name,
                                      const Tensor& original, const Args& args,
                                      bool mu_from_original)
-    : VariationalPosterior(std::move(type_name), std::move(name), args) {
-  const std::string owner = this->name() + " posterior";
+    : VariationalPosterior(std::move(type_name), std::move(registry_name), args) {
+  const std::string owner = this->registry_name() + " posterior";
   args.allow_only(owner, mu_from_original ? std::vector<std::string>{"rho"}
                                           : std::vector<std::string>{"mu_std", "rho"});
   BG_CHECK(original.is_floating_point(), owner,

@@ -21,8 +21,10 @@ Tensor gaussian_log_prob(const Tensor& w, const Tensor& mu, const Tensor& sigma)
 }
 }  // namespace
 
-Prior::Prior(std::string type_name, std::string name, Args args)
-    : nn::Module(std::move(type_name)), name_(std::move(name)), args_(std::move(args)) {}
+Prior::Prior(std::string type_name, std::string registry_name, Args args)
+    : nn::Module(std::move(type_name)),
+      registry_name_(std::move(registry_name)),
+      args_(std::move(args)) {}
 
 void Prior::pretty_print(std::ostream& out) const {
   out << type_name() << "(" << args_.str() << ")";

@@ -13,7 +13,7 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape stri
       dtype_(dtype) {
   BG_CHECK(static_cast<int64_t>(sizes_.size()) <= kMaxDims, "tensor", "at most ", kMaxDims,
            " dims are supported, got shape ", shape_str(sizes_));
-  refresh_cached();
+  compute_numel_and_contiguity();
 }
 
 AutogradMeta& TensorImpl::autograd_or_create() {
@@ -21,16 +21,16 @@ AutogradMeta& TensorImpl::autograd_or_create() {
   return *autograd_;
 }
 
-void TensorImpl::refresh() {
-  if (!source_ || refreshing_) return;  // the source reading this tensor while computing it
-  refreshing_ = true;
+void TensorImpl::update_from_source() {
+  if (!source_ || updating_) return;  // the source reading this tensor while computing it
+  updating_ = true;
   try {
-    source_->refresh(*this);
+    source_->update(*this);
   } catch (...) {
-    refreshing_ = false;
+    updating_ = false;
     throw;
   }
-  refreshing_ = false;
+  updating_ = false;
 }
 
 void TensorImpl::assign(const Tensor& value) {
@@ -51,10 +51,10 @@ void TensorImpl::set_geometry(std::shared_ptr<Storage> storage, Shape sizes, Sha
   strides_ = std::move(strides);
   offset_ = offset;
   dtype_ = dtype;
-  refresh_cached();
+  compute_numel_and_contiguity();
 }
 
-void TensorImpl::refresh_cached() {
+void TensorImpl::compute_numel_and_contiguity() {
   numel_ = numel_of(sizes_);
   // Contiguous means row-major; the stride of a dim of size 1 does not matter, and an empty tensor
   // is contiguous whatever its strides (as in PyTorch: no element is out of place).

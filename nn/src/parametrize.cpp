@@ -33,7 +33,7 @@ constexpr const char* kDictName = "parametrizations";
 // the tensor object it keeps up to date (the handle layer code reads).
 class ParametrizationDict final : public Module {
  public:
-  ParametrizationDict() : Module("ModuleDict") {}
+  ParametrizationDict() : Module("ParametrizationDict") {}
   std::map<std::string, Tensor> targets;
   std::map<std::string, Tensor> originals;  // values before parametrization
 };
@@ -47,7 +47,7 @@ class ParametrizedValue final : public ValueSource {
     for (const Tensor& t : parametrization_->buffers()) inputs_.push_back({t, nullptr, 0});
   }
 
-  void refresh(TensorImpl& target) override {
+  void update(TensorImpl& target) override {
     const bool grad_mode = GradMode::is_enabled();
     const bool stale = !computed_ || (grad_mode && !with_grad_) || inputs_changed() ||
                        revision_ != parametrization_->revision() ||

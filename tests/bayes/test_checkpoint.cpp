@@ -37,8 +37,8 @@ std::string conversion_of(const bayes::BayesianModuleImpl& bnn) {
   std::string out = "mode " + std::to_string(static_cast<int>(bnn.mode()));
   for (const auto& item : bnn.posteriors()) {
     const bayes::VariationalPosterior& q = *item.value();
-    out += "; " + item.key() + ": " + q.name() + "(" + q.args().str() + ") ~ " + q.prior()->name() +
-           "(" + q.prior()->args().str() + ")";
+    out += "; " + item.key() + ": " + q.registry_name() + "(" + q.args().str() + ") ~ " +
+           q.prior()->registry_name() + "(" + q.prior()->args().str() + ")";
   }
   for (const std::string& name : bnn.deterministic_parameters()) out += "; deterministic " + name;
   return out;

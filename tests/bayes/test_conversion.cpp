@@ -76,7 +76,7 @@ TEST_CASE("a Sequential of Linear and ReLU: every parameter becomes a Gaussian p
     CHECK(q.rho.sizes() == item.value().sizes());
     // Defaults: rho = -3, mu ~ N(0, 0.1^2) (not the layer's own initialization).
     test::check_close(q.rho, std::vector<double>(item.value().numel(), -3.0), 0);
-    CHECK(q.prior()->name() == "gaussian");
+    CHECK(q.prior()->registry_name() == "gaussian");
     CHECK(q.prior()->args().str() == "mu=0, sigma=1");
   }
   // The wrapped module's weight handles now hold draws: mu + softplus(rho) eps.
@@ -163,7 +163,7 @@ TEST_CASE("rules by glob: priors per pattern, deterministic patterns, all but th
                        BayesianOptions().rule("*.bias", Rule().prior({"laplace", {{"b", 0.5}}})));
     for (const auto& item : bnn->posteriors()) {
       const bool bias = item.key().ends_with("bias");
-      CHECK(item.value()->prior()->name() == (bias ? "laplace" : "gaussian"));
+      CHECK(item.value()->prior()->registry_name() == (bias ? "laplace" : "gaussian"));
     }
     CHECK(bnn->posteriors()["2.bias"]->prior()->args().str() == "b=0.5");
   }
@@ -194,8 +194,8 @@ TEST_CASE("rules by glob: priors per pattern, deterministic patterns, all but th
             .rule("*",
                   Rule().posterior("pretrained_gaussian").prior({"gaussian", {{"sigma", 2.0}}}))
             .rule("?.bias", Rule().posterior({"fixed_sigma", {{"sigma", 0.3}}})));
-    CHECK(bnn->posteriors()["0.weight"]->name() == "pretrained_gaussian");
-    CHECK(bnn->posteriors()["0.bias"]->name() == "fixed_sigma");
+    CHECK(bnn->posteriors()["0.weight"]->registry_name() == "pretrained_gaussian");
+    CHECK(bnn->posteriors()["0.bias"]->registry_name() == "fixed_sigma");
     CHECK(bnn->posteriors()["0.bias"]->prior()->args().str() == "sigma=2");
   }
   SUBCASE("glob_match") {

@@ -128,7 +128,7 @@ TEST_CASE("Gaussian posterior: initialization, draws, log density") {
     auto pretrained = std::dynamic_pointer_cast<GaussianPosterior>(
         bayes::make_posterior("Pretrained_Normal", trained, {{"rho", -5.0}}));
     CHECK(equal(pretrained->mu, trained));
-    CHECK(pretrained->name() == "pretrained_gaussian");
+    CHECK(pretrained->registry_name() == "pretrained_gaussian");
     CHECK(pretrained->type_name() == "PretrainedGaussianPosterior");
     test::check_error(
         {"pretrained_gaussian posterior", "unknown argument 'mu_std'", "it takes 'rho'"}, [&] {
@@ -198,7 +198,7 @@ TEST_CASE("registries: case-insensitive names and aliases") {
   CHECK(bayes::posterior_name("pretrained_NORMAL") == "pretrained_gaussian");
   CHECK(bayes::prior_name("Scale_Mixture") == "scale_mixture");
   CHECK(bayes::prior_name("nOrMaL") == "gaussian");
-  CHECK(bayes::make_prior("LAPLACE", zeros({2}))->name() == "laplace");
+  CHECK(bayes::make_prior("LAPLACE", zeros({2}))->registry_name() == "laplace");
   const auto posteriors = bayes::registered_posteriors();
   CHECK(std::count(posteriors.begin(), posteriors.end(), "gaussian") == 1);
   CHECK(std::count(posteriors.begin(), posteriors.end(), "pretrained_gaussian") == 1);

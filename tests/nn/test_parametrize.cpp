@@ -292,7 +292,7 @@ TEST_CASE("a parametrized layer prints its options and its parametrization like 
   CHECK(repr(*linear) ==
         "Linear(\n"
         "  in_features=3, out_features=4, bias=true\n"
-        "  (parametrizations): ModuleDict(\n"
+        "  (parametrizations): ParametrizationDict(\n"
         "    (weight): WeightNorm(dim=0)\n"
         "  )\n"
         ")");

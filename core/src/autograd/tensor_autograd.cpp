@@ -13,7 +13,7 @@ namespace {
 // undefined tensor instead of dereferencing null.
 TensorImpl& defined_impl(const char* op, const Tensor& t) {
   BG_CHECK(t.defined(), op, "this tensor is undefined (default-constructed)");
-  t.impl()->refresh();
+  t.impl()->update_from_source();
   return *t.impl();
 }
 }  // namespace

@@ -35,13 +35,16 @@ struct Spec {
   Args args;
 };
 
-/// Overrides for the parameters a pattern matches (BayesianOptions::rule).
+/// Overrides for the parameters a pattern matches (BayesianOptions::rule). What a rule leaves unset
+/// keeps the value of the options or of earlier rules.
 class Rule {
  public:
+  /// The posterior of the matched parameters.
   Rule& posterior(Spec spec) {
     posterior_ = std::move(spec);
     return *this;
   }
+  /// The prior of the matched parameters.
   Rule& prior(Spec spec) {
     prior_ = std::move(spec);
     return *this;
@@ -51,6 +54,13 @@ class Rule {
     deterministic_ = deterministic;
     return *this;
   }
+
+  const std::optional<Spec>& posterior() const { return posterior_; }
+  const std::optional<Spec>& prior() const { return prior_; }
+  /// Whether the rule makes the parameters deterministic, if it says.
+  const std::optional<bool>& is_deterministic() const { return deterministic_; }
+
+ private:
   std::optional<Spec> posterior_, prior_;
   std::optional<bool> deterministic_;
 };

@@ -24,8 +24,9 @@ enum class SampleMode {
 
 class VariationalPosterior : public nn::Parametrization {
  public:
-  /// `name` is the registry name ("gaussian"); `args` what the posterior was built from.
-  VariationalPosterior(std::string type_name, std::string name, Args args);
+  /// `type_name` is what printing shows ("GaussianPosterior"), `registry_name` the name it is
+  /// registered under ("gaussian"), `args` what the posterior was built from.
+  VariationalPosterior(std::string type_name, std::string registry_name, Args args);
 
   /// Draws new noise for the next samples.
   virtual void redraw() = 0;
@@ -46,7 +47,8 @@ class VariationalPosterior : public nn::Parametrization {
   /// Draws the noise again (in Frozen mode, the way to change the frozen weights).
   void resample();
 
-  const std::string& name() const { return name_; }
+  /// The name this type is registered under ("gaussian"): what checkpoints record.
+  const std::string& registry_name() const { return registry_name_; }
   const Args& args() const { return args_; }
   /// The prior this posterior is compared with in the KL (set by BayesianModule).
   void set_prior(std::shared_ptr<Prior> prior);
@@ -54,7 +56,7 @@ class VariationalPosterior : public nn::Parametrization {
   void pretty_print(std::ostream& out) const override;
 
  private:
-  std::string name_;
+  std::string registry_name_;
   Args args_;
   SampleMode mode_ = SampleMode::Sample;
   uint64_t step_ = 0;  // the sampling step the current noise belongs to
@@ -79,7 +81,7 @@ class GaussianPosterior : public VariationalPosterior {
   Tensor mu, rho, eps;
 
  protected:
-  GaussianPosterior(std::string type_name, std::string name, const Tensor& original,
+  GaussianPosterior(std::string type_name, std::string registry_name, const Tensor& original,
                     const Args& args, bool mu_from_original);
 };
 

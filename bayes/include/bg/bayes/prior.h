@@ -11,16 +11,18 @@ namespace bg::bayes {
 
 class Prior : public nn::Module {
  public:
-  /// `name` is the prior's registry name ("gaussian"); `args` what it was built from.
-  Prior(std::string type_name, std::string name, Args args);
+  /// `type_name` is what printing shows ("GaussianPrior"), `registry_name` the name it is
+  /// registered under ("gaussian"), `args` what it was built from.
+  Prior(std::string type_name, std::string registry_name, Args args);
   /// log p(w), elementwise (w has the parameter's shape).
   virtual Tensor log_prob(const Tensor& w) const = 0;
-  const std::string& name() const { return name_; }
+  /// The name this type is registered under ("gaussian"): what checkpoints record.
+  const std::string& registry_name() const { return registry_name_; }
   const Args& args() const { return args_; }
   void pretty_print(std::ostream& out) const override;
 
  private:
-  std::string name_;
+  std::string registry_name_;
   Args args_;
 };
 

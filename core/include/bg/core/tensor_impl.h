@@ -34,7 +34,7 @@ class ValueSource {
  public:
   virtual ~ValueSource() = default;
   /// Makes `target` hold the current value (with TensorImpl::assign) if it does not already.
-  virtual void refresh(TensorImpl& target) = 0;
+  virtual void update(TensorImpl& target) = 0;
 };
 
 /// The most dims a tensor can have (kernels keep per-dim state in fixed arrays).
@@ -78,8 +78,9 @@ class TensorImpl {
   /// Binds this tensor to a source that keeps its value up to date (null unbinds it).
   void set_source(std::shared_ptr<ValueSource> source) { source_ = std::move(source); }
   const std::shared_ptr<ValueSource>& source() const { return source_; }
-  /// Asks the source, if any, to bring the value up to date.
-  void refresh();
+  /// Asks the source, if any, to bring the value up to date (for a parametrization: a new draw
+  /// once per sampling step).
+  void update_from_source();
   /// Makes this tensor object hold `value`: its storage, geometry, dtype and autograd history.
   /// Handles to this object see the new value; graphs that saved the old one keep it.
   void assign(const Tensor& value);
@@ -89,7 +90,8 @@ class TensorImpl {
                     Dtype dtype);
 
  private:
-  void refresh_cached();
+  // numel_ and is_contiguous_ from the sizes and strides.
+  void compute_numel_and_contiguity();
 
   std::shared_ptr<Storage> storage_;
   Shape sizes_;
@@ -100,7 +102,7 @@ class TensorImpl {
   bool is_contiguous_;
   bool wrapped_number_ = false;
   bool view_ = false;
-  bool refreshing_ = false;
+  bool updating_ = false;
   std::shared_ptr<ValueSource> source_;
   std::unique_ptr<AutogradMeta> autograd_;
 };
