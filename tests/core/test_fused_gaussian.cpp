@@ -4,13 +4,13 @@ using namespace bg;
 
 namespace {
 
-// The Tensor-op formulas the fused ops replace.
+// The compositions of Tensor ops the fused kernels replace: the same ops on a backend without
+// fused kernels.
 Tensor sample_formula(const Tensor& mu, const Tensor& rho, const Tensor& eps) {
-  return mu + softplus(rho) * eps;
+  return test::with_primitives_only([&] { return fused::gaussian_sample(mu, rho, eps); });
 }
 Tensor kl_formula(const Tensor& mu, const Tensor& rho, const Tensor& pm, const Tensor& ps) {
-  const Tensor s = softplus(rho), d = mu - pm;
-  return ((ps / s).log() + (s * s + d * d) / (ps * ps * 2) - 0.5).sum();
+  return test::with_primitives_only([&] { return fused::gaussian_kl(mu, rho, pm, ps); });
 }
 
 }  // namespace
@@ -95,6 +95,32 @@ TEST_CASE("fused gaussian_kl: the fused backward equals the formula's") {
   const auto formula_grads = autograd::grad({kl_formula(mu, rho, pm, ps)}, {mu, rho}, {g});
   CHECK(allclose(fused_grads[0], formula_grads[0], 1e-12, 1e-12));
   CHECK(allclose(fused_grads[1], formula_grads[1], 1e-12, 1e-12));
+}
+
+TEST_CASE("on a backend without fused kernels the Gaussian ops are compositions of primitives") {
+  // The closed forms, element by element: w = mu + softplus(rho) eps, and the KL of N(mu, s^2)
+  // from N(pm, ps^2) = log(ps / s) + (s^2 + (mu - pm)^2) / (2 ps^2) - 1/2, s = log(1 + e^rho).
+  const Tensor mu = tensor({0.5, -1.0}), rho = tensor({-3.0, 1.0}), eps = tensor({2.0, -0.5});
+  const std::vector<double> s = {std::log1p(std::exp(-3.0)), std::log1p(std::exp(1.0))};
+  test::check_close(sample_formula(mu, rho, eps), {0.5 + s[0] * 2.0, -1.0 - s[1] * 0.5}, 1e-15,
+                    1e-15);
+  double kl = 0;
+  for (int i = 0; i < 2; ++i) {
+    const double m = i == 0 ? 0.5 : -1.0, d = m - 0.2;
+    kl += std::log(1.5 / s[i]) + (s[i] * s[i] + d * d) / (2 * 1.5 * 1.5) - 0.5;
+  }
+  const Tensor pm = scalar_tensor(0.2, kFloat64), ps = scalar_tensor(1.5, kFloat64);
+  CHECK(kl_formula(mu, rho, pm, ps).item<double>() == doctest::Approx(kl).epsilon(1e-14));
+  // Their gradients, first and second order, come from autograd through the composition.
+  test::with_primitives_only([&] {
+    const Tensor noise = test::leaf({3, 4}, 9).detach();
+    test::check_gradients(
+        [&](const std::vector<Tensor>& in) { return fused::gaussian_sample(in[0], in[1], noise); },
+        {test::strided_leaf({3, 4}, 1), test::strided_leaf({3, 4}, 2)});
+    test::check_gradients(
+        [&](const std::vector<Tensor>& in) { return fused::gaussian_kl(in[0], in[1], pm, ps); },
+        {test::leaf({3, 4}, 1), test::leaf({3, 4}, 2)});
+  });
 }
 
 TEST_CASE("fused gaussian ops: results are the same on 1 and 2 threads") {

@@ -138,4 +138,34 @@ inline void check_gradients(const Function& fn, const std::vector<Tensor>& input
   if (second_order) CHECK(autograd::gradgradcheck(fn, inputs));
 }
 
+/// The CPU backend without its fused kernels: every primitive forwards to it, and
+/// gaussian_kernels() and optimizer_kernels() are null, as on a backend that implements only the
+/// primitives (backend.h).
+class PrimitivesOnlyBackend final : public Backend {
+ public:
+  explicit PrimitivesOnlyBackend(Backend& inner) : inner_(inner) {}
+  Allocator& allocator(Device device) override { return inner_.allocator(device); }
+#define BG_KERNEL(name, parameters, arguments) \
+  void name parameters override { inner_.name arguments; }
+#include "bg/core/backend_primitives.def"
+#undef BG_KERNEL
+
+ private:
+  Backend& inner_;
+};
+
+/// What `fn` returns when run with the CPU backend replaced by PrimitivesOnlyBackend: the fused
+/// ops then take the compositions of primitives that a backend without fused kernels gets.
+template <typename Fn>
+auto with_primitives_only(const Fn& fn) {
+  Backend& cpu = backend(DeviceType::CPU);
+  PrimitivesOnlyBackend primitives(cpu);
+  struct Restore {
+    Backend& cpu;
+    ~Restore() { register_backend(DeviceType::CPU, &cpu); }
+  } restore{cpu};
+  register_backend(DeviceType::CPU, &primitives);
+  return fn();
+}
+
 }  // namespace bg::test

@@ -1,10 +1,12 @@
-// Fused optimizer updates (fused.h): argument checks, then one backend kernel per step.
+// Fused optimizer updates (fused.h): argument checks, then one backend kernel per step, or, on a
+// backend without fused optimizer kernels, the same update rule composed of Tensor ops.
 
 #include "bg/core/fused.h"
 
 #include <vector>
 
 #include "bg/core/grad_mode.h"
+#include "bg/core/ops.h"
 #include "ops/op_utils.h"
 
 namespace bg::fused {
@@ -62,6 +64,71 @@ void check_step_count(const char* op, int64_t step) {
   BG_CHECK(step >= 1, op, "the step number counts from 1, got ", step);
 }
 
+// ---- The update rules as Tensor ops ------------------------------------------------------------
+// What a backend without OptimizerKernels runs: PyTorch 1.13's single-tensor updates, in PyTorch's
+// order (a.add(b, alpha=c) is a + b * c, addcmul(t1, t2, value=c) is a + t1 * c * t2, addcdiv
+// alike), with in-place ops that bump the versions of the tensors they write. The fused kernels
+// round the same way (fused.h), so both paths give the same bits.
+
+void composed_sgd(Tensor param, const Tensor& grad, Tensor buffer, const SgdHyper& h) {
+  Tensor d = h.maximize ? -grad : grad;
+  if (h.weight_decay != 0) d = d + param * h.weight_decay;
+  if (h.momentum != 0) {
+    if (h.init_momentum_buffer) {
+      buffer.copy_(d);
+    } else {
+      buffer.mul_(h.momentum).add_(d * (1 - h.dampening));
+    }
+    d = h.nesterov ? d + buffer * h.momentum : buffer;
+  }
+  param.add_(d * -h.lr);
+}
+
+void composed_adam(Tensor param, const Tensor& grad, Tensor exp_avg, Tensor exp_avg_sq,
+                   Tensor max_exp_avg_sq, const AdamHyper& h) {
+  Tensor g = h.maximize ? -grad : grad;
+  if (h.decoupled_weight_decay) {
+    param.mul_(1 - h.lr * h.weight_decay);
+  } else if (h.weight_decay != 0) {
+    g = g + param * h.weight_decay;
+  }
+  exp_avg.mul_(h.beta1).add_(g * (1 - h.beta1));
+  exp_avg_sq.mul_(h.beta2).add_(g * (1 - h.beta2) * g);
+  Tensor second = exp_avg_sq;
+  if (h.amsgrad) {
+    max_exp_avg_sq.copy_(maximum(max_exp_avg_sq, exp_avg_sq));
+    second = max_exp_avg_sq;
+  }
+  const Tensor denom = second.sqrt() / h.bias_correction2_sqrt() + h.eps;
+  param.add_(exp_avg * -h.step_size() / denom);
+}
+
+void composed_rmsprop(Tensor param, const Tensor& grad, Tensor square_avg, Tensor buffer,
+                      Tensor grad_avg, const RmspropHyper& h) {
+  Tensor g = h.maximize ? -grad : grad;
+  if (h.weight_decay != 0) g = g + param * h.weight_decay;
+  square_avg.mul_(h.alpha).add_(g * (1 - h.alpha) * g);
+  Tensor variance = square_avg;
+  if (h.centered) {
+    grad_avg.mul_(h.alpha).add_(g * (1 - h.alpha));
+    variance = square_avg + -grad_avg * grad_avg;
+  }
+  const Tensor avg = variance.sqrt() + h.eps;
+  if (h.momentum > 0) {
+    buffer.mul_(h.momentum).add_(g / avg);
+    param.add_(buffer * -h.lr);
+  } else {
+    param.add_(g * -h.lr / avg);
+  }
+}
+
+void composed_adagrad(Tensor param, const Tensor& grad, Tensor sum, const AdagradHyper& h) {
+  Tensor g = h.maximize ? -grad : grad;
+  if (h.weight_decay != 0) g = g + param * h.weight_decay;
+  sum.add_(g * g);
+  param.add_(g * -h.decayed_lr() / (sum.sqrt() + h.eps));
+}
+
 }  // namespace
 
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
@@ -70,9 +137,14 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
   std::vector<Written> written = {{"param", param}};
   if (use_momentum) written.push_back({"momentum_buffer", momentum_buffer});
   check_update("sgd_step", grad, written);
-  detail::backend_of(param).sgd_update(param, grad, use_momentum ? momentum_buffer : Tensor(),
-                                       hyper);
-  bump_versions(written);
+  const Tensor buffer = use_momentum ? momentum_buffer : Tensor();
+  if (OptimizerKernels* kernels = detail::backend_of(param).optimizer_kernels()) {
+    kernels->sgd_update(param, grad, buffer, hyper);
+    bump_versions(written);
+  } else {
+    NoGradGuard no_grad;
+    composed_sgd(param, grad, buffer, hyper);
+  }
 }
 
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
@@ -82,9 +154,14 @@ void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
       {"param", param}, {"exp_avg", exp_avg}, {"exp_avg_sq", exp_avg_sq}};
   if (hyper.amsgrad) written.push_back({"max_exp_avg_sq", max_exp_avg_sq});
   check_update("adam_step", grad, written);
-  detail::backend_of(param).adam_update(param, grad, exp_avg, exp_avg_sq,
-                                        hyper.amsgrad ? max_exp_avg_sq : Tensor(), hyper);
-  bump_versions(written);
+  const Tensor max_sq = hyper.amsgrad ? max_exp_avg_sq : Tensor();
+  if (OptimizerKernels* kernels = detail::backend_of(param).optimizer_kernels()) {
+    kernels->adam_update(param, grad, exp_avg, exp_avg_sq, max_sq, hyper);
+    bump_versions(written);
+  } else {
+    NoGradGuard no_grad;
+    composed_adam(param, grad, exp_avg, exp_avg_sq, max_sq, hyper);
+  }
 }
 
 void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
@@ -95,10 +172,15 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
   if (use_momentum) written.push_back({"momentum_buffer", momentum_buffer});
   if (hyper.centered) written.push_back({"grad_avg", grad_avg});
   check_update("rmsprop_step", grad, written);
-  detail::backend_of(param).rmsprop_update(param, grad, square_avg,
-                                           use_momentum ? momentum_buffer : Tensor(),
-                                           hyper.centered ? grad_avg : Tensor(), hyper);
-  bump_versions(written);
+  const Tensor buffer = use_momentum ? momentum_buffer : Tensor();
+  const Tensor average = hyper.centered ? grad_avg : Tensor();
+  if (OptimizerKernels* kernels = detail::backend_of(param).optimizer_kernels()) {
+    kernels->rmsprop_update(param, grad, square_avg, buffer, average, hyper);
+    bump_versions(written);
+  } else {
+    NoGradGuard no_grad;
+    composed_rmsprop(param, grad, square_avg, buffer, average, hyper);
+  }
 }
 
 void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum,
@@ -106,8 +188,13 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum,
   check_step_count("adagrad_step", hyper.step);
   const std::vector<Written> written = {{"param", param}, {"sum", sum}};
   check_update("adagrad_step", grad, written);
-  detail::backend_of(param).adagrad_update(param, grad, sum, hyper);
-  bump_versions(written);
+  if (OptimizerKernels* kernels = detail::backend_of(param).optimizer_kernels()) {
+    kernels->adagrad_update(param, grad, sum, hyper);
+    bump_versions(written);
+  } else {
+    NoGradGuard no_grad;
+    composed_adagrad(param, grad, sum, hyper);
+  }
 }
 
 }  // namespace bg::fused

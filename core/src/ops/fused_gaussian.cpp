@@ -1,4 +1,6 @@
-// Frontends of the fused Gaussian ops (fused_gaussian.h): checks, kernels, derivatives.
+// Frontends of the fused Gaussian ops (fused_gaussian.h): checks, kernels, derivatives. On a
+// backend without GaussianKernels (and for a learnable prior) the same functions are composed of
+// Tensor ops, which autograd differentiates by itself.
 
 #include "bg/core/fused_gaussian.h"
 
@@ -30,8 +32,10 @@ Tensor gaussian_sample(const Tensor& mu, const Tensor& rho, const Tensor& eps) {
   check_mu("gaussian_sample", mu);
   check_operand("gaussian_sample", "rho", rho, mu);
   check_operand("gaussian_sample", "eps", eps, mu);
+  GaussianKernels* kernels = detail::backend_of(mu).gaussian_kernels();
+  if (kernels == nullptr) return mu + softplus(rho) * eps;
   Tensor out = detail::empty_tensor(mu.sizes(), mu.dtype(), mu.device());
-  detail::backend_of(mu).gaussian_sample(out, mu, rho, eps);
+  kernels->gaussian_sample(out, mu, rho, eps);
   // dw/dmu = 1, dw/drho = eps * sigmoid(rho).
   autograd::record(out, "GaussianSampleBackward", {mu, rho}, {rho, eps}, false,
                    [](const Context& c, const Tensor& g) -> Grads {
@@ -39,7 +43,8 @@ Tensor gaussian_sample(const Tensor& mu, const Tensor& rho, const Tensor& eps) {
                      const Tensor r = c.saved(0), e = c.saved(1);
                      if (GradMode::is_enabled()) return {g, g * e * r.sigmoid()};  // create_graph
                      Tensor grad_rho = detail::empty_tensor(r.sizes(), r.dtype(), r.device());
-                     detail::backend_of(r).gaussian_sample_backward(grad_rho, g, r, e);
+                     detail::backend_of(r).gaussian_kernels()->gaussian_sample_backward(grad_rho, g,
+                                                                                        r, e);
                      return {g, grad_rho};
                    });
   return out;
@@ -56,7 +61,8 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
              shape_str(mu.sizes()));
   }
   // A learnable prior takes the Tensor-op formula, which differentiates in every operand.
-  if (prior_mu.requires_grad() || prior_sigma.requires_grad()) {
+  GaussianKernels* kernels = detail::backend_of(mu).gaussian_kernels();
+  if (kernels == nullptr || prior_mu.requires_grad() || prior_sigma.requires_grad()) {
     const Tensor sigma = softplus(rho), diff = mu - prior_mu;
     return ((prior_sigma / sigma).log() +
             (sigma * sigma + diff * diff) / (prior_sigma * prior_sigma * 2) - 0.5)
@@ -65,7 +71,7 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
   const Tensor pm = detail::broadcast_to(detail::cast(prior_mu, mu.dtype()), mu.sizes());
   const Tensor ps = detail::broadcast_to(detail::cast(prior_sigma, mu.dtype()), mu.sizes());
   Tensor out = detail::empty_tensor({}, mu.dtype(), mu.device());
-  detail::backend_of(mu).gaussian_kl(out, mu, rho, pm, ps);
+  kernels->gaussian_kl(out, mu, rho, pm, ps);
   // d/dmu = (mu - pm) / ps^2, d/drho = (sigma / ps^2 - 1 / sigma) sigmoid(rho).
   autograd::record(
       out, "GaussianKLBackward", {mu, rho}, {mu, rho, pm, ps}, false,
@@ -79,8 +85,8 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
         }
         Tensor grad_mu = detail::empty_tensor(m.sizes(), m.dtype(), m.device());
         Tensor grad_rho = detail::empty_tensor(m.sizes(), m.dtype(), m.device());
-        detail::backend_of(m).gaussian_kl_backward(grad_mu, grad_rho, g, m, r, prior_mean,
-                                                   prior_std);
+        detail::backend_of(m).gaussian_kernels()->gaussian_kl_backward(grad_mu, grad_rho, g, m, r,
+                                                                       prior_mean, prior_std);
         return {grad_mu, grad_rho};
       });
   return out;

@@ -14,7 +14,8 @@
 //
 // On the CPU the arithmetic is done in the parameter's dtype and rounds exactly like the Tensor-op
 // formula written in PyTorch's order (no fused multiply-add contraction), so both give the same
-// bits.
+// bits. A backend without fused optimizer kernels (Backend::optimizer_kernels() is null) runs that
+// formula itself.
 
 #include <cmath>
 #include <cstdint>

@@ -7,7 +7,9 @@
 // kernels and six in backward, the KL a dozen each way; for millions of weights that is memory
 // traffic, and for tiny models it is per-op overhead. These ops compute the same functions in one
 // kernel each way. Their backward passes are fused kernels too, except under create_graph, where
-// the same derivatives are written in Tensor ops so they can be differentiated again.
+// the same derivatives are written in Tensor ops so they can be differentiated again. On a backend
+// without fused Gaussian kernels (Backend::gaussian_kernels() is null) both ops are that
+// composition of Tensor ops.
 
 #include "bg/core/tensor.h"
 
