@@ -106,7 +106,19 @@ Tensor Tensor::index_select(int64_t d, const Tensor& i) const {
 Tensor Tensor::gather(int64_t d, const Tensor& i) const { return bg::gather(*this, d, i); }
 Tensor Tensor::masked_select(const Tensor& m) const { return bg::masked_select(*this, m); }
 std::vector<Tensor> Tensor::split(int64_t s, int64_t d) const { return bg::split(*this, s, d); }
+std::vector<Tensor> Tensor::split_with_sizes(const std::vector<int64_t>& s, int64_t d) const {
+  return bg::split_with_sizes(*this, s, d);
+}
 std::vector<Tensor> Tensor::chunk(int64_t c, int64_t d) const { return bg::chunk(*this, c, d); }
+std::vector<Tensor> Tensor::unbind(int64_t d) const { return bg::unbind(*this, d); }
+Tensor Tensor::masked_fill(const Tensor& m, const Scalar& v) const {
+  return bg::masked_fill(*this, m, v);
+}
+Tensor Tensor::masked_fill(const Tensor& m, const Tensor& v) const {
+  return bg::masked_fill(*this, m, v);
+}
+Tensor Tensor::tril(int64_t d) const { return bg::tril(*this, d); }
+Tensor Tensor::triu(int64_t d) const { return bg::triu(*this, d); }
 
 Tensor Tensor::neg() const { return bg::neg(*this); }
 Tensor Tensor::abs() const { return bg::abs(*this); }
@@ -159,5 +171,13 @@ Tensor Tensor::log_softmax(int64_t d) const { return bg::log_softmax(*this, d); 
 Tensor Tensor::matmul(const Tensor& o) const { return bg::matmul(*this, o); }
 Tensor Tensor::mm(const Tensor& o) const { return bg::mm(*this, o); }
 Tensor Tensor::bmm(const Tensor& o) const { return bg::bmm(*this, o); }
+Tensor Tensor::addmm(const Tensor& m1, const Tensor& m2, const Scalar& beta,
+                     const Scalar& alpha) const {
+  return bg::addmm(*this, m1, m2, beta, alpha);
+}
+Tensor Tensor::baddbmm(const Tensor& b1, const Tensor& b2, const Scalar& beta,
+                       const Scalar& alpha) const {
+  return bg::baddbmm(*this, b1, b2, beta, alpha);
+}
 
 }  // namespace bg

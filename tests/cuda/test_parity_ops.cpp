@@ -185,6 +185,21 @@ TEST_SUITE("cuda: op parity" * doctest::skip(test::kNoGpu)) {
                  {leaf({2, 5000}, 17)});
     const Tensor masked = tensor<double>({{-INFINITY, 0}, {1, -INFINITY}});
     check_parity("masked softmax", [](const V& v) { return softmax(v[0], 1); }, {masked});
+    // A fully masked row is NaN on both devices, as in PyTorch.
+    const Tensor all_masked = tensor<double>({{-INFINITY, -INFINITY}, {1, -INFINITY}});
+    check_parity("fully masked softmax", [](const V& v) { return softmax(v[0], 1); }, {all_masked});
+  }
+
+  TEST_CASE("masking, triangles and scaled products") {
+    const Tensor x = leaf({2, 3, 4}, 31), mask = leaf({3, 4}, 32).detach() > 0;
+    check_parity("masked_fill",
+                 [&](const V& v) { return v[0].masked_fill(mask.to(v[0].device()), 0.5); }, {x});
+    check_parity("tril", [](const V& v) { return v[0].tril(1); }, {x});
+    check_parity("triu", [](const V& v) { return v[0].transpose(1, 2).triu(-1); }, {x});
+    check_parity("addmm", [](const V& v) { return addmm(v[0], v[1], v[2].t(), 0.5, 2); },
+                 {leaf({4}, 33), leaf({3, 5}, 34), leaf({4, 5}, 35)});
+    check_parity("baddbmm", [](const V& v) { return baddbmm(v[0], v[1], v[2], 1, 0.25); },
+                 {leaf({3, 3}, 36), leaf({2, 3, 4}, 37), leaf({2, 4, 3}, 38)});
   }
 
   TEST_CASE("convolution and pooling") {

@@ -217,6 +217,38 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   return parts;
 }
 
+std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>& split_sizes,
+                                     int64_t dim) {
+  detail::check_defined("split_with_sizes", x);
+  BG_CHECK(x.dim() > 0, "split_with_sizes", "cannot split a 0-dim tensor");
+  const int64_t d = normalize_dim("split_with_sizes", dim, x.dim());
+  const Shape sizes(split_sizes.begin(), split_sizes.end());  // for messages
+  int64_t total = 0;
+  for (int64_t size : split_sizes) {
+    BG_CHECK(size >= 0, "split_with_sizes", "split sizes must be non-negative, got ",
+             shape_str(sizes));
+    total += size;
+  }
+  BG_CHECK(total == x.size(d), "split_with_sizes", "the split sizes ", shape_str(sizes),
+           " add up to ", total, ", but dim ", d, " of ", describe(x), " has size ", x.size(d));
+  std::vector<Tensor> parts;
+  int64_t start = 0;
+  for (int64_t size : split_sizes) {
+    parts.push_back(x.narrow(d, start, size));
+    start += size;
+  }
+  return parts;
+}
+
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {
+  detail::check_defined("unbind", x);
+  BG_CHECK(x.dim() > 0, "unbind", "cannot unbind a 0-dim tensor");
+  const int64_t d = normalize_dim("unbind", dim, x.dim());
+  std::vector<Tensor> slices;
+  for (int64_t i = 0; i < x.size(d); ++i) slices.push_back(x.select(d, i));
+  return slices;
+}
+
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   detail::check_defined("chunk", x);
   BG_CHECK(chunks > 0, "chunk", "chunks must be positive, got ", chunks);

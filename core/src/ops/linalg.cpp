@@ -42,6 +42,21 @@ bool is_transposed_contiguous(const Tensor& m) {
   return m.size(0) > 1 && m.size(1) > 1 && m.stride(0) == 1 && m.stride(1) == m.size(0);
 }
 
+// beta * input + alpha * product (addmm, baddbmm). With beta = 0 the input is not read, as in
+// PyTorch, so its NaN and inf do not reach the result.
+Tensor scaled_sum(const char* op, const Tensor& input, const Tensor& product, const Scalar& beta,
+                  const Scalar& alpha) {
+  detail::check_same_device(op, input, product);
+  BG_CHECK(input.dtype() == product.dtype(), op, "expected an input of the operands' dtype ",
+           dtype_name(product.dtype()), ", got ", describe(input));
+  BG_CHECK(broadcast_shapes(op, input.sizes(), product.sizes()) == product.sizes(), op,
+           "the input ", describe(input), " does not broadcast to the product's shape ",
+           shape_str(product.sizes()));
+  const Tensor scaled_product = alpha.to<double>() == 1.0 ? product : product * alpha;
+  if (beta.to<double>() == 0.0) return scaled_product;
+  return (beta.to<double>() == 1.0 ? input : input * beta) + scaled_product;
+}
+
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -79,6 +94,18 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
                              c.needs_grad(1) ? c.saved(0).transpose(1, 2).bmm(g) : Tensor()};
                    });
   return out;
+}
+
+Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, const Scalar& beta,
+             const Scalar& alpha) {
+  detail::check_defined("addmm", input);
+  return scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha);
+}
+
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, const Scalar& beta,
+               const Scalar& alpha) {
+  detail::check_defined("baddbmm", input);
+  return scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {

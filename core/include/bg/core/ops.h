@@ -61,6 +61,16 @@ Tensor operator>=(const Tensor& a, const Tensor& b);
 Tensor operator>=(const Tensor& a, const Scalar& b);
 /// True where the element is NaN.
 Tensor isnan(const Tensor& a);
+/// x with `value` where mask (bool, broadcast with x) is true; the result has the broadcast shape
+/// and x's dtype (value is converted to it).
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value);
+/// masked_fill with a 0-dim tensor `value`, which receives the gradient of the filled positions.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);
+/// The lower triangle of the matrices in the last two dims of x (elements whose column - row <=
+/// diagonal), zeros above it. diagonal > 0 keeps diagonals above the main one, < 0 drops some.
+Tensor tril(const Tensor& x, int64_t diagonal = 0);
+/// The upper triangle (column - row >= diagonal) of the matrices in the last two dims of x.
+Tensor triu(const Tensor& x, int64_t diagonal = 0);
 /// cond ? a : b, elementwise with broadcasting.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b);
@@ -108,7 +118,10 @@ Tensor std(const Tensor& x, const Dims& dims = {}, int64_t correction = 1, bool 
 /// log(sum(exp(x))) over dims, without overflow.
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim = false);
 Tensor norm(const Tensor& x, double p = 2.0, const Dims& dims = {}, bool keepdim = false);
+/// exp(x) / sum(exp(x)) along `dim`, with the max subtracted first. As in PyTorch, a slice whose
+/// elements are all -inf (a fully masked attention row) gives NaN, not zeros or a uniform row.
 Tensor softmax(const Tensor& x, int64_t dim);
+/// log(softmax(x)) along `dim` without overflow; NaN for an all -inf slice, as in PyTorch.
 Tensor log_softmax(const Tensor& x, int64_t dim);
 /// Sums `x` down to `sizes`, the inverse of broadcasting `sizes` up to x's shape.
 Tensor sum_to(const Tensor& x, const Shape& sizes);
@@ -120,6 +133,14 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor mm(const Tensor& a, const Tensor& b);
 /// [B, M, K] x [B, K, N].
 Tensor bmm(const Tensor& a, const Tensor& b);
+/// beta * input + alpha * (mat1 @ mat2) for mat1 [M, K], mat2 [K, N] and input broadcastable to
+/// [M, N]. With beta = 0 the input is ignored (its NaN and inf do not propagate), as in PyTorch.
+Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1,
+             const Scalar& alpha = 1);
+/// beta * input + alpha * bmm(batch1, batch2) for batch1 [B, M, K], batch2 [B, K, N] and input
+/// broadcastable to [B, M, N] (e.g. an attention mask [M, N] added to the scores).
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2,
+               const Scalar& beta = 1, const Scalar& alpha = 1);
 
 // ---- Views --------------------------------------------------------------------------------------
 Tensor view(const Tensor& x, const Shape& sizes);
@@ -150,8 +171,15 @@ Tensor masked_select(const Tensor& x, const Tensor& mask);
 Tensor nonzero(const Tensor& x);
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+/// Views of consecutive pieces of `split_size` along `dim` (the last one may be shorter).
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
+/// Views of consecutive pieces of the given sizes along `dim`; the sizes must add up to its size.
+std::vector<Tensor> split_with_sizes(const Tensor& x, const std::vector<int64_t>& split_sizes,
+                                     int64_t dim = 0);
+/// At most `chunks` views of equal size ceil(size / chunks) along `dim` (the last may be shorter).
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
+/// The slices select(dim, i) for every i: a [T, B, H] sequence as T tensors [B, H].
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim = 0);
 
 // ---- Conversion ---------------------------------------------------------------------------------
 Tensor clone(const Tensor& x);

@@ -137,7 +137,16 @@ class Tensor {
   Tensor gather(int64_t dim, const Tensor& index) const;
   Tensor masked_select(const Tensor& mask) const;
   std::vector<Tensor> split(int64_t split_size, int64_t dim = 0) const;
+  std::vector<Tensor> split_with_sizes(const std::vector<int64_t>& split_sizes,
+                                       int64_t dim = 0) const;
   std::vector<Tensor> chunk(int64_t chunks, int64_t dim = 0) const;
+  std::vector<Tensor> unbind(int64_t dim = 0) const;
+  /// This tensor with `value` where mask is true (bg::masked_fill).
+  Tensor masked_fill(const Tensor& mask, const Scalar& value) const;
+  Tensor masked_fill(const Tensor& mask, const Tensor& value) const;
+  /// Lower and upper triangles of the last two dims (bg::tril, bg::triu).
+  Tensor tril(int64_t diagonal = 0) const;
+  Tensor triu(int64_t diagonal = 0) const;
 
   // ---- Elementwise ------------------------------------------------------------------------------
   Tensor neg() const;
@@ -194,6 +203,12 @@ class Tensor {
   Tensor matmul(const Tensor& other) const;
   Tensor mm(const Tensor& other) const;
   Tensor bmm(const Tensor& other) const;
+  /// beta * this + alpha * (mat1 @ mat2) (bg::addmm).
+  Tensor addmm(const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1,
+               const Scalar& alpha = 1) const;
+  /// beta * this + alpha * bmm(batch1, batch2) (bg::baddbmm).
+  Tensor baddbmm(const Tensor& batch1, const Tensor& batch2, const Scalar& beta = 1,
+                 const Scalar& alpha = 1) const;
 
   // ---- In-place (bump the version counter; return *this) ----------------------------------------
   Tensor& add_(const Tensor& other, const Scalar& alpha = 1);
