@@ -4,6 +4,8 @@
 #include "bg/core.h"
 #include "bg/nn/clip_grad.h"
 #include "bg/nn/data.h"
+#include "bg/nn/any_module.h"
+#include "bg/nn/any_value.h"
 #include "bg/nn/functional.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/init.h"

@@ -27,12 +27,35 @@ void SequentialImpl::push_back(AnyModule module) {
 void SequentialImpl::push_back(std::string name, AnyModule module) {
   register_module(std::move(name), module.ptr());
   modules_.push_back(std::move(module));
+  update_all_tensor_to_tensor();
 }
 
-Tensor SequentialImpl::forward(const Tensor& input) {
+Tensor SequentialImpl::forward_tensors(const Tensor& input) {
   Tensor x = input;
   for (const AnyModule& module : modules_) x = module.forward(x);
   return x;
+}
+
+AnyValue SequentialImpl::any_forward(std::vector<AnyValue> inputs) {
+  if (modules_.empty()) {
+    BG_CHECK(inputs.size() == 1, "Sequential",
+             "an empty Sequential returns its input, so it takes one, not ", inputs.size());
+    return std::move(inputs.front());
+  }
+  AnyValue x = modules_.front().any_forward(std::move(inputs));
+  for (size_t i = 1; i < modules_.size(); ++i) {
+    std::vector<AnyValue> arguments;
+    arguments.push_back(std::move(x));
+    x = modules_[i].any_forward(std::move(arguments));
+  }
+  return x;
+}
+
+void SequentialImpl::update_all_tensor_to_tensor() {
+  all_tensor_to_tensor_ = true;
+  for (const AnyModule& module : modules_) {
+    all_tensor_to_tensor_ = all_tensor_to_tensor_ && module.is_tensor_to_tensor();
+  }
 }
 
 std::shared_ptr<Module> SequentialImpl::ptr(size_t index) const {
@@ -47,6 +70,7 @@ void SequentialImpl::replace(size_t index, AnyModule module) {
   const std::string name = children_.items()[index].key();
   Module::replace_module(name, module.ptr());
   modules_[index] = std::move(module);
+  update_all_tensor_to_tensor();
 }
 
 void SequentialImpl::replace_module(const std::string& name, std::shared_ptr<Module>) {

@@ -6,16 +6,28 @@
 //   lin(x);                    // calls forward
 //   nn::Linear empty = nullptr;
 //
-// BG_MODULE(Linear) declares `Linear` from `LinearImpl`. AnyModule type-erases any module with a
-// Tensor -> Tensor forward (what Sequential and BayesianModule hold).
+// BG_MODULE(Linear) declares `Linear` from `LinearImpl`. AnyModule (any_module.h) holds any module
+// behind one type, whatever its forward's signature.
 
-#include <functional>
 #include <memory>
 #include <type_traits>
 
+#include "bg/nn/any_module.h"
 #include "bg/nn/module.h"
 
 namespace bg::nn {
+
+namespace detail {
+/// True when `module.forward(arguments...)` compiles.
+template <typename Impl, typename... Arguments>
+concept ForwardAccepts = requires(Impl& module, Arguments&&... arguments) {
+  module.forward(std::forward<Arguments>(arguments)...);
+};
+/// Always false; its template arguments are what the compiler prints when the static_assert in
+/// ModuleHolder::operator() fails, so the message names the module and the argument types.
+template <typename Impl, typename... Arguments>
+struct ForwardIsNotCallableWith : std::false_type {};
+}  // namespace detail
 
 template <typename Impl>
 class ModuleHolder {
@@ -50,10 +62,17 @@ class ModuleHolder {
     return (*checked())[std::forward<Key>(key)];
   }
 
-  /// Calls the module's forward.
+  /// Calls the module's forward. A forward that does not take these arguments is one compile error
+  /// naming the module and the argument types (not a page of failed overloads).
   template <typename... Args>
   decltype(auto) operator()(Args&&... args) const {
-    return checked()->forward(std::forward<Args>(args)...);
+    if constexpr (detail::ForwardAccepts<Impl, Args...>) {
+      return checked()->forward(std::forward<Args>(args)...);
+    } else {
+      static_assert(detail::ForwardIsNotCallableWith<Impl, Args...>::value,
+                    "the module's forward cannot be called with these arguments: see the module "
+                    "type (Impl) and the argument types (Args) above");
+    }
   }
 
  private:
@@ -75,27 +94,6 @@ template <typename Impl>
 std::ostream& operator<<(std::ostream& out, const ModuleHolder<Impl>& holder) {
   return out << *holder;
 }
-
-/// Any module whose forward maps one tensor to one tensor, behind one type.
-class AnyModule {
- public:
-  AnyModule() = default;
-  template <typename M>
-  AnyModule(std::shared_ptr<M> module)  // NOLINT: converts implicitly, as a holder does
-      : module_(module), forward_([m = module.get()](const Tensor& x) { return m->forward(x); }) {}
-  template <typename Impl>
-  AnyModule(const ModuleHolder<Impl>& holder) : AnyModule(holder.ptr()) {}  // NOLINT
-
-  Tensor forward(const Tensor& x) const {
-    BG_CHECK(forward_ != nullptr, "AnyModule", "no module was given");
-    return forward_(x);
-  }
-  const std::shared_ptr<Module>& ptr() const { return module_; }
-
- private:
-  std::shared_ptr<Module> module_;
-  std::function<Tensor(const Tensor&)> forward_;
-};
 
 }  // namespace bg::nn
 

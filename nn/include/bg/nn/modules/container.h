@@ -4,6 +4,8 @@
 //
 //   nn::Sequential seq(nn::Linear(1, 20), nn::ReLU(), nn::Linear(20, 1));
 //   seq(x);                              // each module's forward, in order
+//   nn::Sequential pair(nn::Bilinear(3, 4, 5), nn::ReLU());
+//   pair(x1, x2);                        // the first module may take several arguments
 //   seq->at<nn::LinearImpl>(0).weight;   // a module by index and type
 //
 // The modules are children named "0", "1", ... (ModuleDict: by their keys), so their parameters
@@ -30,8 +32,8 @@ std::shared_ptr<T> module_as(const char* container, const std::string& what,
 }
 }  // namespace detail
 
-/// Modules applied one after the other: forward(x) = m_n(...m_1(x)). Each module's forward takes
-/// and returns one tensor.
+/// Modules applied one after the other: forward(x) = m_n(...m_1(x)). The first module takes the
+/// arguments of forward, every later one the output of the module before it (as in LibTorch).
 class SequentialImpl : public Module {
  public:
   SequentialImpl() : Module("Sequential") {}
@@ -48,8 +50,25 @@ class SequentialImpl : public Module {
   /// Appends a module under its own name.
   void push_back(std::string name, AnyModule module);
 
-  /// The input passed through every module in order (the input itself when empty).
-  Tensor forward(const Tensor& input);
+  /// The inputs passed to the first module, its output to the second, ...; returns the last
+  /// module's output as an R (the input itself for an empty Sequential and one input). Throws
+  /// bg::Error naming the module when an output does not fit the next module or R.
+  template <typename R = Tensor, typename... Inputs>
+  R forward(Inputs&&... inputs) {
+    if constexpr (std::is_same_v<R, Tensor> && sizeof...(Inputs) == 1 &&
+                  (std::is_same_v<std::decay_t<Inputs>, Tensor> && ...)) {
+      if (all_tensor_to_tensor_) return forward_tensors(inputs...);
+    }
+    std::vector<AnyValue> values;
+    values.reserve(sizeof...(Inputs));
+    (values.emplace_back(std::forward<Inputs>(inputs)), ...);
+    const AnyValue result = any_forward(std::move(values));
+    BG_CHECK(result.is<R>(), "Sequential", "the last module returns ", result.type_name(), ", not ",
+             nn::type_name(typeid(R)), ": call forward<", result.type_name(), ">(...)");
+    return result.get<R>();
+  }
+  /// forward with the inputs and the result type-erased (what AnyModule calls).
+  AnyValue any_forward(std::vector<AnyValue> inputs);
 
   size_t size() const { return modules_.size(); }
   bool is_empty() const { return modules_.empty(); }
@@ -75,7 +94,11 @@ class SequentialImpl : public Module {
   void replace_module(const std::string& name, std::shared_ptr<Module> module) override;
 
  private:
+  // The chain when every module maps a tensor to a tensor: no type-erased values.
+  Tensor forward_tensors(const Tensor& input);
+  void update_all_tensor_to_tensor();
   std::vector<AnyModule> modules_;
+  bool all_tensor_to_tensor_ = true;
 };
 BG_MODULE(Sequential);
 

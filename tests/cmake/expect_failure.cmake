@@ -1,5 +1,5 @@
 # Runs COMMAND (a ;-list), and succeeds only when it fails (non-zero exit) within TIMEOUT seconds
-# with output matching EXPECT: a job that must end with a clear error, not hang or succeed.
+# with output matching EXPECT: a job that must end with a clear error, or code that must not compile.
 #   cmake -DCOMMAND="mpirun;-np;2;prog" -DEXPECT="regex" -DTIMEOUT=60 -P expect_failure.cmake
 execute_process(COMMAND ${COMMAND} RESULT_VARIABLE result OUTPUT_VARIABLE output
                 ERROR_VARIABLE output TIMEOUT ${TIMEOUT})
