@@ -13,15 +13,13 @@ void print(std::ostream& out, const char* layer, const nn::DropoutOptions& optio
       << ")";
 }
 
-// Sets the Monte Carlo flag of every nn dropout layer in `module`; returns how many there are.
+// Sets the Monte Carlo flag of every nn dropout layer (Dropout, Dropout1d/2d/3d, AlphaDropout,
+// FeatureAlphaDropout) in `module`; returns how many there are.
 int64_t set_mc_dropout(nn::Module& module, bool active) {
   int64_t count = 0;
   module.apply([&](nn::Module& m) {
-    if (auto* dropout = m.as<nn::DropoutImpl>()) {
+    if (auto* dropout = m.as<nn::DropoutBase>()) {
       dropout->active_in_eval = active;
-      ++count;
-    } else if (auto* dropout2d = m.as<nn::Dropout2dImpl>()) {
-      dropout2d->active_in_eval = active;
       ++count;
     }
   });

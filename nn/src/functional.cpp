@@ -31,23 +31,6 @@ Tensor affine(Tensor x, const Tensor& weight, const Tensor& bias) {
   return x;
 }
 
-void check_dropout(const char* op, const Tensor& input, double p) {
-  BG_CHECK(input.defined() && input.is_floating_point(), op,
-           "expected a floating-point input, got ", describe(input));
-  BG_CHECK(p >= 0.0 && p <= 1.0, op, "the dropout probability must be in [0, 1], got ", p);
-}
-
-// input times a mask of `mask_sizes` (broadcast against it) whose elements are 1 / (1 - p) with
-// probability 1 - p and 0 otherwise.
-Tensor apply_dropout_mask(const Tensor& input, const Shape& mask_sizes, double p, bool inplace) {
-  const Tensor mask = p == 1.0 ? zeros(mask_sizes, input.options())
-                               : (rand(mask_sizes, input.options()) < 1.0 - p).to(input.dtype()) *
-                                     (1.0 / (1.0 - p));
-  if (!inplace) return input * mask;
-  Tensor self = input;
-  return self.mul_(mask);
-}
-
 }  // namespace
 
 // ---- Linear -------------------------------------------------------------------------------------
@@ -109,25 +92,6 @@ Tensor sigmoid(const Tensor& input) { return bg::sigmoid(input); }
 Tensor tanh(const Tensor& input) { return bg::tanh(input); }
 Tensor softmax(const Tensor& input, int64_t dim) { return bg::softmax(input, dim); }
 Tensor log_softmax(const Tensor& input, int64_t dim) { return bg::log_softmax(input, dim); }
-
-// ---- Dropout ------------------------------------------------------------------------------------
-
-Tensor dropout(const Tensor& input, double p, bool training, bool inplace) {
-  check_dropout("dropout", input, p);
-  if (!training || p == 0.0) return input;
-  return apply_dropout_mask(input, input.sizes(), p, inplace);
-}
-
-Tensor dropout2d(const Tensor& input, double p, bool training, bool inplace) {
-  check_dropout("dropout2d", input, p);
-  BG_CHECK(input.dim() == 3 || input.dim() == 4, "dropout2d",
-           "expected an input [N, C, H, W] or [C, H, W], got ", describe(input));
-  if (!training || p == 0.0) return input;
-  Shape mask_sizes = input.sizes();
-  mask_sizes[mask_sizes.size() - 1] = 1;
-  mask_sizes[mask_sizes.size() - 2] = 1;
-  return apply_dropout_mask(input, mask_sizes, p, inplace);
-}
 
 // ---- Normalization ------------------------------------------------------------------------------
 

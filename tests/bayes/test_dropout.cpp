@@ -218,3 +218,19 @@ TEST_CASE("predict over an MC-dropout model measures its uncertainty") {
   const bayes::Prediction on = bayes::predict(classifier, x, 20, bayes::Task::Classification);
   CHECK(on.mutual_information.min().item<double>() > 0);
 }
+
+TEST_CASE("enable_mc_dropout reaches Dropout1d, Dropout3d, AlphaDropout and FeatureAlphaDropout") {
+  nn::Sequential net(nn::Dropout1d(0.5), nn::Dropout3d(0.5), nn::AlphaDropout(0.5),
+                     nn::FeatureAlphaDropout(0.5), nn::Dropout(0.5));
+  net->eval();
+  CHECK(bayes::enable_mc_dropout(net) == 5);
+  for (const auto& module : net->children()) {
+    CHECK(module->as<nn::DropoutBase>()->active_in_eval);
+  }
+  const Tensor x = bg::ones({2, 3, 4});
+  CHECK(!bg::equal(net[2]->as<nn::AlphaDropoutImpl>()->forward(x), x));
+  net->train(false);  // eval() again leaves the flag alone
+  CHECK(net[0]->as<nn::Dropout1dImpl>()->active_in_eval);
+  CHECK(bayes::disable_mc_dropout(net) == 5);
+  CHECK(net[2]->as<nn::AlphaDropoutImpl>()->forward(x).is_same(x));
+}

@@ -5,41 +5,53 @@
 
 namespace bg::nn {
 
-namespace {
-void check_probability(const char* layer, double p) {
-  BG_CHECK(p >= 0.0 && p <= 1.0, layer, "the dropout probability p must be in [0, 1], got ", p);
+DropoutBase::DropoutBase(const char* name, const DropoutOptions& options_)
+    : Module(name), options(options_) {
+  BG_CHECK(options.p() >= 0.0 && options.p() <= 1.0, name,
+           "the dropout probability p must be in [0, 1], got ", options.p());
 }
-// PyTorch's repr, plus the Monte Carlo flag when it is set.
-void print(std::ostream& out, const char* layer, const DropoutOptions& options,
-           bool active_in_eval) {
-  out << layer << "(p=" << detail::python_float(options.p())
+
+void DropoutBase::pretty_print(std::ostream& out) const {
+  // PyTorch's repr, plus the Monte Carlo flag when it is set.
+  out << type_name() << "(p=" << detail::python_float(options.p())
       << ", inplace=" << detail::python_bool(options.inplace());
   if (active_in_eval) out << ", active_in_eval=true";
   out << ")";
 }
-}  // namespace
 
-DropoutImpl::DropoutImpl(const DropoutOptions& options_) : Module("Dropout"), options(options_) {
-  check_probability("Dropout", options.p());
-}
+DropoutImpl::DropoutImpl(const DropoutOptions& options_) : DropoutBase("Dropout", options_) {}
 Tensor DropoutImpl::forward(const Tensor& input) {
-  return functional::dropout(input, options.p(), is_training() || active_in_eval,
-                             options.inplace());
+  return functional::dropout(input, options.p(), dropping(), options.inplace());
 }
-void DropoutImpl::pretty_print(std::ostream& out) const {
-  print(out, "Dropout", options, active_in_eval);
+
+Dropout1dImpl::Dropout1dImpl(const Dropout1dOptions& options_)
+    : DropoutBase("Dropout1d", options_) {}
+Tensor Dropout1dImpl::forward(const Tensor& input) {
+  return functional::dropout1d(input, options.p(), dropping(), options.inplace());
 }
 
 Dropout2dImpl::Dropout2dImpl(const Dropout2dOptions& options_)
-    : Module("Dropout2d"), options(options_) {
-  check_probability("Dropout2d", options.p());
-}
+    : DropoutBase("Dropout2d", options_) {}
 Tensor Dropout2dImpl::forward(const Tensor& input) {
-  return functional::dropout2d(input, options.p(), is_training() || active_in_eval,
-                               options.inplace());
+  return functional::dropout2d(input, options.p(), dropping(), options.inplace());
 }
-void Dropout2dImpl::pretty_print(std::ostream& out) const {
-  print(out, "Dropout2d", options, active_in_eval);
+
+Dropout3dImpl::Dropout3dImpl(const Dropout3dOptions& options_)
+    : DropoutBase("Dropout3d", options_) {}
+Tensor Dropout3dImpl::forward(const Tensor& input) {
+  return functional::dropout3d(input, options.p(), dropping(), options.inplace());
+}
+
+AlphaDropoutImpl::AlphaDropoutImpl(const AlphaDropoutOptions& options_)
+    : DropoutBase("AlphaDropout", options_) {}
+Tensor AlphaDropoutImpl::forward(const Tensor& input) {
+  return functional::alpha_dropout(input, options.p(), dropping(), options.inplace());
+}
+
+FeatureAlphaDropoutImpl::FeatureAlphaDropoutImpl(const FeatureAlphaDropoutOptions& options_)
+    : DropoutBase("FeatureAlphaDropout", options_) {}
+Tensor FeatureAlphaDropoutImpl::forward(const Tensor& input) {
+  return functional::feature_alpha_dropout(input, options.p(), dropping(), options.inplace());
 }
 
 }  // namespace bg::nn

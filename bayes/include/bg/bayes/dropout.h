@@ -6,7 +6,8 @@
 //   // 1. Build the model with dropout layers that are always active.
 //   nn::Sequential net(nn::Linear(4, 50), nn::ReLU(), bayes::BayesianDropout(0.1), nn::Linear(50,
 //   1));
-//   // 2. Or switch on the nn::Dropout / nn::Dropout2d layers of an existing model.
+//   // 2. Or switch on the nn dropout layers (Dropout, Dropout1d/2d/3d, AlphaDropout, ...) of an
+//   //    existing model.
 //   bayes::enable_mc_dropout(net);
 //
 //   net->eval();                                        // batch norm etc. switch to eval mode;
@@ -47,8 +48,9 @@ class BayesianDropout2dImpl : public nn::Module {
 };
 BG_MODULE(BayesianDropout2d);
 
-/// Makes every nn::Dropout and nn::Dropout2d in `module` (itself included, at any depth) keep
-/// dropping in eval mode, whatever train()/eval() calls follow. Returns how many layers it found
+/// Makes every nn dropout layer in `module` (nn::Dropout, Dropout1d, Dropout2d, Dropout3d,
+/// AlphaDropout, FeatureAlphaDropout; itself included, at any depth) keep dropping in eval mode,
+/// whatever train()/eval() calls follow. Returns how many layers it found
 /// (0 means the model has no dropout and predictions will not vary).
 int64_t enable_mc_dropout(nn::Module& module);
 template <typename Impl>

@@ -47,9 +47,25 @@ Tensor log_softmax(const Tensor& input, int64_t dim);
 /// Zeroes each element with probability p and scales the others by 1 / (1 - p) when `training`;
 /// the input itself otherwise. With `inplace`, writes into the input.
 Tensor dropout(const Tensor& input, double p = 0.5, bool training = true, bool inplace = false);
+/// Dropout of whole channels: input [N, C, L] or [C, L]; each channel is kept (and scaled by
+/// 1 / (1 - p)) or zeroed as one.
+Tensor dropout1d(const Tensor& input, double p = 0.5, bool training = true, bool inplace = false);
 /// Dropout of whole channels: input [N, C, H, W] or [C, H, W]; each [H, W] plane is kept (and
 /// scaled by 1 / (1 - p)) or zeroed as one.
 Tensor dropout2d(const Tensor& input, double p = 0.5, bool training = true, bool inplace = false);
+/// Dropout of whole channels: input [N, C, D, H, W] or [C, D, H, W]; each [D, H, W] volume is kept
+/// (and scaled by 1 / (1 - p)) or zeroed as one.
+Tensor dropout3d(const Tensor& input, double p = 0.5, bool training = true, bool inplace = false);
+/// Alpha dropout for SELU networks (Klambauer et al., 2017), as PyTorch computes it: with
+/// alpha' = 1.7580993408473766 (SELU's negative saturation is -alpha'), a = ((alpha'^2 p + 1)
+/// (1 - p))^(-1/2) and a mask m that keeps each element with probability 1 - p,
+///   out = a (m x + (1 - m)(-alpha')) + a alpha' p,
+/// which keeps a zero-mean, unit-variance input so. p = 1 gives zeros; eval returns the input.
+Tensor alpha_dropout(const Tensor& input, double p = 0.5, bool training = false,
+                     bool inplace = false);
+/// alpha_dropout with one mask entry per channel (dim 1) of input [N, C, ...].
+Tensor feature_alpha_dropout(const Tensor& input, double p = 0.5, bool training = false,
+                             bool inplace = false);
 
 // ---- Normalization ------------------------------------------------------------------------------
 
