@@ -1,6 +1,7 @@
 #pragma once
 // The CUDA backend: a kernel for every primitive of the backend interface (bg/core/backend.h),
-// and the fused Gaussian (gaussian.cu) and optimizer (optimizer_update.cu) kernels. Each kernel
+// and the fused Gaussian (gaussian.cu), optimizer (optimizer_update.cu) and recurrent-cell
+// (recurrent.cu) kernels. Each kernel
 // family has its own file; host code that only calls the CUDA runtime or cuBLAS (copies between
 // devices, matmul) is plain C++.
 //
@@ -12,16 +13,21 @@
 
 namespace bg::cuda {
 
-class CudaBackend final : public Backend, public GaussianKernels, public OptimizerKernels {
+class CudaBackend final : public Backend,
+                          public GaussianKernels,
+                          public OptimizerKernels,
+                          public RecurrentKernels {
  public:
   Allocator& allocator(Device device) override;
   GaussianKernels* gaussian_kernels() override { return this; }
   OptimizerKernels* optimizer_kernels() override { return this; }
+  RecurrentKernels* recurrent_kernels() override { return this; }
 
 #define BG_KERNEL(name, parameters, arguments) void name parameters override;
 #include "bg/core/backend_primitives.def"
 #include "bg/core/gaussian_kernels.def"
 #include "bg/core/optimizer_kernels.def"
+#include "bg/core/recurrent_kernels.def"
 #undef BG_KERNEL
 };
 

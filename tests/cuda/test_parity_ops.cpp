@@ -202,6 +202,34 @@ TEST_SUITE("cuda: op parity" * doctest::skip(test::kNoGpu)) {
                  {leaf({3, 3}, 36), leaf({2, 3, 4}, 37), leaf({2, 4, 3}, 38)});
   }
 
+  TEST_CASE("recurrences: the fused LSTM and GRU cell kernels and the RNN loop") {
+    const int64_t T = 4, B = 3, H = 5;
+    const Tensor x = leaf({T, B, 4 * H}, 39), w = leaf({4 * H, H}, 40), h0 = leaf({B, H}, 41),
+                 c0 = leaf({B, H}, 42), b = leaf({3 * H}, 43);
+    for (bool reverse : {false, true}) {
+      check_parity("lstm_recurrence",
+                   [=](const V& v) {
+                     auto [out, h_n, c_n] = lstm_recurrence(v[0], v[1], v[2], v[3], reverse);
+                     return cat({out.flatten(), h_n.flatten(), c_n.flatten() * 2});
+                   },
+                   {x, w, h0, c0});
+      check_parity("gru_recurrence",
+                   [=](const V& v) {
+                     auto [out, h_n] = gru_recurrence(
+                         v[0].narrow(2, 0, 3 * H), v[1].narrow(0, 0, 3 * H), v[2], v[3], reverse);
+                     return cat({out.flatten(), h_n.flatten() * 2});
+                   },
+                   {x, w, b, h0});
+      check_parity("rnn_recurrence",
+                   [=](const V& v) {
+                     auto [out, h_n] = rnn_recurrence(v[0].narrow(2, 0, H), v[1].narrow(0, 0, H),
+                                                      v[2], RnnNonlinearity::Tanh, reverse);
+                     return cat({out.flatten(), h_n.flatten() * 2});
+                   },
+                   {x, w, h0});
+    }
+  }
+
   TEST_CASE("convolution and pooling") {
     const Tensor input = leaf({2, 3, 9, 8}, 18), weight = leaf({4, 3, 3, 3}, 19),
                  bias = leaf({4}, 20);

@@ -15,6 +15,7 @@
 #include "bg/core/ops.h"
 #include "bg/core/pooling.h"
 #include "bg/core/random.h"
+#include "bg/core/recurrent.h"
 #include "bg/core/scalar.h"
 #include "bg/core/shape.h"
 #include "bg/core/tensor.h"

@@ -18,6 +18,8 @@
 //   - gaussian_kernels.def and optimizer_kernels.def: fused kernels for what profiling showed to
 //     be memory-bound as compositions (the Bayesian layer's sample and KL, optimizer updates). A
 //     backend may implement them; without them the ops compose primitives, with the same results.
+//   - recurrent_kernels.def: the gate math of one LSTM or GRU step, forward and backward, which a
+//     recurrence runs once per time step (a dozen small kernels each as a composition).
 //
 // Backends live in a plain table indexed by DeviceType, filled explicitly (register_backend), not
 // by static initializers.
@@ -106,6 +108,7 @@ constexpr int64_t values_per_block(RandomOp op, Dtype dtype) {
 
 class GaussianKernels;
 class OptimizerKernels;
+class RecurrentKernels;
 
 /// A device's kernels: the primitives every backend implements (listed, with what each computes,
 /// in backend_primitives.def), and the fused kernels it may add (gaussian_kernels(),
@@ -138,6 +141,9 @@ class Backend {
   /// This backend's fused optimizer updates, or null: the ops then run the update rules as
   /// compositions of primitives (fused.h).
   virtual OptimizerKernels* optimizer_kernels() { return nullptr; }
+  /// This backend's fused recurrent-cell kernels, or null: the recurrences (recurrent.h) then
+  /// compute the gate math as Tensor ops.
+  virtual RecurrentKernels* recurrent_kernels() { return nullptr; }
 };
 
 /// Fused Gaussian variational kernels (the reparameterization trick and the Gaussian KL of Bayes
@@ -158,6 +164,16 @@ class OptimizerKernels {
   virtual ~OptimizerKernels() = default;
 #define BG_KERNEL(name, parameters, arguments) virtual void name parameters = 0;
 #include "bg/core/optimizer_kernels.def"
+#undef BG_KERNEL
+};
+
+/// Fused recurrent-cell kernels (recurrent.h): the gate math of one LSTM or GRU step in one pass
+/// over the step's gates, forward and backward. Listed in recurrent_kernels.def.
+class RecurrentKernels {
+ public:
+  virtual ~RecurrentKernels() = default;
+#define BG_KERNEL(name, parameters, arguments) virtual void name parameters = 0;
+#include "bg/core/recurrent_kernels.def"
 #undef BG_KERNEL
 };
 
