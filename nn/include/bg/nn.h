@@ -2,10 +2,10 @@
 // bayesgrad nn: modules, parametrizations, layers, losses, initialization, optimizers, data.
 
 #include "bg/core.h"
-#include "bg/nn/clip_grad.h"
-#include "bg/nn/data.h"
 #include "bg/nn/any_module.h"
 #include "bg/nn/any_value.h"
+#include "bg/nn/clip_grad.h"
+#include "bg/nn/data.h"
 #include "bg/nn/functional.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/init.h"
@@ -21,6 +21,7 @@
 #include "bg/nn/modules/loss.h"
 #include "bg/nn/modules/normalization.h"
 #include "bg/nn/modules/pooling.h"
+#include "bg/nn/modules/rnn.h"
 #include "bg/nn/optim.h"
 #include "bg/nn/options.h"
 #include "bg/nn/ordered_dict.h"
