@@ -693,6 +693,25 @@ TEST_CASE("read_csv: other delimiters, a header without rows") {
   CHECK(empty.values.sizes() == Shape{0, 3});
 }
 
+TEST_CASE("read_csv: only the columns asked for, in their order; the others may hold text") {
+  TempDir dir;
+  const std::string path = dir.file("weather.csv");
+  write_text(path,
+             "date,precipitation,temp_max,weather\n"
+             "2012/01/01,0.0,12.8,drizzle\n"
+             "2012/01/02,10.9,10.6,rain\n");
+  const data::CsvTable table =
+      data::read_csv(path, data::CsvOptions().columns({"temp_max", "precipitation"}));
+  CHECK(table.columns == std::vector<std::string>{"temp_max", "precipitation"});
+  check_close(table.values, {12.8, 0.0, 10.6, 10.9}, 1e-6);
+  check_error({"no column is named \"wind\"", "\"date\", \"precipitation\""},
+              [&] { data::read_csv(path, data::CsvOptions().columns({"wind"})); });
+  // The text columns are still fields: a ragged row is an error.
+  write_text(path, "date,t\n2012/01/01\n");
+  check_error({"read_csv", "line 2", "the row ends after 1 fields"},
+              [&] { data::read_csv(path, data::CsvOptions().columns({"t"})); });
+}
+
 TEST_CASE("CsvTable: columns by name, features and target") {
   TempDir dir;
   const std::string path = dir.file("houses.csv");

@@ -129,6 +129,7 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
 
   CsvTable table;
   bool have_header = false;
+  std::vector<int64_t> read;  // the positions of the columns read, in the order wanted
   std::vector<double> values;
   int64_t rows = 0;
   for (Location at{path, 1}; !rest.empty(); ++at.line) {
@@ -142,6 +143,11 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
     if (!have_header) {
       table.columns = std::move(fields);
       have_header = true;
+      for (size_t c = 0; c < table.columns.size(); ++c) read.push_back(static_cast<int64_t>(c));
+      if (!options.columns().empty()) {
+        read.clear();
+        for (const std::string& name : options.columns()) read.push_back(table.column_index(name));
+      }
       continue;
     }
     const int64_t columns = static_cast<int64_t>(table.columns.size());
@@ -154,12 +160,13 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
       fail(at, columns + 1, "the row has ", count, " fields, but the header has only ", columns,
            " columns");
     }
-    for (int64_t c = 0; c < columns; ++c) {
+    for (int64_t c : read) {
       values.push_back(parse_number(fields[c], options.dtype(), at, c + 1, table.columns[c]));
     }
     ++rows;
   }
   BG_CHECK(have_header, kOp, path, ": no header row (the file has no non-empty line)");
+  if (!options.columns().empty()) table.columns = options.columns();
   const Shape sizes{rows, static_cast<int64_t>(table.columns.size())};
   table.values = from_data(values.data(), kFloat64, static_cast<int64_t>(values.size()), sizes,
                            options.dtype());

@@ -8,6 +8,9 @@
 //   data::CsvTable table = data::read_csv("houses.csv");
 //   auto [features, price] = table.split_target("price (EUR)");
 //   auto dataset = std::make_shared<data::TensorDataset>(features, price);
+//
+//   // Only some columns; the others may hold text (dates, labels):
+//   data::read_csv("weather.csv", data::CsvOptions().columns({"temp_max", "temp_min"}));
 
 #include <string>
 #include <vector>
@@ -22,6 +25,9 @@ struct CsvOptions {
   BG_ARG(char, delimiter) = ',';
   /// float32 or float64.
   BG_ARG(Dtype, dtype) = kFloat32;
+  /// The columns to read, by header name, in the order wanted; empty (the default) reads every
+  /// column. The other columns are skipped and may hold anything.
+  BG_ARG(std::vector<std::string>, columns);
 };
 
 /// The columns of a CSV file: their names (from the header) and their values.
@@ -39,10 +45,11 @@ struct CsvTable {
 };
 
 /// Reads a CSV file whose first non-empty line names the columns and whose other non-empty lines
-/// hold one number per column. Fields may be quoted ("..." with "" for a quote, on one line) and
-/// surrounded by spaces; a UTF-8 byte order mark is skipped. Numbers are decimal, optionally in
-/// scientific notation, or nan/inf. Errors (ragged rows, empty or non-numeric fields, numbers out
-/// of the dtype's range) throw bg::Error naming the file, the line and the column (counted from 1).
+/// hold one number per column (per column read, with CsvOptions::columns). Fields may be quoted
+/// ("..." with "" for a quote, on one line) and surrounded by spaces; a UTF-8 byte order mark is
+/// skipped. Numbers are decimal, optionally in scientific notation, or nan/inf. Errors (ragged
+/// rows, empty or non-numeric fields, numbers out of the dtype's range) throw bg::Error naming the
+/// file, the line and the column (counted from 1).
 CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 
 }  // namespace bg::data
