@@ -83,6 +83,10 @@ void add_into(const Tensor& out, const Tensor& a, const Tensor& b) {
   detail::backend_of(out).binary(BinaryOp::Add, out, a, detail::broadcast_to(b, out.sizes()));
 }
 
+// W_hh^T [H, G * H] as a contiguous matrix: the GEMM of every step then reads (and packs) rows of
+// the weight instead of gathering columns from it, and the copy is made once per recurrence.
+Tensor transposed_copy(const Tensor& weight_hh) { return weight_hh.t().contiguous(); }
+
 // The sum over the steps of grad_hidden[t]^T h_prev(t), where h_prev is h0 for the first step and
 // the previous step's output after it: the gradient of W_hh as one product over the T - 1 later
 // steps and one for the first.
@@ -140,7 +144,7 @@ LstmForward lstm_forward(const Tensor& input_gates, const Tensor& weight_hh, con
   LstmForward f{empty({s.T + 1, s.B, s.H}, options), empty({s.T, s.B, s.H}, options),
                 empty({s.T, s.B, 4 * s.H}, options)};
   const Tensor hidden_gates = empty({s.B, 4 * s.H}, options);
-  const Tensor w_t = weight_hh.t();
+  const Tensor w_t = transposed_copy(weight_hh);
   RecurrentKernels* kernels = detail::backend_of(input_gates).recurrent_kernels();
   Tensor h = h0, c = c0;
   for (int64_t step = 0; step < s.T; ++step) {
@@ -262,7 +266,7 @@ GruForward gru_forward(const Tensor& input_gates, const Tensor& weight_hh, const
   const TensorOptions options = input_gates.options();
   GruForward f{empty({s.T, s.B, s.H}, options), empty({s.T, s.B, 4 * s.H}, options)};
   const Tensor hidden_gates = empty({s.B, 3 * s.H}, options);
-  const Tensor w_t = weight_hh.t();
+  const Tensor w_t = transposed_copy(weight_hh);
   RecurrentKernels* kernels = detail::backend_of(input_gates).recurrent_kernels();
   Tensor h = h0;
   for (int64_t step = 0; step < s.T; ++step) {
@@ -366,7 +370,7 @@ Tensor rnn_forward(const Tensor& input_projection, const Tensor& weight_hh, cons
   const TensorOptions options = input_projection.options();
   const Tensor output = empty({s.T, s.B, s.H}, options);
   const Tensor pre = empty({s.B, s.H}, options);
-  const Tensor w_t = weight_hh.t();
+  const Tensor w_t = transposed_copy(weight_hh);
   const UnaryOp activation = nonlinearity == RnnNonlinearity::Tanh ? UnaryOp::Tanh : UnaryOp::Relu;
   Backend& backend = detail::backend_of(input_projection);
   Tensor h = h0;
