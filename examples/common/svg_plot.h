@@ -16,6 +16,12 @@ class SvgPlot {
   SvgPlot(std::string title, double x_min, double x_max, double y_min, double y_max)
       : title_(std::move(title)), x_min_(x_min), x_max_(x_max), y_min_(y_min), y_max_(y_max) {}
 
+  /// The names written under the x axis and beside the y axis (default "x" and none).
+  void axis_labels(std::string x_label, std::string y_label) {
+    x_label_ = std::move(x_label);
+    y_label_ = std::move(y_label);
+  }
+
   /// The area between `lower` and `upper` over `x` (e.g. mean +- 2 std).
   void band(const std::vector<double>& x, const std::vector<double>& lower,
             const std::vector<double>& upper, const std::string& color, const std::string& label) {
@@ -78,22 +84,36 @@ class SvgPlot {
     std::ostringstream out;
     out << "<rect x=\"" << kLeft << "\" y=\"" << kTop << "\" width=\"" << plot_width()
         << "\" height=\"" << plot_height() << "\" fill=\"none\" stroke=\"black\"/>\n";
-    for (double x = std::ceil(x_min_); x <= x_max_; x += 1.0) {
-      if (std::fmod(std::abs(x), 2.0) != 0.0) continue;
+    // Labelled ticks at multiples of a round step: about 5 to 10 along each axis.
+    const double x_step = tick_step(x_max_ - x_min_), y_step = tick_step(y_max_ - y_min_);
+    for (double x = std::ceil(x_min_ / x_step) * x_step; x <= x_max_; x += x_step) {
       out << "<line x1=\"" << px(x) << "\" y1=\"" << kTop + plot_height() << "\" x2=\"" << px(x)
           << "\" y2=\"" << kTop + plot_height() + 5 << "\" stroke=\"black\"/>"
           << "<text x=\"" << px(x) << "\" y=\"" << kTop + plot_height() + 18
           << "\" text-anchor=\"middle\">" << x << "</text>\n";
     }
-    for (double y = std::ceil(y_min_); y <= y_max_; y += 1.0) {
+    for (double y = std::ceil(y_min_ / y_step) * y_step; y <= y_max_; y += y_step) {
       out << "<line x1=\"" << kLeft - 5 << "\" y1=\"" << py(y) << "\" x2=\"" << kLeft << "\" y2=\""
           << py(y) << "\" stroke=\"black\"/>"
           << "<text x=\"" << kLeft - 8 << "\" y=\"" << py(y) + 4 << "\" text-anchor=\"end\">" << y
           << "</text>\n";
     }
     out << "<text x=\"" << kLeft + plot_width() / 2 << "\" y=\"" << kHeight - 12
-        << "\" text-anchor=\"middle\">x</text>\n";
+        << "\" text-anchor=\"middle\">" << x_label_ << "</text>\n";
+    if (!y_label_.empty()) {
+      out << "<text transform=\"translate(16," << kTop + plot_height() / 2
+          << ") rotate(-90)\" text-anchor=\"middle\">" << y_label_ << "</text>\n";
+    }
     return out.str();
+  }
+
+  // 1, 2 or 5 times a power of ten, so that `range` holds 5 to 10 steps.
+  static double tick_step(double range) {
+    const double power = std::pow(10.0, std::floor(std::log10(range / 5.0)));
+    for (double factor : {1.0, 2.0, 5.0}) {
+      if (range / (factor * power) <= 10.0) return factor * power;
+    }
+    return 10.0 * power;
   }
 
   std::string legend() const {
@@ -119,6 +139,7 @@ class SvgPlot {
 
   std::string title_;
   double x_min_, x_max_, y_min_, y_max_;
+  std::string x_label_ = "x", y_label_;
   std::ostringstream body_;
   std::vector<Entry> legend_;
 };
