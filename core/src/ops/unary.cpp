@@ -256,7 +256,9 @@ Tensor pow(const Tensor& base, const Scalar& exponent) {
   autograd::record(out, "PowBackward", {base}, {base}, false,
                    [p](const Context& c, const Tensor& g) -> Grads {
                      if (p == 0.0) return {zeros_like(g)};
-                     return {g * c.saved(0).pow(p - 1) * p};
+                     // x^1 is x: a square (a squared error's gradient) takes no pow kernel.
+                     const Tensor x = c.saved(0);
+                     return {g * (p == 2.0 ? x : x.pow(p - 1)) * p};
                    });
   return out;
 }

@@ -75,7 +75,8 @@ Tensor dropout2d(const Tensor& input, double p, bool training, bool inplace) {
 }
 
 Tensor dropout3d(const Tensor& input, double p, bool training, bool inplace) {
-  return channel_dropout("dropout3d", "[N, C, D, H, W] or [C, D, H, W]", input, 3, p, training, inplace);
+  return channel_dropout("dropout3d", "[N, C, D, H, W] or [C, D, H, W]", input, 3, p, training,
+                         inplace);
 }
 
 Tensor alpha_dropout(const Tensor& input, double p, bool training, bool inplace) {
