@@ -410,6 +410,34 @@ TEST_CASE("the cells match PyTorch") {
   check_against(*rnn, {rnn(x2, h3)}, {x2, h3}, kRnnCellRelu);
 }
 
+TEST_CASE("the layers' gradients pass gradcheck (float64, stacked, bidirectional, batch_first)") {
+  // The input and the initial states as the checked inputs; the parameters as they are.
+  nn::LSTM lstm(nn::LSTMOptions(2, 3).num_layers(2).bidirectional(true).batch_first(true));
+  lstm->to(kFloat64);
+  test::check_gradients(
+      [&](const std::vector<Tensor>& in) {
+        auto [output, state] = lstm(in[0], std::make_tuple(in[1], in[2]));
+        return cat({output.flatten(), std::get<0>(state).flatten(), std::get<1>(state).flatten()});
+      },
+      {test::strided_leaf({2, 3, 2}), test::leaf({4, 2, 3}, 2), test::leaf({4, 2, 3}, 3)}, false);
+  nn::GRU gru(nn::GRUOptions(2, 3).num_layers(2).bidirectional(true));
+  gru->to(kFloat64);
+  test::check_gradients(
+      [&](const std::vector<Tensor>& in) {
+        auto [output, h_n] = gru(in[0], in[1]);
+        return cat({output.flatten(), h_n.flatten()});
+      },
+      {test::strided_leaf({3, 2, 2}, 4), test::leaf({4, 2, 3}, 5)}, false);
+  nn::LSTMCell cell(2, 3);
+  cell->to(kFloat64);
+  test::check_gradients(
+      [&](const std::vector<Tensor>& in) {
+        auto [h, c] = cell(in[0], std::make_tuple(in[1], in[2]));
+        return h * c;
+      },
+      {test::leaf({2, 2}, 6), test::leaf({2, 3}, 7), test::leaf({2, 3}, 8)});
+}
+
 TEST_CASE("parameter names, shapes, initialization and printing are PyTorch's") {
   // [(n, tuple(p.shape)) for n, p in nn.LSTM(4, 8, num_layers=2, bidirectional=True)
   //  .named_parameters()]
