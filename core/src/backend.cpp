@@ -69,7 +69,7 @@ ReductionBlock reduction_block(const Tensor& in, const std::vector<int64_t>& dim
     (reduced(d) ? block.R : block.A) *= sizes[d];
   }
   const Tensor permuted = detail::alias(in, permuted_sizes, permuted_strides, in.storage_offset());
-  block.data = detail::empty_tensor(permuted_sizes, in.dtype(), in.device());
+  block.data = detail::empty_tensor("reduce", permuted_sizes, in.dtype(), in.device());
   backend(in.device().type).copy(block.data, permuted);
   return block;
 }
@@ -81,8 +81,8 @@ bool reduce_separate_runs(Backend& backend, ReduceOp op, const Tensor& out, cons
   if (!in.is_contiguous() || run_start == 0) return false;
   const std::vector<int64_t> inner(dims.begin() + static_cast<int64_t>(run_start), dims.end());
   const std::vector<int64_t> outer(dims.begin(), dims.begin() + static_cast<int64_t>(run_start));
-  const Tensor partial =
-      detail::empty_tensor(detail::reduced_shape(in.sizes(), inner, true), in.dtype(), in.device());
+  const Tensor partial = detail::empty_tensor(
+      "reduce", detail::reduced_shape(in.sizes(), inner, true), in.dtype(), in.device());
   backend.reduce(op, partial, in, inner);
   backend.reduce(op, out, partial, outer);
   return true;

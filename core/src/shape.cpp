@@ -1,19 +1,52 @@
 #include "bg/core/shape.h"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include "bg/core/error.h"
 
 namespace bg {
 
-int64_t numel_of(const Shape& sizes) {
-  int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
-  return n;
+namespace {
+
+// product *= factor; false (product unchanged) when the result would not fit in int64.
+bool multiply_into(int64_t& product, int64_t factor) {
+  int64_t result;
+  if (__builtin_mul_overflow(product, factor, &result)) return false;
+  product = result;
+  return true;
 }
 
-Shape contiguous_strides(const Shape& sizes) {
+// The product of `sizes` with empty dims counted as 1, or nullopt when it does not fit in int64.
+// It bounds every stride and partial product computed from the sizes, so that a shape that passes
+// this check is safe to compute with.
+std::optional<int64_t> extent_of(const Shape& sizes) {
+  int64_t product = 1;
+  for (int64_t s : sizes) {
+    if (!multiply_into(product, std::max<int64_t>(s, 1))) return std::nullopt;
+  }
+  return product;
+}
+
+}  // namespace
+
+int64_t numel_of(const Shape& sizes, const char* op) {
+  for (int64_t s : sizes) {
+    BG_CHECK(s >= 0, op, "sizes must be non-negative, got ", shape_str(sizes));
+  }
+  const std::optional<int64_t> extent = extent_of(sizes);
+  BG_CHECK(extent.has_value(), op, "the shape ", shape_str(sizes),
+           " has too many elements: the product of its sizes (empty dims counted as 1) exceeds "
+           "2^63 - 1");
+  for (int64_t s : sizes) {
+    if (s == 0) return 0;
+  }
+  return *extent;
+}
+
+Shape contiguous_strides(const Shape& sizes, const char* op) {
+  numel_of(sizes, op);  // every stride below is at most the checked extent
   Shape strides(sizes.size());
   int64_t stride = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
@@ -71,24 +104,29 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 
 Shape infer_size(const char* op, const Shape& sizes, int64_t numel) {
   Shape out = sizes;
-  int64_t known = 1;
   int64_t infer_at = -1;
+  // The product of the known sizes with empty dims counted as 1 (numel_of's bound), and whether
+  // one of them is empty.
+  int64_t known = 1;
+  bool empty = false;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
       BG_CHECK(infer_at < 0, op, "only one dim can be -1 in shape ", shape_str(sizes));
       infer_at = static_cast<int64_t>(i);
-    } else {
-      BG_CHECK(out[i] >= 0, op, "invalid size ", out[i], " in shape ", shape_str(sizes));
-      known *= out[i];
+      continue;
     }
+    BG_CHECK(out[i] >= 0, op, "invalid size ", out[i], " in shape ", shape_str(sizes));
+    BG_CHECK(multiply_into(known, std::max<int64_t>(out[i], 1)), op, "the shape ", shape_str(sizes),
+             " has too many elements: the product of its sizes exceeds 2^63 - 1");
+    empty = empty || out[i] == 0;
   }
   if (infer_at >= 0) {
-    BG_CHECK(known != 0 && numel % known == 0, op, "shape ", shape_str(sizes),
+    BG_CHECK(!empty && numel % known == 0, op, "shape ", shape_str(sizes),
              " is invalid for a tensor of ", numel, " elements");
     out[infer_at] = numel / known;
   }
-  BG_CHECK(numel_of(out) == numel, op, "shape ", shape_str(sizes), " is invalid for a tensor of ",
-           numel, " elements");
+  BG_CHECK(numel_of(out, op) == numel, op, "shape ", shape_str(sizes),
+           " is invalid for a tensor of ", numel, " elements");
   return out;
 }
 

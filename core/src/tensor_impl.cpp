@@ -55,7 +55,8 @@ void TensorImpl::set_geometry(std::shared_ptr<Storage> storage, Shape sizes, Sha
 }
 
 void TensorImpl::compute_numel_and_contiguity() {
-  numel_ = numel_of(sizes_);
+  numel_ = numel_of(sizes_, "tensor");
+  check_within_storage();
   // Contiguous means row-major; the stride of a dim of size 1 does not matter, and an empty tensor
   // is contiguous whatever its strides (as in PyTorch: no element is out of place).
   is_contiguous_ = true;
@@ -69,6 +70,26 @@ void TensorImpl::compute_numel_and_contiguity() {
     }
     expected *= sizes_[i];
   }
+}
+
+void TensorImpl::check_within_storage() const {
+  BG_CHECK(strides_.size() == sizes_.size(), "tensor", "sizes ", shape_str(sizes_), " and strides ",
+           shape_str(strides_), " differ in length");
+  if (numel_ == 0) return;  // no element is ever addressed
+  // The lowest and highest element the geometry reaches, computed without overflow.
+  int64_t lowest = offset_, highest = offset_;
+  bool fits = offset_ >= 0;
+  for (size_t i = 0; i < sizes_.size() && fits; ++i) {
+    int64_t reach;  // from the first to the last element along dim i
+    fits = !__builtin_mul_overflow(sizes_[i] - 1, strides_[i], &reach);
+    int64_t& bound = reach < 0 ? lowest : highest;
+    fits = fits && !__builtin_add_overflow(bound, reach, &bound);
+  }
+  const auto capacity =
+      static_cast<int64_t>(storage_->nbytes() / static_cast<size_t>(element_size(dtype_)));
+  BG_CHECK(fits && lowest >= 0 && highest < capacity, "tensor", "sizes ", shape_str(sizes_),
+           ", strides ", shape_str(strides_), " and offset ", offset_,
+           " reach outside the storage of ", capacity, " ", dtype_name(dtype_), " elements");
 }
 
 }  // namespace bg

@@ -15,7 +15,7 @@ namespace {
 
 Tensor contiguous_copy(const Tensor& t) {
   if (t.is_contiguous()) return t;
-  Tensor copy = detail::empty_tensor(t.sizes(), t.dtype(), t.device());
+  Tensor copy = detail::empty_tensor("index", t.sizes(), t.dtype(), t.device());
   backend(DeviceType::CPU).copy(copy, t);
   return copy;
 }

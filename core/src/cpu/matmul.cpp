@@ -107,7 +107,7 @@ void gemm_dispatch(const Problem& p, T* out, const T* a, const T* b) {
 Tensor mappable(const Tensor& t, Layout& layout) {
   layout = layout_of(t.size(1), t.size(2), t.stride(1), t.stride(2));
   if (layout.kind != Layout::Strided) return t;
-  Tensor copy = detail::empty_tensor(t.sizes(), t.dtype(), t.device());
+  Tensor copy = detail::empty_tensor("matmul", t.sizes(), t.dtype(), t.device());
   backend(DeviceType::CPU).copy(copy, t);
   layout = layout_of(t.size(1), t.size(2), copy.stride(1), copy.stride(2));
   return copy;

@@ -43,7 +43,7 @@ void softmax_slices(T* out, const T* in, int64_t A, int64_t D, int64_t C, bool l
 void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool log) {
   Tensor src = in;
   if (!src.is_contiguous()) {
-    src = detail::empty_tensor(in.sizes(), in.dtype(), in.device());
+    src = detail::empty_tensor("softmax", in.sizes(), in.dtype(), in.device());
     copy(src, in);
   }
   int64_t A = 1, C = 1;

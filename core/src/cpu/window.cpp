@@ -127,7 +127,7 @@ void CpuBackend::col2im(const Tensor& out, const Tensor& columns, const Window2d
   const Taps taps(window, H, W);
   Tensor src = columns;
   if (src.stride(2) != 1) {
-    src = detail::empty_tensor(columns.sizes(), columns.dtype(), columns.device());
+    src = detail::empty_tensor("col2im", columns.sizes(), columns.dtype(), columns.device());
     copy(src, columns);
   }
 #ifdef BG_WINDOW_SIMD
@@ -150,7 +150,7 @@ void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tens
                             const Window2d& window) {
   Tensor src = input;
   if (!src.is_contiguous()) {
-    src = detail::empty_tensor(input.sizes(), input.dtype(), input.device());
+    src = detail::empty_tensor("max_pool2d", input.sizes(), input.dtype(), input.device());
     copy(src, input);
   }
 #ifdef BG_WINDOW_SIMD

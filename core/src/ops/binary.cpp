@@ -21,7 +21,7 @@ Tensor binary_kernel(BinaryOp op, const char* name, const Tensor& a, const Tenso
                      Dtype out_dtype) {
   detail::check_same_device(name, a, b);
   const Shape shape = broadcast_shapes(name, a.sizes(), b.sizes());
-  Tensor out = detail::empty_tensor(shape, out_dtype, a.device());
+  Tensor out = detail::empty_tensor(name, shape, out_dtype, a.device());
   detail::backend_of(a).binary(op, out, detail::broadcast_to(detail::cast(a, compute), shape),
                                detail::broadcast_to(detail::cast(b, compute), shape));
   return out;
@@ -181,7 +181,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const Dtype dtype = detail::result_type(a, b);
   const Shape shape =
       broadcast_shapes("where", cond.sizes(), broadcast_shapes("where", a.sizes(), b.sizes()));
-  Tensor out = detail::empty_tensor(shape, dtype, a.device());
+  Tensor out = detail::empty_tensor("where", shape, dtype, a.device());
   detail::backend_of(a).where(out, detail::broadcast_to(cond, shape),
                               detail::broadcast_to(detail::cast(a, dtype), shape),
                               detail::broadcast_to(detail::cast(b, dtype), shape));

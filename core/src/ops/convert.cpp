@@ -25,7 +25,7 @@ Tensor Tensor::to(Dtype dtype) const {
 Tensor Tensor::to(Device device) const {
   detail::check_defined("to", *this);
   if (this->device() == device) return *this;
-  Tensor out = detail::empty_tensor(sizes(), dtype(), device);
+  Tensor out = detail::empty_tensor("to", sizes(), dtype(), device);
   // A host <-> device copy is done by the device's backend.
   backend(device.is_cpu() ? this->device().type : device.type).copy(out, *this);
   autograd::record(
@@ -36,7 +36,7 @@ Tensor Tensor::to(Device device) const {
 
 Tensor clone(const Tensor& x) {
   detail::check_defined("clone", x);
-  Tensor out = detail::empty_tensor(x.sizes(), x.dtype(), x.device());
+  Tensor out = detail::empty_tensor("clone", x.sizes(), x.dtype(), x.device());
   detail::backend_of(x).copy(out, x);
   autograd::record(out, "CloneBackward", {x}, {}, false,
                    [](const Context&, const Tensor& g) -> Grads { return {g}; });

@@ -17,42 +17,52 @@ Tensor finish(Tensor t, const TensorOptions& options) {
   return t;
 }
 
-void check_sizes(const char* op, const Shape& sizes) {
-  for (int64_t s : sizes) {
-    BG_CHECK(s >= 0, op, "sizes must be non-negative, got ", shape_str(sizes));
-  }
+Tensor random_tensor(const char* op, RandomOp kind, const Shape& sizes, Dtype dtype, Device device,
+                     Generator* generator, double a, double b) {
+  Tensor out = detail::empty_tensor(op, sizes, dtype, device);
+  detail::fill_random(kind, out, generator, a, b);
+  return out;
 }
 
-Tensor random_tensor(RandomOp op, const Shape& sizes, Dtype dtype, Device device,
-                     Generator* generator, double a, double b) {
-  Tensor out = detail::empty_tensor(sizes, dtype, device);
-  detail::fill_random(op, out, generator, a, b);
-  return out;
+// full() under the name of the factory the user called.
+Tensor filled(const char* op, const Shape& sizes, const Scalar& value, TensorOptions options) {
+  const Dtype dtype = options.dtype_or(value.is_floating() ? kDefaultDtype : value.kind());
+  Tensor out = detail::empty_tensor(op, sizes, dtype, options.device());
+  detail::backend_of(out).fill(out, value);
+  return finish(out, options);
+}
+
+// A float64 tensor on the host, which `fill` writes element by element, converted to the dtype
+// and device of `options` (the ranges are computed on the host in float64, exact for integers).
+template <typename Fill>
+Tensor host_values(const char* op, int64_t count, const Shape& sizes, TensorOptions options,
+                   Dtype dtype, Fill fill) {
+  Tensor host = detail::empty_tensor(op, sizes, kFloat64, Device::cpu());
+  double* values = host.data_ptr<double>();
+  for (int64_t i = 0; i < count; ++i) values[i] = fill(i);
+  Tensor out = detail::cast(host, dtype);
+  if (options.device() != Device::cpu()) out = out.to(options.device());
+  return finish(out, options);
 }
 
 }  // namespace
 
 Tensor empty(const Shape& sizes, TensorOptions options) {
-  check_sizes("empty", sizes);
-  return finish(detail::empty_tensor(sizes, options.dtype(), options.device()), options);
+  return finish(detail::empty_tensor("empty", sizes, options.dtype(), options.device()), options);
 }
 
 Tensor full(const Shape& sizes, const Scalar& value, TensorOptions options) {
-  check_sizes("full", sizes);
-  const Dtype dtype = options.dtype_or(value.is_floating() ? kDefaultDtype : value.kind());
-  Tensor out = detail::empty_tensor(sizes, dtype, options.device());
-  detail::backend_of(out).fill(out, value);
-  return finish(out, options);
+  return filled("full", sizes, value, options);
 }
 
 Tensor zeros(const Shape& sizes, TensorOptions options) {
-  return full(sizes, 0, options.dtype(options.dtype()));
+  return filled("zeros", sizes, 0, options.dtype(options.dtype()));
 }
 Tensor ones(const Shape& sizes, TensorOptions options) {
-  return full(sizes, 1, options.dtype(options.dtype()));
+  return filled("ones", sizes, 1, options.dtype(options.dtype()));
 }
 Tensor scalar_tensor(const Scalar& value, TensorOptions options) {
-  return full({}, value, options);
+  return filled("scalar_tensor", {}, value, options);
 }
 
 Tensor arange(const Scalar& end, TensorOptions options) { return arange(0, end, 1, options); }
@@ -66,58 +76,59 @@ Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step, Tensor
            " and ", end);
   BG_CHECK((d > 0 && e >= s) || (d < 0 && e <= s), "arange", "the range [", start, ", ", end,
            ") and step ", step, " disagree in sign");
-  const auto n = static_cast<int64_t>(std::ceil((e - s) / d));
-  // Computed on the host in float64 (exact for integers), then converted.
-  std::vector<double> values(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) values[i] = s + static_cast<double>(i) * d;
-  return from_data(values.data(), kFloat64, n, {n}, options.dtype(dtype));
+  const double count = std::ceil((e - s) / d);
+  // 2^63 as a double: a count from there up does not convert to int64.
+  BG_CHECK(count < 9223372036854775808.0, "arange", "the range [", start, ", ", end, ") and step ",
+           step, " give ", count, " elements, more than a tensor can hold");
+  const auto n = static_cast<int64_t>(count);
+  return host_values("arange", n, {n}, options, dtype,
+                     [&](int64_t i) { return s + static_cast<double>(i) * d; });
 }
 
 Tensor linspace(double start, double end, int64_t steps, TensorOptions options) {
   BG_CHECK(steps >= 0, "linspace", "steps must be non-negative, got ", steps);
-  std::vector<double> values(static_cast<size_t>(steps));
   const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   // The second half counts back from `end`, so both ends are exact (as PyTorch does); a single
   // step gives `start`.
-  for (int64_t i = 0; i < steps; ++i) {
-    values[i] = i < steps / 2 || steps == 1 ? start + step * static_cast<double>(i)
-                                            : end - step * static_cast<double>(steps - 1 - i);
-  }
-  return from_data(values.data(), kFloat64, steps, {steps}, options.dtype(options.dtype()));
+  return host_values("linspace", steps, {steps}, options, options.dtype(), [&](int64_t i) {
+    return i < steps / 2 || steps == 1 ? start + step * static_cast<double>(i)
+                                       : end - step * static_cast<double>(steps - 1 - i);
+  });
 }
 
 Tensor eye(int64_t n, std::optional<int64_t> m, TensorOptions options) {
   const int64_t cols = m.value_or(n);
   BG_CHECK(n >= 0 && cols >= 0, "eye", "sizes must be non-negative, got ", n, " x ", cols);
-  std::vector<double> values(static_cast<size_t>(n * cols), 0.0);
-  for (int64_t i = 0; i < std::min(n, cols); ++i) values[i * cols + i] = 1.0;
-  return from_data(values.data(), kFloat64, n * cols, {n, cols}, options.dtype(options.dtype()));
+  Tensor out = filled("eye", {n, cols}, 0, options.dtype(options.dtype()).requires_grad(false));
+  // The diagonal as a strided view (its stride only matters with two or more elements, and then
+  // cols + 1 fits because 2 * cols does).
+  const int64_t length = std::min(n, cols);
+  const Tensor diagonal = detail::alias(out, {length}, {length > 1 ? cols + 1 : 1}, 0);
+  detail::backend_of(out).fill(diagonal, 1);
+  return finish(out, options);
 }
 
 Tensor rand(const Shape& sizes, TensorOptions options, Generator* generator) {
-  check_sizes("rand", sizes);
   BG_CHECK(is_floating(options.dtype()), "rand", "expected a float dtype, got ", options.dtype());
-  return finish(random_tensor(RandomOp::Uniform, sizes, options.dtype(), options.device(),
+  return finish(random_tensor("rand", RandomOp::Uniform, sizes, options.dtype(), options.device(),
                               generator, 0.0, 1.0),
                 options);
 }
 
 Tensor randn(const Shape& sizes, TensorOptions options, Generator* generator) {
-  check_sizes("randn", sizes);
   BG_CHECK(is_floating(options.dtype()), "randn", "expected a float dtype, got ", options.dtype());
-  return finish(random_tensor(RandomOp::Normal, sizes, options.dtype(), options.device(), generator,
-                              0.0, 1.0),
+  return finish(random_tensor("randn", RandomOp::Normal, sizes, options.dtype(), options.device(),
+                              generator, 0.0, 1.0),
                 options);
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options,
                Generator* generator) {
-  check_sizes("randint", sizes);
   BG_CHECK(low < high, "randint", "expected low < high, got [", low, ", ", high, ")");
   const Dtype dtype = options.dtype_or(kInt64);
   BG_CHECK(dtype != kBool, "randint", "cannot draw integers into a bool tensor");
-  Tensor drawn = random_tensor(RandomOp::Randint, sizes, kInt64, options.device(), generator,
-                               static_cast<double>(low), static_cast<double>(high));
+  Tensor drawn = random_tensor("randint", RandomOp::Randint, sizes, kInt64, options.device(),
+                               generator, static_cast<double>(low), static_cast<double>(high));
   return finish(detail::cast(drawn, dtype), options);
 }
 
@@ -154,10 +165,10 @@ Tensor randint_like(const Tensor& like, int64_t low, int64_t high, TensorOptions
 
 Tensor from_data(const void* data, Dtype dtype, int64_t count, const Shape& sizes,
                  TensorOptions options) {
-  check_sizes("tensor", sizes);
-  BG_CHECK(numel_of(sizes) == count, "tensor", "got ", count, " values for shape ",
-           shape_str(sizes), " (", numel_of(sizes), " elements)");
-  Tensor host = detail::empty_tensor(sizes, dtype, Device::cpu());
+  const int64_t numel = numel_of(sizes, "tensor");
+  BG_CHECK(numel == count, "tensor", "got ", count, " values for shape ", shape_str(sizes), " (",
+           numel, " elements)");
+  Tensor host = detail::empty_tensor("tensor", sizes, dtype, Device::cpu());
   if (count > 0)
     std::memcpy(host.impl()->data(), data, static_cast<size_t>(count) * element_size(dtype));
   Tensor out = detail::cast(host, options.dtype_or(dtype));

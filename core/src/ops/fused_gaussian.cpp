@@ -34,19 +34,19 @@ Tensor gaussian_sample(const Tensor& mu, const Tensor& rho, const Tensor& eps) {
   check_operand("gaussian_sample", "eps", eps, mu);
   GaussianKernels* kernels = detail::backend_of(mu).gaussian_kernels();
   if (kernels == nullptr) return mu + softplus(rho) * eps;
-  Tensor out = detail::empty_tensor(mu.sizes(), mu.dtype(), mu.device());
+  Tensor out = detail::empty_tensor("gaussian_sample", mu.sizes(), mu.dtype(), mu.device());
   kernels->gaussian_sample(out, mu, rho, eps);
   // dw/dmu = 1, dw/drho = eps * sigmoid(rho).
-  autograd::record(out, "GaussianSampleBackward", {mu, rho}, {rho, eps}, false,
-                   [](const Context& c, const Tensor& g) -> Grads {
-                     if (!c.needs_grad(1)) return {g, Tensor()};
-                     const Tensor r = c.saved(0), e = c.saved(1);
-                     if (GradMode::is_enabled()) return {g, g * e * r.sigmoid()};  // create_graph
-                     Tensor grad_rho = detail::empty_tensor(r.sizes(), r.dtype(), r.device());
-                     detail::backend_of(r).gaussian_kernels()->gaussian_sample_backward(grad_rho, g,
-                                                                                        r, e);
-                     return {g, grad_rho};
-                   });
+  autograd::record(
+      out, "GaussianSampleBackward", {mu, rho}, {rho, eps}, false,
+      [](const Context& c, const Tensor& g) -> Grads {
+        if (!c.needs_grad(1)) return {g, Tensor()};
+        const Tensor r = c.saved(0), e = c.saved(1);
+        if (GradMode::is_enabled()) return {g, g * e * r.sigmoid()};  // create_graph
+        Tensor grad_rho = detail::empty_tensor("gaussian_sample", r.sizes(), r.dtype(), r.device());
+        detail::backend_of(r).gaussian_kernels()->gaussian_sample_backward(grad_rho, g, r, e);
+        return {g, grad_rho};
+      });
   return out;
 }
 
@@ -70,7 +70,7 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
   }
   const Tensor pm = detail::broadcast_to(detail::cast(prior_mu, mu.dtype()), mu.sizes());
   const Tensor ps = detail::broadcast_to(detail::cast(prior_sigma, mu.dtype()), mu.sizes());
-  Tensor out = detail::empty_tensor({}, mu.dtype(), mu.device());
+  Tensor out = detail::empty_tensor("gaussian_kl", {}, mu.dtype(), mu.device());
   kernels->gaussian_kl(out, mu, rho, pm, ps);
   // d/dmu = (mu - pm) / ps^2, d/drho = (sigma / ps^2 - 1 / sigma) sigmoid(rho).
   autograd::record(
@@ -83,8 +83,8 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
           return {g * (m - prior_mean) * inv_var,
                   g * (sigma * inv_var - 1.0 / sigma) * r.sigmoid()};
         }
-        Tensor grad_mu = detail::empty_tensor(m.sizes(), m.dtype(), m.device());
-        Tensor grad_rho = detail::empty_tensor(m.sizes(), m.dtype(), m.device());
+        Tensor grad_mu = detail::empty_tensor("gaussian_kl", m.sizes(), m.dtype(), m.device());
+        Tensor grad_rho = detail::empty_tensor("gaussian_kl", m.sizes(), m.dtype(), m.device());
         detail::backend_of(m).gaussian_kernels()->gaussian_kl_backward(grad_mu, grad_rho, g, m, r,
                                                                        prior_mean, prior_std);
         return {grad_mu, grad_rho};

@@ -41,7 +41,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   if (x.dim() == 0) return x.reshape({1}).index_select(0, flat_index).reshape(index.sizes());
   Shape sizes = x.sizes();
   sizes[d] = flat_index.numel();
-  Tensor out = detail::empty_tensor(sizes, x.dtype(), x.device());
+  Tensor out = detail::empty_tensor("index_select", sizes, x.dtype(), x.device());
   detail::backend_of(x).index_select(out, x, d, flat_index);
   // The gradient of a picked row is added back at its index (repeated indices accumulate).
   autograd::record(out, "IndexSelectBackward", {x}, {flat_index}, false,
@@ -64,7 +64,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
            " should have shape ", shape_str(expected), " to add into ", describe(x), " along dim ",
            d);
   const Dtype dtype = detail::result_type(x, source);
-  Tensor out = detail::empty_tensor(x.sizes(), dtype, x.device());
+  Tensor out = detail::empty_tensor("index_add", x.sizes(), dtype, x.device());
   detail::backend_of(x).copy(out, x);
   const Tensor flat_index = index.reshape({-1});
   detail::backend_of(x).index_add(out, d, flat_index, detail::cast(source, dtype));
@@ -86,7 +86,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
              " is larger than the input ", describe(x), " in dim ", i);
   }
   check_index("gather", index, x.dim() == 0 ? 1 : x.size(d), x, d);
-  Tensor out = detail::empty_tensor(index.sizes(), x.dtype(), x.device());
+  Tensor out = detail::empty_tensor("gather", index.sizes(), x.dtype(), x.device());
   detail::backend_of(x).gather(out, x, d, index);
   autograd::record(out, "GatherBackward", {x}, {index}, false,
                    [d, in = x.sizes()](const Context& c, const Tensor& g) -> Grads {
@@ -108,7 +108,7 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
   }
   check_index("scatter_add", index, x.dim() == 0 ? 1 : x.size(d), x, d);
   const Dtype dtype = detail::result_type(x, src);
-  Tensor out = detail::empty_tensor(x.sizes(), dtype, x.device());
+  Tensor out = detail::empty_tensor("scatter_add", x.sizes(), dtype, x.device());
   detail::backend_of(x).copy(out, x);
   detail::backend_of(x).scatter_add(out, d, index, detail::cast(src, dtype));
   autograd::record(out, "ScatterAddBackward", {x, src}, {index}, false,
@@ -165,7 +165,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     sizes[d] += t.size(d);
     dtype = promote_types(dtype, t.dtype());
   }
-  Tensor out = detail::empty_tensor(sizes, dtype, first.device());
+  Tensor out = detail::empty_tensor("cat", sizes, dtype, first.device());
   std::vector<int64_t> lengths;
   int64_t offset = 0;
   for (const Tensor& t : tensors) {

@@ -162,7 +162,7 @@ Tensor& random_fill(const char* op, Tensor& self, RandomOp kind, double a, doubl
   check_writable(op, self);
   BG_CHECK(self.is_floating_point(), op, "expected a float32 or float64 tensor, got ",
            describe(self));
-  Tensor drawn = detail::empty_tensor(self.sizes(), self.dtype(), self.device());
+  Tensor drawn = detail::empty_tensor(op, self.sizes(), self.dtype(), self.device());
   detail::fill_random(kind, drawn, gen, a, b);
   if (involves_autograd(self)) {
     assign_with_history(op, self, drawn);

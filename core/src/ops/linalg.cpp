@@ -23,7 +23,8 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
 
 // out[b] = a[b] @ b[b] for 3-d operands (batch strides may be 0).
 Tensor batched_product(const Tensor& a, const Tensor& b) {
-  Tensor out = detail::empty_tensor({a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
+  Tensor out =
+      detail::empty_tensor("matmul", {a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
   detail::backend_of(a).matmul(out, a, b);
   return out;
 }

@@ -1,14 +1,20 @@
 #include "ops/op_utils.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace bg::detail {
 
-Tensor empty_tensor(const Shape& sizes, Dtype dtype, Device device) {
-  const size_t nbytes = static_cast<size_t>(numel_of(sizes)) * element_size(dtype);
+Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device device) {
+  const Shape strides = contiguous_strides(sizes, op);  // checks the element count
+  const int64_t numel = numel_of(sizes);
+  // Byte offsets are int64 (TensorImpl::data), so the byte count must fit one too.
+  BG_CHECK(numel <= std::numeric_limits<int64_t>::max() / static_cast<int64_t>(element_size(dtype)),
+           op, "a ", dtype_name(dtype), " tensor of shape ", shape_str(sizes), " would take ",
+           "more than 2^63 - 1 bytes");
+  const size_t nbytes = static_cast<size_t>(numel) * element_size(dtype);
   auto storage = std::make_shared<Storage>(nbytes, device, backend(device.type).allocator(device));
-  return Tensor(
-      std::make_shared<TensorImpl>(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
+  return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, strides, 0, dtype));
 }
 
 Tensor alias(const Tensor& x, Shape sizes, Shape strides, int64_t offset) {
@@ -18,7 +24,7 @@ Tensor alias(const Tensor& x, Shape sizes, Shape strides, int64_t offset) {
 
 Tensor cast(const Tensor& x, Dtype dtype) {
   if (x.dtype() == dtype) return x;
-  Tensor out = empty_tensor(x.sizes(), dtype, x.device());
+  Tensor out = empty_tensor("to", x.sizes(), dtype, x.device());
   backend_of(x).copy(out, x);
   return out;
 }

@@ -11,8 +11,9 @@ namespace bg::detail {
 /// The backend of the device `t` lives on.
 inline Backend& backend_of(const Tensor& t) { return backend(t.device().type); }
 
-/// A new contiguous tensor (no autograd).
-Tensor empty_tensor(const Shape& sizes, Dtype dtype, Device device);
+/// A new contiguous tensor (no autograd). Throws naming `op` when the sizes are negative or their
+/// element or byte count does not fit in int64.
+Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device device);
 
 /// A view of x's storage with the given geometry, not recorded by autograd: how kernels get
 /// broadcast operands, and what view ops wrap.

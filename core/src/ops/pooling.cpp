@@ -43,7 +43,7 @@ Window2d pool_window(const Op& op, const Tensor& image, const Tensor& input, boo
 // the positions `index` ([N C, OH OW], h * W + w within each plane) of the maxima. Its own
 // derivative is a gather at the same positions, so second derivatives come from autograd.
 Tensor scatter_to_maxima(const Tensor& grad, const Tensor& index, const Shape& sizes) {
-  Tensor out = detail::empty_tensor(sizes, grad.dtype(), grad.device());
+  Tensor out = detail::empty_tensor("max_pool2d", sizes, grad.dtype(), grad.device());
   detail::backend_of(grad).fill(out, 0);
   // The indices come from the max_pool2d kernel, so they need no range check.
   detail::backend_of(grad).scatter_add(out.view({index.size(0), sizes[2] * sizes[3]}), 1, index,
@@ -60,9 +60,9 @@ Tensor scatter_to_maxima(const Tensor& grad, const Tensor& index, const Shape& s
 // Max pooling on an image. Backward: scatter_to_maxima.
 Tensor max_pool(const Tensor& image, const Window2d& window) {
   const int64_t N = image.size(0), C = image.size(1);
-  Tensor out =
-      detail::empty_tensor({N, C, window.out_h, window.out_w}, image.dtype(), image.device());
-  const Tensor indices = detail::empty_tensor(out.sizes(), kInt64, image.device());
+  Tensor out = detail::empty_tensor("max_pool2d", {N, C, window.out_h, window.out_w}, image.dtype(),
+                                    image.device());
+  const Tensor indices = detail::empty_tensor("max_pool2d", out.sizes(), kInt64, image.device());
   detail::backend_of(image).max_pool2d(out, indices, image, window);
   const Tensor plane_indices = indices.view({N * C, window.out_h * window.out_w});
   autograd::record(out, "MaxPool2DBackward", {image}, {plane_indices}, false,

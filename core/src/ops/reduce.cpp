@@ -16,16 +16,16 @@ using autograd::Grads;
 namespace {
 
 // The kernel part of a reduction: `x` reduced over `dims` (normalized, sorted) in `dtype`.
-Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
-                     Dtype dtype) {
+Tensor reduce_kernel(ReduceOp op, const char* name, const Tensor& x,
+                     const std::vector<int64_t>& dims, bool keepdim, Dtype dtype) {
   if (dims.empty()) {  // a 0-dim input: the result is a copy
-    Tensor out = detail::empty_tensor(x.sizes(), dtype, x.device());
+    Tensor out = detail::empty_tensor(name, x.sizes(), dtype, x.device());
     detail::backend_of(x).copy(out, x);
     return out;
   }
   const Tensor in = detail::cast(x, dtype);
   Tensor out =
-      detail::empty_tensor(detail::reduced_shape(x.sizes(), dims, true), dtype, x.device());
+      detail::empty_tensor(name, detail::reduced_shape(x.sizes(), dims, true), dtype, x.device());
   detail::backend_of(x).reduce(op, out, in, dims);
   if (keepdim) return out;
   return detail::alias(out, detail::reduced_shape(x.sizes(), dims, false),
@@ -53,7 +53,7 @@ Tensor extremum(ReduceOp op, const char* name, const char* backward_name, const 
   }
   if (x.dtype() == kBool)
     return detail::cast(extremum(op, name, backward_name, x.to(kInt64), dims, keepdim), kBool);
-  Tensor out = reduce_kernel(op, x, d, keepdim, x.dtype());
+  Tensor out = reduce_kernel(op, name, x, d, keepdim, x.dtype());
   autograd::record(out, backward_name, {x}, {x}, true,
                    [d, keepdim](const Context& c, const Tensor& g) -> Grads {
                      const Tensor input = c.saved(0);
@@ -67,7 +67,7 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
   detail::check_defined(name, x);
   BG_CHECK(x.is_floating_point(), name, "expected a float32 or float64 tensor, got ", describe(x));
   const int64_t d = normalize_dim(name, dim, x.dim());
-  Tensor out = detail::empty_tensor(x.sizes(), x.dtype(), x.device());
+  Tensor out = detail::empty_tensor(name, x.sizes(), x.dtype(), x.device());
   detail::backend_of(x).softmax(out, x, d, log);
   if (log) {
     // d log_softmax: g - softmax * sum(g)
@@ -92,8 +92,8 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   detail::check_defined("sum", x);
   const std::vector<int64_t> d = normalize_dims("sum", dims, x.dim());
   // Integers and bools are summed as int64, as in PyTorch.
-  Tensor out =
-      reduce_kernel(ReduceOp::Sum, x, d, keepdim, x.is_floating_point() ? x.dtype() : kInt64);
+  Tensor out = reduce_kernel(ReduceOp::Sum, "sum", x, d, keepdim,
+                             x.is_floating_point() ? x.dtype() : kInt64);
   autograd::record(out, "SumBackward", {x}, {}, false,
                    [d, keepdim, in = x.sizes()](const Context&, const Tensor& g) -> Grads {
                      return {unreduce(g, d, keepdim).expand(in)};
@@ -112,8 +112,8 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor prod(const Tensor& x, const Dims& dims, bool keepdim) {
   detail::check_defined("prod", x);
   const std::vector<int64_t> d = normalize_dims("prod", dims, x.dim());
-  Tensor out =
-      reduce_kernel(ReduceOp::Prod, x, d, keepdim, x.is_floating_point() ? x.dtype() : kInt64);
+  Tensor out = reduce_kernel(ReduceOp::Prod, "prod", x, d, keepdim,
+                             x.is_floating_point() ? x.dtype() : kInt64);
   // d prod / dx_i = product of the others. With no zero that is prod / x_i; a single zero gets
   // the product of the rest; with two or more zeros every derivative is 0.
   autograd::record(
@@ -158,7 +158,7 @@ Tensor arg_extremum(ArgReduceOp op, const char* name, const Tensor& x, std::opti
   BG_CHECK(x.size(d) > 0, name, "cannot reduce over dim ", d, " of size 0 of ", describe(x));
   const Tensor in = x.dtype() == kBool ? detail::cast(x, kInt64) : x;
   Tensor out =
-      detail::empty_tensor(detail::reduced_shape(x.sizes(), {d}, true), kInt64, x.device());
+      detail::empty_tensor(name, detail::reduced_shape(x.sizes(), {d}, true), kInt64, x.device());
   detail::backend_of(x).arg_reduce(op, out, in, d);
   return keepdim ? out : out.squeeze(d);
 }

@@ -39,7 +39,7 @@ Tensor from_image(const Op& op, const Tensor& out, const Tensor& input) {
 
 Tensor col2im(const Tensor& columns, int64_t H, int64_t W, const Window2d& window) {
   const int64_t N = columns.size(0), C = columns.size(1) / (window.kernel_h * window.kernel_w);
-  Tensor out = detail::empty_tensor({N, C, H, W}, columns.dtype(), columns.device());
+  Tensor out = detail::empty_tensor("col2im", {N, C, H, W}, columns.dtype(), columns.device());
   detail::backend_of(columns).col2im(out, columns, window);
   autograd::record(out, "FoldBackward", {columns}, {}, false,
                    [window](const Context&, const Tensor& g) -> Grads {
@@ -55,11 +55,11 @@ Tensor im2col(const Tensor& image, const Window2d& window, Layout layout) {
   const int64_t L = window.out_h * window.out_w;
   Tensor out;
   if (layout == Layout::Columns) {
-    out = detail::empty_tensor({N, K, L}, image.dtype(), image.device());
+    out = detail::empty_tensor("im2col", {N, K, L}, image.dtype(), image.device());
     detail::backend_of(image).im2col(out, image, window);
   } else {
     const int64_t ones = layout == Layout::RowsWithOnes ? 1 : 0;
-    out = detail::empty_tensor({K + ones, N * L}, image.dtype(), image.device());
+    out = detail::empty_tensor("im2col", {K + ones, N * L}, image.dtype(), image.device());
     // The kernel sees the first K rows as columns [N, K, L]: element (n, k, l) at k N L + n L + l.
     detail::backend_of(image).im2col(detail::alias(out, {N, K, L}, {L, N * L, 1}, 0), image,
                                      window);

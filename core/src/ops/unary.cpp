@@ -17,7 +17,7 @@ namespace {
 Tensor unary_kernel(UnaryOp op, const char* name, const Tensor& x, Dtype dtype,
                     UnaryParams params = {}) {
   detail::check_defined(name, x);
-  Tensor out = detail::empty_tensor(x.sizes(), dtype, x.device());
+  Tensor out = detail::empty_tensor(name, x.sizes(), dtype, x.device());
   detail::backend_of(x).unary(op, out, detail::cast(x, dtype), params);
   return out;
 }

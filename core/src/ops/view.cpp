@@ -226,6 +226,7 @@ Tensor expand(const Tensor& x, const Shape& sizes) {
              shape_str(sizes), " (dim ", i, ": ", have, " to ", target[i], ")");
     if (have == target[i]) strides[i] = x.strides()[i - lead];
   }
+  numel_of(target, "expand");  // a view of more than 2^63 - 1 elements cannot be indexed
   return make_view(
       x, target, strides, x.storage_offset(), "ExpandBackward",
       [in = x.sizes()](const Context&, const Tensor& g) -> Grads { return {sum_to(g, in)}; });
@@ -256,8 +257,9 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   const int64_t d = normalize_dim("narrow", dim, x.dim());
   const int64_t size = x.size(d);
   const int64_t s = start < 0 ? start + size : start;
-  BG_CHECK(s >= 0 && length >= 0 && s + length <= size, "narrow", "start ", start, " and length ",
-           length, " are out of range for dim ", d, " of size ", size, " of ", describe(x));
+  BG_CHECK(s >= 0 && s <= size && length >= 0 && length <= size - s, "narrow", "start ", start,
+           " and length ", length, " are out of range for dim ", d, " of size ", size, " of ",
+           describe(x));
   return x.slice(d, s, s + length);
 }
 

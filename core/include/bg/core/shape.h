@@ -35,11 +35,13 @@ class Dims {
   std::vector<int64_t> dims_;
 };
 
-/// Product of the sizes (1 for a 0-dim shape).
-int64_t numel_of(const Shape& sizes);
+/// Product of the sizes (1 for a 0-dim shape). Throws naming `op` and the shape when a size is
+/// negative or when the sizes, empty dims counted as 1, multiply past 2^63 - 1: a shape that passes
+/// has an element count, strides and partial products that all fit in int64.
+int64_t numel_of(const Shape& sizes, const char* op = "numel");
 
-/// Row-major strides for `sizes`.
-Shape contiguous_strides(const Shape& sizes);
+/// Row-major strides for `sizes`; throws naming `op` as numel_of does.
+Shape contiguous_strides(const Shape& sizes, const char* op = "strides");
 
 /// "[2, 3]".
 std::string shape_str(const Shape& sizes);

@@ -90,8 +90,11 @@ class TensorImpl {
                     Dtype dtype);
 
  private:
-  // numel_ and is_contiguous_ from the sizes and strides.
+  // numel_ and is_contiguous_ from the sizes and strides, after checking them.
   void compute_numel_and_contiguity();
+  // Throws unless every element the geometry addresses lies inside the storage: the invariant
+  // every kernel relies on, checked wherever a tensor gets its geometry.
+  void check_within_storage() const;
 
   std::shared_ptr<Storage> storage_;
   Shape sizes_;
