@@ -66,3 +66,21 @@ TEST_CASE("limits: the largest shapes that fit are still fine when they have no 
   const Tensor x = ones({1}).expand({1LL << 40, 1LL << 20});
   CHECK(x.numel() == 1LL << 60);
 }
+
+// ---- Allocations that fail ----------------------------------------------------------------------
+// Terabytes that no machine of ours has: malloc fails (main.cpp lets it return null under
+// AddressSanitizer too), and the failure is a bg::Error naming the op, the bytes and the device.
+
+TEST_CASE(
+    "limits: an allocation that fails is a bg::Error naming the op, the bytes and the device") {
+  // 2^40 float32 elements: 4 TiB.
+  test::check_error({"empty", "out of memory", "4398046511104 bytes", "cpu"},
+                    [] { (void)empty({1LL << 40}); });
+  test::check_error({"zeros", "8796093022208 bytes", "cpu"},
+                    [] { (void)zeros({1LL << 40}, kFloat64); });
+  // A 4 TiB matrix product of two small operands.
+  const Tensor column = ones({1LL << 20, 1}), row = ones({1, 1LL << 20});
+  test::check_error({"mm", "4398046511104 bytes", "cpu"}, [&] { (void)mm(column, row); });
+  // 10^18 float64 values computed on the host before conversion.
+  test::check_error({"arange", "8000000000000000000 bytes", "cpu"}, [] { (void)arange(0, 1e18); });
+}

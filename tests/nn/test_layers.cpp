@@ -80,6 +80,10 @@ TEST_CASE("Linear: x W^T + b, PyTorch's init, repr, gradients, errors") {
   check_gradients([&](const auto& in) { return linear(in[0]); }, {x, linear->weight, linear->bias});
   check_error({"Linear", "in_features = 3", "float32[4, 2]"}, [&] { linear(zeros({4, 2})); });
   check_error({"Linear", "positive", "0"}, [] { nn::Linear(0, 2); });
+  // 2^21 x 2^21 float32 weights are 16 TiB: the allocation fails with a bg::Error (main.cpp lets
+  // malloc return null under AddressSanitizer), not std::bad_alloc.
+  check_error({"out of memory", "17592186044416 bytes", "cpu"},
+              [] { nn::Linear(1 << 21, 1 << 21); });
 
   // A module is also a plain object.
   nn::LinearImpl plain(3, 2);

@@ -22,9 +22,8 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
 }
 
 // out[b] = a[b] @ b[b] for 3-d operands (batch strides may be 0).
-Tensor batched_product(const Tensor& a, const Tensor& b) {
-  Tensor out =
-      detail::empty_tensor("matmul", {a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
+Tensor batched_product(const char* op, const Tensor& a, const Tensor& b) {
+  Tensor out = detail::empty_tensor(op, {a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
   detail::backend_of(a).matmul(out, a, b);
   return out;
 }
@@ -64,7 +63,7 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   check_operands("mm", a, b);
   BG_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), "mm", "cannot multiply ",
            describe(a), " by ", describe(b), " (expected [M, K] and [K, N] matrices)");
-  const Tensor product = batched_product(as_batch(a), as_batch(b));
+  const Tensor product = batched_product("mm", as_batch(a), as_batch(b));
   Tensor out = detail::alias(product, {a.size(0), b.size(1)}, {b.size(1), 1}, 0);
   // dL/da = g b^T, dL/db = a^T g (transposed views: the GEMM reads them without copies), each
   // in the layout of its operand.
@@ -88,7 +87,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   BG_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1), "bmm",
            "cannot multiply ", describe(a), " by ", describe(b),
            " (expected [B, M, K] and [B, K, N] batches)");
-  Tensor out = batched_product(a, b);
+  Tensor out = batched_product("bmm", a, b);
   autograd::record(out, "BmmBackward", {a, b}, {a, b}, false,
                    [](const Context& c, const Tensor& g) -> Grads {
                      return {c.needs_grad(0) ? g.bmm(c.saved(1).transpose(1, 2)) : Tensor(),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <new>
 
 namespace bg::detail {
 
@@ -13,7 +14,17 @@ Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device devi
            op, "a ", dtype_name(dtype), " tensor of shape ", shape_str(sizes), " would take ",
            "more than 2^63 - 1 bytes");
   const size_t nbytes = static_cast<size_t>(numel) * element_size(dtype);
-  auto storage = std::make_shared<Storage>(nbytes, device, backend(device.type).allocator(device));
+  Allocator& allocator = backend(device.type).allocator(device);
+  std::shared_ptr<Storage> storage;
+  try {
+    storage = std::make_shared<Storage>(nbytes, device, allocator);
+  } catch (const std::bad_alloc&) {
+    throw Error(detail::concat(op, ": out of memory: cannot allocate ", nbytes, " bytes on ",
+                               device, " for a ", dtype_name(dtype), " tensor of shape ",
+                               shape_str(sizes)));
+  } catch (const Error& e) {  // a device allocator's own message (CUDA's names the free memory)
+    throw Error(detail::concat(op, ": ", e.what()));
+  }
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, strides, 0, dtype));
 }
 
