@@ -652,6 +652,23 @@ TEST_CASE("reductions over a size-0 dim") {
   test::check_error({"argmin", "size 0"}, [&] { (void)empty.argmin(0); });
 }
 
+TEST_CASE("softmax and log_softmax over or beside a size-0 dim give the empty result, as PyTorch") {
+  // torch.zeros(3, 0).softmax(1) is tensor([], size=(3, 0)); so is log_softmax.
+  for (const Shape& sizes : {Shape{3, 0}, Shape{0, 3}, Shape{2, 0, 4}}) {
+    for (int64_t dim = 0; dim < static_cast<int64_t>(sizes.size()); ++dim) {
+      INFO("sizes ", shape_str(sizes), ", dim ", dim);
+      const Tensor x = zeros(sizes, TensorOptions(kFloat64).requires_grad(true));
+      const Tensor y = x.softmax(dim), log_y = x.log_softmax(dim);
+      CHECK(y.sizes() == sizes);
+      CHECK(log_y.sizes() == sizes);
+      (y.sum() + log_y.sum()).backward();
+      CHECK(x.grad().sizes() == sizes);
+    }
+  }
+  // Non-contiguous: the transposed view of an empty tensor.
+  CHECK(zeros({0, 3}).t().softmax(0).sizes() == Shape{3, 0});
+}
+
 TEST_CASE("floating-only reductions reject integer tensors") {
   const Tensor x = tensor({1, 2, 3});
   test::check_error({"mean", "int64"}, [&] { (void)x.mean(); });

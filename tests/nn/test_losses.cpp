@@ -329,6 +329,28 @@ TEST_CASE("cross_entropy whose targets are all ignored gives NaN, as PyTorch") {
   check_close(F::cross_entropy(logits(), tensor({-100, -100, -100})), {test::kNaN}, 0.0);
 }
 
+TEST_CASE("cross_entropy with 0 classes or an empty batch, as PyTorch") {
+  // F.cross_entropy(torch.zeros(0, 0), torch.zeros(0, dtype=torch.long)) gives nan with
+  // reduction 'mean', 0. with 'sum', tensor([]) with 'none'; the same for an input [0, 5].
+  for (const Shape& sizes : {Shape{0, 0}, Shape{0, 5}}) {
+    const Tensor x = zeros(sizes, TensorOptions(kFloat64).requires_grad(true));
+    const Tensor t = zeros({0}, kInt64);
+    check_close(F::cross_entropy(x, t), {test::kNaN}, 0.0);
+    const Tensor sum =
+        F::cross_entropy(x, t, nn::CrossEntropyLossOptions().reduction(Reduction::Sum));
+    check_close(sum, {0.0}, 0.0);
+    sum.backward();
+    CHECK(x.grad().sizes() == sizes);
+    CHECK(
+        F::cross_entropy(x, t, nn::CrossEntropyLossOptions().reduction(Reduction::None)).sizes() ==
+        Shape{0});
+  }
+  // A batch of 3 with 0 classes: PyTorch says "Target 0 is out of bounds".
+  check_error({"cross_entropy", "class index 0 is out of range for C = 0"}, [] {
+    (void)F::cross_entropy(zeros({3, 0}), zeros({3}, kInt64));
+  });
+}
+
 TEST_CASE("cross_entropy and nll_loss: gradients agree with finite differences") {
   const Tensor x = test::strided_leaf({4, 3}, 4, -2, 2);
   const Tensor t = tensor({2, 0, 1, 2});

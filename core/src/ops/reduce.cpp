@@ -68,7 +68,8 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
   BG_CHECK(x.is_floating_point(), name, "expected a float32 or float64 tensor, got ", describe(x));
   const int64_t d = normalize_dim(name, dim, x.dim());
   Tensor out = detail::empty_tensor(name, x.sizes(), x.dtype(), x.device());
-  detail::backend_of(x).softmax(out, x, d, log);
+  // An empty input has an empty result (a slice along an empty dim has no maximum to subtract).
+  if (x.numel() > 0) detail::backend_of(x).softmax(out, x, d, log);
   if (log) {
     // d log_softmax: g - softmax * sum(g)
     autograd::record(out, "LogSoftmaxBackward", {x}, {}, true,
