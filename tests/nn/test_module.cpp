@@ -13,6 +13,17 @@ using bg::test::values;
 
 namespace {
 
+// `depth` Sequentials, each the only child of the one above, around `innermost`.
+nn::Sequential nested(int depth, nn::AnyModule innermost) {
+  nn::Sequential inner{std::move(innermost)};
+  for (int i = 1; i < depth; ++i) {
+    nn::Sequential outer;
+    outer->push_back(inner);
+    inner = outer;
+  }
+  return inner;
+}
+
 // A user-defined layer: a parameter, a persistent and a non-persistent buffer, and a child.
 struct BlockImpl : nn::Module {
   explicit BlockImpl(int64_t width) : Module("Block") {
@@ -112,6 +123,32 @@ TEST_CASE("train and eval reach every descendant") {
   CHECK(net->body->at<BlockImpl>(0).fc->is_training());
   net->train();
   for (const auto& m : net->modules()) CHECK(m->is_training());
+}
+
+TEST_CASE("a module tree 100,000 levels deep is walked, printed and destroyed without recursion") {
+  constexpr int kDepth = 100'000;
+  {
+    nn::Sequential deep = nested(kDepth, nn::Linear(2, 1));
+    CHECK(deep->parameters().size() == 2);
+    const auto named = deep->named_parameters();
+    REQUIRE(named.size() == 2);
+    // "0.0.....0.weight": one "0." per Sequential.
+    CHECK(named.keys()[0].size() == 2 * kDepth + std::string("weight").size());
+    CHECK(deep->state_dict().size() == 2);
+    CHECK(deep->buffers().empty());
+    CHECK(deep->modules().size() == kDepth + 1);
+    int64_t visited = 0;
+    deep->apply([&](nn::Module&) { ++visited; });
+    CHECK(visited == kDepth + 1);
+    deep->eval();
+    CHECK_FALSE(deep->modules().back()->is_training());
+    deep->to(kFloat64);
+    deep->zero_grad();
+  }  // destroyed here, level by level
+  // The printed text grows with the square of the depth (each line is indented by it).
+  const std::string text = repr(*nested(3'000, nn::ReLU()));
+  CHECK(text.find(std::string(2 * 2'999, ' ') + "(0): ReLU()\n") != std::string::npos);
+  CHECK(text.substr(text.size() - 5) == "  )\n)");
 }
 
 TEST_CASE("to(kFloat64) converts in place: handles taken before see the new parameters") {

@@ -45,7 +45,8 @@ class Module : public std::enable_shared_from_this<Module> {
  public:
   /// `type_name` is what printing shows ("Linear").
   explicit Module(std::string type_name = "Module");
-  virtual ~Module() = default;
+  /// Releases the children without recursing, so trees of any depth can be destroyed.
+  virtual ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
@@ -139,6 +140,10 @@ class Module : public std::enable_shared_from_this<Module> {
 
  private:
   friend struct ModuleAccess;
+  // Calls visit(module, keys from this module down to it) on this module and, with `recurse`, every
+  // descendant, depth first, parents first, children in order, without recursing.
+  void walk(const std::function<void(Module&, const std::vector<const std::string*>&)>& visit,
+            bool recurse) const;
   // The tensors of this module and its descendants, visited with their dotted names.
   void visit_tensors(const std::string& prefix, bool recurse, bool want_parameters,
                      bool want_buffers, bool persistent_only,
