@@ -13,6 +13,7 @@
 #include <set>
 
 #include "bg/nn.h"
+#include "temp_dir.h"
 #include "test_util.h"
 
 namespace bg {
@@ -23,29 +24,7 @@ using test::check_error;
 using test::ints;
 using test::values;
 using Bytes = std::vector<unsigned char>;
-
-// A fresh directory under the system's temporary directory, removed with its files at the end.
-class TempDir {
- public:
-  TempDir() {
-    static int count = 0;
-    path_ = std::filesystem::temp_directory_path() /
-            ("bg_test_data_" + std::to_string(::getpid()) + "_" + std::to_string(count++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string path() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test::TempDir;
 
 void write_file(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -396,7 +375,7 @@ TEST_CASE("read_idx: every type code, plain and gzip, big-endian") {
   for (const IdxCase& c : idx_cases()) {
     for (const bool gzip : {false, true}) {
       INFO(c.name, gzip ? " (gzip)" : "");
-      const std::string path = dir.file(std::string("x.idx") + (gzip ? ".gz" : ""));
+      const std::string path = (dir / (std::string("x.idx") + (gzip ? ".gz" : ""))).string();
       const Bytes bytes = idx_file(c.code, {2, 3}, encode(c));
       gzip ? write_gzip(path, bytes) : write_file(path, bytes);
       const Tensor x = data::read_idx(path);
@@ -412,13 +391,13 @@ TEST_CASE("read_idx: every type code, plain and gzip, big-endian") {
 
 TEST_CASE("read_idx: requested dtypes") {
   TempDir dir;
-  const std::string bytes_path = dir.file("bytes.idx");
+  const std::string bytes_path = (dir / "bytes.idx").string();
   write_file(bytes_path, idx_file(0x08, {3}, {0, 7, 255}));
   const Tensor as_float = data::read_idx(bytes_path, kFloat32);
   CHECK(as_float.dtype() == kFloat32);
   CHECK(values(as_float) == std::vector<double>{0, 7, 255});
 
-  const std::string doubles_path = dir.file("doubles.idx");
+  const std::string doubles_path = (dir / "doubles.idx").string();
   write_file(doubles_path, idx_file(0x0E, {2}, encode({0x0E, "double", {0.1, -2}, kFloat64})));
   check_close(data::read_idx(doubles_path, kFloat32), {0.1f, -2}, 0);
   check_error({"read_idx", doubles_path, "cannot read double data as int64"},
@@ -428,7 +407,7 @@ TEST_CASE("read_idx: requested dtypes") {
 
 TEST_CASE("read_idx: dims from the header, including none and empty ones") {
   TempDir dir;
-  const std::string path = dir.file("x.idx");
+  const std::string path = (dir / "x.idx").string();
   write_file(path, idx_file(0x08, {2, 1, 3}, {1, 2, 3, 4, 5, 6}));
   CHECK(data::read_idx(path).sizes() == Shape{2, 1, 3});
   write_file(path, idx_file(0x08, {}, {42}));
@@ -442,7 +421,7 @@ TEST_CASE("read_idx: dims from the header, including none and empty ones") {
 
 TEST_CASE("read_idx: gzip is recognized by its magic bytes, not the file name") {
   TempDir dir;
-  const std::string path = dir.file("no-suffix");
+  const std::string path = (dir / "no-suffix").string();
   write_gzip(path, idx_file(0x08, {2}, {9, 8}));
   CHECK(ints(data::read_idx(path)) == std::vector<int64_t>{9, 8});
 }
@@ -451,7 +430,7 @@ TEST_CASE("read_idx: gzip is recognized by its magic bytes, not the file name") 
 void check_idx_error(const Bytes& bytes, const std::vector<std::string>& parts) {
   TempDir dir;
   for (const bool gzip : {false, true}) {
-    const std::string path = dir.file(gzip ? "bad.idx.gz" : "bad.idx");
+    const std::string path = (dir / (gzip ? "bad.idx.gz" : "bad.idx")).string();
     gzip ? write_gzip(path, bytes) : write_file(path, bytes);
     std::vector<std::string> expected = parts;
     expected.push_back("read_idx: " + path +
@@ -491,10 +470,10 @@ TEST_CASE("read_idx: corrupt and truncated files name the file and the byte offs
 
 TEST_CASE("read_idx: damaged gzip streams") {
   TempDir dir;
-  const std::string good_path = dir.file("good.gz");
+  const std::string good_path = (dir / "good.gz").string();
   write_gzip(good_path, idx_file(0x0C, {3, 4}, Bytes(48, 5)));
   const Bytes compressed = read_bytes(good_path);
-  const std::string path = dir.file("bad.gz");
+  const std::string path = (dir / "bad.gz").string();
 
   // The last 8 bytes of a gzip stream are the CRC-32 and the length of the data; without the
   // length, all 60 bytes of the data come out before zlib notices.
@@ -513,8 +492,8 @@ TEST_CASE("read_idx: damaged gzip streams") {
   check_error({prefix + "corrupt gzip data, found when reading at byte offset",
                "(zlib: incorrect data check)"},
               [&] { data::read_idx(path); });
-  check_error({"read_idx: cannot open " + dir.file("missing.idx")},
-              [&] { data::read_idx(dir.file("missing.idx")); });
+  check_error({"read_idx: cannot open " + (dir / "missing.idx").string()},
+              [&] { data::read_idx((dir / "missing.idx").string()); });
 }
 
 TEST_CASE("read_idx: random damage never crashes") {
@@ -522,7 +501,7 @@ TEST_CASE("read_idx: random damage never crashes") {
   // either succeeds with the header's dims or throws bg::Error, never anything else (the sanitizer
   // build checks for memory errors).
   TempDir dir;
-  const std::string path = dir.file("fuzz");
+  const std::string path = (dir / "fuzz").string();
   const Bytes plain = idx_file(0x0B, {2, 3}, encode(idx_cases()[2]));
   write_gzip(path, plain);
   const Bytes compressed = read_bytes(path);
@@ -572,8 +551,10 @@ void write_tiny_mnist(const TempDir& dir, const std::string& prefix, uint32_t co
   for (uint32_t i = 0; i < label_count; ++i) labels.push_back(static_cast<unsigned char>(i % 10));
   const auto write = gzip ? write_gzip : write_file;
   const std::string suffix = gzip ? ".gz" : "";
-  write(dir.file(prefix + "-images-idx3-ubyte" + suffix), idx_file(0x08, {count, 2, 2}, pixels));
-  write(dir.file(prefix + "-labels-idx1-ubyte" + suffix), idx_file(0x08, {label_count}, labels));
+  write((dir / (prefix + "-images-idx3-ubyte" + suffix)).string(),
+        idx_file(0x08, {count, 2, 2}, pixels));
+  write((dir / (prefix + "-labels-idx1-ubyte" + suffix)).string(),
+        idx_file(0x08, {label_count}, labels));
 }
 
 TEST_CASE("MNIST: images scaled to [0, 1] with a channel dim, int64 labels") {
@@ -582,14 +563,14 @@ TEST_CASE("MNIST: images scaled to [0, 1] with a channel dim, int64 labels") {
     TempDir dir;
     write_tiny_mnist(dir, "train", 3, 3, gzip);
     write_tiny_mnist(dir, "t10k", 2, 2, gzip);
-    const data::MNIST train(dir.path());
+    const data::MNIST train(dir.path().string());
     CHECK(train.size() == 3);
     CHECK(train.data().dtype() == kFloat32);
     CHECK(train.data().sizes() == Shape{3, 1, 2, 2});
     check_close(train.get(1).data, {1 / 3.0, 2 / 3.0, 1, 0}, 1e-7);
     CHECK(train.targets().dtype() == kInt64);
     CHECK(ints(train.targets()) == std::vector<int64_t>{0, 1, 2});
-    const data::FashionMNIST test(dir.path(), data::Split::Test);  // the same layout
+    const data::FashionMNIST test(dir.path().string(), data::Split::Test);  // the same layout
     CHECK(test.data().sizes() == Shape{2, 1, 2, 2});
     check_close(test.get(0).data, {0, 1 / 3.0, 2 / 3.0, 1}, 1e-7);
   }
@@ -597,22 +578,23 @@ TEST_CASE("MNIST: images scaled to [0, 1] with a channel dim, int64 labels") {
 
 TEST_CASE("MNIST: missing and inconsistent files") {
   TempDir dir;
-  check_error({"FashionMNIST: found neither " + dir.file("train-images-idx3-ubyte.gz") + " nor " +
-                   dir.file("train-images-idx3-ubyte"),
+  check_error({"FashionMNIST: found neither " + (dir / "train-images-idx3-ubyte.gz").string() +
+                   " nor " + (dir / "train-images-idx3-ubyte").string(),
                "apt-get install dataset-fashion-mnist"},
-              [&] { data::FashionMNIST(dir.path()); });
-  check_error({"MNIST: found neither " + dir.file("t10k-images-idx3-ubyte.gz"),
+              [&] { data::FashionMNIST(dir.path().string()); });
+  check_error({"MNIST: found neither " + (dir / "t10k-images-idx3-ubyte.gz").string(),
                "http://yann.lecun.com/exdb/mnist/"},
-              [&] { data::MNIST(dir.path(), data::Split::Test); });
+              [&] { data::MNIST(dir.path().string(), data::Split::Test); });
 
   write_tiny_mnist(dir, "train", 3, 4, false);
-  check_error({"MNIST: " + dir.file("train-labels-idx1-ubyte"), "int64[4] on cpu",
-               "one label for each of the 3 images in " + dir.file("train-images-idx3-ubyte")},
-              [&] { data::MNIST(dir.path()); });
-  write_file(dir.file("train-images-idx3-ubyte"), idx_file(0x08, {3, 4}, Bytes(12, 0)));
-  check_error({"MNIST: " + dir.file("train-images-idx3-ubyte"), "float32[3, 4] on cpu",
+  check_error(
+      {"MNIST: " + (dir / "train-labels-idx1-ubyte").string(), "int64[4] on cpu",
+       "one label for each of the 3 images in " + (dir / "train-images-idx3-ubyte").string()},
+      [&] { data::MNIST(dir.path().string()); });
+  write_file((dir / "train-images-idx3-ubyte").string(), idx_file(0x08, {3, 4}, Bytes(12, 0)));
+  check_error({"MNIST: " + (dir / "train-images-idx3-ubyte").string(), "float32[3, 4] on cpu",
                "expected images [N, rows, cols]"},
-              [&] { data::MNIST(dir.path()); });
+              [&] { data::MNIST(dir.path().string()); });
 }
 
 // Label counts and pixel sums computed from the files by Python:
@@ -656,7 +638,7 @@ TEST_CASE("FashionMNIST: the files of Debian's dataset-fashion-mnist package") {
 
 TEST_CASE("read_csv: header names, numbers, padding, quotes, blank lines and CRLF") {
   TempDir dir;
-  const std::string path = dir.file("table.csv");
+  const std::string path = (dir / "table.csv").string();
   write_text(path,
              "\xEF\xBB\xBF"
              "x, \"y, in \"\"m\"\"\" ,z\r\n"
@@ -681,7 +663,7 @@ TEST_CASE("read_csv: header names, numbers, padding, quotes, blank lines and CRL
 
 TEST_CASE("read_csv: other delimiters, a header without rows") {
   TempDir dir;
-  const std::string path = dir.file("table.tsv");
+  const std::string path = (dir / "table.tsv").string();
   write_text(path, "a\tb\n1\t2\n3\t4\n");
   const data::CsvTable tabs = data::read_csv(path, data::CsvOptions().delimiter('\t'));
   CHECK(tabs.columns == std::vector<std::string>{"a", "b"});
@@ -695,7 +677,7 @@ TEST_CASE("read_csv: other delimiters, a header without rows") {
 
 TEST_CASE("read_csv: only the columns asked for, in their order; the others may hold text") {
   TempDir dir;
-  const std::string path = dir.file("weather.csv");
+  const std::string path = (dir / "weather.csv").string();
   write_text(path,
              "date,precipitation,temp_max,weather\n"
              "2012/01/01,0.0,12.8,drizzle\n"
@@ -714,7 +696,7 @@ TEST_CASE("read_csv: only the columns asked for, in their order; the others may 
 
 TEST_CASE("CsvTable: columns by name, features and target") {
   TempDir dir;
-  const std::string path = dir.file("houses.csv");
+  const std::string path = (dir / "houses.csv").string();
   write_text(path, "rooms,area,price\n3,70,300\n5,120,510\n");
   const data::CsvTable table = data::read_csv(path);
   CHECK(table.column_index("area") == 1);
@@ -735,7 +717,7 @@ TEST_CASE("CsvTable: columns by name, features and target") {
 
 TEST_CASE("read_csv: errors name the file, the line and the column") {
   TempDir dir;
-  const std::string path = dir.file("bad.csv");
+  const std::string path = (dir / "bad.csv").string();
   const auto check_csv_error = [&](const std::string& text, const std::string& message) {
     write_text(path, text);
     check_error({"read_csv: " + path + ", " + message}, [&] { data::read_csv(path); });
@@ -758,8 +740,8 @@ TEST_CASE("read_csv: errors name the file, the line and the column") {
 
   write_text(path, "\n  \n");
   check_error({"read_csv: " + path + ": no header row"}, [&] { data::read_csv(path); });
-  check_error({"read_csv: cannot open " + dir.file("missing.csv")},
-              [&] { data::read_csv(dir.file("missing.csv")); });
+  check_error({"read_csv: cannot open " + (dir / "missing.csv").string()},
+              [&] { data::read_csv((dir / "missing.csv").string()); });
   check_error({"read_csv", "dtype must be float32 or float64, got int64"},
               [&] { data::read_csv(path, data::CsvOptions().dtype(kInt64)); });
   check_error({"read_csv", "the delimiter cannot be a quote"},
