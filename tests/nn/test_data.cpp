@@ -492,7 +492,7 @@ TEST_CASE("read_idx: damaged gzip streams") {
   check_error({prefix + "corrupt gzip data, found when reading at byte offset",
                "(zlib: incorrect data check)"},
               [&] { data::read_idx(path); });
-  check_error({"read_idx: cannot open " + (dir / "missing.idx").string()},
+  check_error({"read_idx: " + (dir / "missing.idx").string(), "cannot open the file"},
               [&] { data::read_idx((dir / "missing.idx").string()); });
 }
 
@@ -740,7 +740,7 @@ TEST_CASE("read_csv: errors name the file, the line and the column") {
 
   write_text(path, "\n  \n");
   check_error({"read_csv: " + path + ": no header row"}, [&] { data::read_csv(path); });
-  check_error({"read_csv: cannot open " + (dir / "missing.csv").string()},
+  check_error({"read_csv: " + (dir / "missing.csv").string(), "cannot open the file"},
               [&] { data::read_csv((dir / "missing.csv").string()); });
   check_error({"read_csv", "dtype must be float32 or float64, got int64"},
               [&] { data::read_csv(path, data::CsvOptions().dtype(kInt64)); });

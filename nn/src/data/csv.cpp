@@ -1,14 +1,12 @@
 #include "bg/nn/data/csv.h"
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <sstream>
 #include <string_view>
+
+#include "io/regular_file.h"
 
 namespace bg::data {
 namespace {
@@ -108,11 +106,10 @@ double parse_number(const std::string& text, Dtype dtype, const Location& at, in
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  BG_CHECK(in, kOp, "cannot open ", path, ": ", std::strerror(errno));
-  std::ostringstream content;
-  content << in.rdbuf();
-  return std::move(content).str();
+  const detail::RegularFile file(path, detail::concat(kOp, ": ", path));
+  std::string content(file.size(), '\0');
+  file.read(0, content.data(), content.size());
+  return content;
 }
 
 }  // namespace

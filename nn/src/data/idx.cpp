@@ -4,10 +4,10 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
-#include <cstring>
 #include <string_view>
 #include <vector>
+
+#include "io/regular_file.h"
 
 namespace bg::data {
 namespace {
@@ -42,10 +42,12 @@ std::string hex_byte(unsigned value) {
 // and counts the bytes read so that errors can say where the file went wrong.
 class Reader {
  public:
-  explicit Reader(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
-    if (file_ == nullptr) {
-      throw Error(detail::concat(kOp, ": cannot open ", path, ": ", std::strerror(errno)));
-    }
+  explicit Reader(const std::string& path) : path_(path) {
+    detail::RegularFile file(path, detail::concat(kOp, ": ", path));
+    file_ = gzdopen(file.fd(), "rb");
+    if (file_ == nullptr) file.fail("cannot read the file");
+    zlib_name_ = detail::concat("<fd:", file.fd(), ">: ");
+    file.release();  // gzclose closes it
     gzbuffer(file_, 1 << 17);
   }
   ~Reader() { gzclose(file_); }
@@ -82,8 +84,8 @@ class Reader {
   [[noreturn]] void fail(const Parts&... parts) const {
     int zlib_status = Z_OK;
     std::string_view zlib_message = gzerror(file_, &zlib_status);
-    // zlib starts its messages with the path, which this message already names.
-    if (zlib_message.starts_with(path_ + ": ")) zlib_message.remove_prefix(path_.size() + 2);
+    // zlib starts its messages with its name for the file, which this message names already.
+    if (zlib_message.starts_with(zlib_name_)) zlib_message.remove_prefix(zlib_name_.size());
     const bool gzip = gzdirect(file_) == 0;
     throw Error(
         detail::concat(kOp, ": ", path_, gzip ? " (gzip; offsets count decompressed bytes)" : "",
@@ -93,6 +95,7 @@ class Reader {
 
  private:
   std::string path_;
+  std::string zlib_name_;  // how zlib's messages start: "<fd:3>: "
   gzFile file_;
   uint64_t offset_ = 0;
 };

@@ -19,6 +19,7 @@
 
 #include "bg/core/tensor_impl.h"
 #include "bg/nn/serialize.h"
+#include "io/regular_file.h"
 #include "serialize/json.h"
 
 namespace bg {
@@ -242,47 +243,14 @@ class MemorySource : public ByteSource {
 
 class FileSource : public ByteSource {
  public:
-  FileSource(const std::filesystem::path& path, std::string where) : where_(std::move(where)) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) fail("cannot open the file");
-    struct stat info {};
-    const bool stat_ok = ::fstat(fd_, &info) == 0;
-    const int error = errno;
-    if (!stat_ok || !S_ISREG(info.st_mode)) {
-      ::close(fd_);  // the destructor does not run when the constructor throws
-      errno = error;
-      if (!stat_ok) fail("cannot read the file's size");
-      throw Error(where_ + ": not a regular file");
-    }
-    size_ = static_cast<uint64_t>(info.st_size);
-  }
-  FileSource(const FileSource&) = delete;
-  FileSource& operator=(const FileSource&) = delete;
-  ~FileSource() override { ::close(fd_); }
+  FileSource(const std::filesystem::path& path, std::string where)
+      : file_(path, std::move(where)) {}
 
-  uint64_t size() const override { return size_; }
-  void read(uint64_t offset, void* out, size_t count) override {
-    char* bytes = static_cast<char*>(out);
-    while (count > 0) {
-      const ssize_t got = ::pread(fd_, bytes, count, static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) fail(detail::concat("cannot read at byte ", offset));
-      BG_CHECK(got > 0, where_, "the file ended at byte ", offset, ", before the ", size_,
-               " bytes it had when opened (did it change while being read?)");
-      bytes += got;
-      offset += static_cast<uint64_t>(got);
-      count -= static_cast<size_t>(got);
-    }
-  }
+  uint64_t size() const override { return file_.size(); }
+  void read(uint64_t offset, void* out, size_t count) override { file_.read(offset, out, count); }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Error(where_ + ": " + what + ": " + system_message(errno));
-  }
-
-  std::string where_;
-  int fd_ = -1;
-  uint64_t size_ = 0;
+  detail::RegularFile file_;
 };
 
 // One tensor as the header describes it.
