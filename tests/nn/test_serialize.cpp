@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../fuzz/safetensors_fuzz.h"
+#include "allocation_meter.h"
 #include "bg/core/tensor_impl.h"
 #include "bg/nn/modules/linear.h"
 #include "bg/nn/optim.h"
@@ -428,6 +429,35 @@ TEST_CASE("safetensors: data offsets out of range, overlapping, with gaps or tra
   CHECK(deserialize_tensors(
             file_bytes("{" + entry("a", 0, 8) + "," + empty + "," + entry("b", 8, 16) + "}", data))
             .tensors.size() == 3);
+}
+
+TEST_CASE("safetensors: the header costs a small multiple of its size, whatever it holds") {
+  // A 10 MB header of what the format does not allow: an array inside the metadata. Parsed as a
+  // JSON tree it took some 60 times its size (a 99 MB one ran out of memory); it is refused when
+  // scanned, holding nothing but the header's own bytes.
+  std::string zeros;
+  for (int i = 0; i < 5'000'000; ++i) zeros += "0,";
+  zeros += "0";
+  const std::string bomb = file_bytes(R"({"__metadata__":{"k":[)" + zeros + "]}}");
+  {
+    test::AllocationMeter meter;
+    check_rejected(bomb, {"the metadata 'k' at byte 29 must be a string, found an array"});
+    CHECK(meter.peak() < 2 * bomb.size());
+  }
+  // What the format allows costs in proportion: 100,000 metadata entries and 100,000 tensors (the
+  // tensors of the file and their names and offsets).
+  std::string metadata = R"({"__metadata__":{)";
+  std::string entries;
+  for (int i = 0; i < 100'000; ++i) {
+    metadata += (i ? ",\"" : "\"") + std::to_string(i) + R"(":"v")";
+    entries += ",\"t" + std::to_string(i) + R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]})";
+  }
+  const std::string many = file_bytes(metadata + "}" + entries + "}");
+  test::AllocationMeter meter;
+  const TensorFile file = deserialize_tensors(many);
+  CHECK(file.metadata.size() == 100'000);
+  CHECK(file.tensors.size() == 100'000);
+  CHECK(meter.peak() < 12 * many.size());
 }
 
 TEST_CASE("safetensors: BOOL elements other than 0 and 1 are rejected") {

@@ -35,7 +35,8 @@ Value Value::of_object(std::vector<Member> members) {
   return out;
 }
 
-const char* Value::kind_name() const {
+const char* kind_name(Value::Kind kind) {
+  using Kind = Value::Kind;
   switch (kind) {
     case Kind::Integer:
       return "an integer";
@@ -48,6 +49,8 @@ const char* Value::kind_name() const {
   }
   return "a value";
 }
+
+const char* Value::kind_name() const { return json::kind_name(kind); }
 
 const Value* Value::find(std::string_view key) const {
   for (const Member& member : object) {
@@ -113,244 +116,6 @@ std::string describe_byte(char c) {
   static const char kHex[] = "0123456789abcdef";
   return std::string("byte 0x") + kHex[byte >> 4] + kHex[byte & 0xF];
 }
-
-class Parser {
- public:
-  Parser(std::string_view text, std::string_view where, size_t base)
-      : text_(text), where_(where), base_(base) {}
-
-  Value parse_document() {
-    skip_whitespace();
-    Value value = parse_value(0);
-    skip_whitespace();
-    if (pos_ != text_.size())
-      fail(pos_, "unexpected " + describe_byte(text_[pos_]) + " after the value");
-    return value;
-  }
-
- private:
-  [[noreturn]] void fail(size_t pos, const std::string& what) const {
-    throw Error(detail::concat(where_, ": invalid JSON at byte ", base_ + pos, ": ", what));
-  }
-
-  bool at_end() const { return pos_ >= text_.size(); }
-  char peek() const { return text_[pos_]; }
-
-  void skip_whitespace() {
-    while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) {
-      ++pos_;
-    }
-  }
-
-  // Consumes `c` (after optional whitespace) or fails saying what was expected.
-  void expect(char c, const char* context) {
-    skip_whitespace();
-    if (at_end())
-      fail(pos_, std::string("unexpected end of input, expected '") + c + "' " + context);
-    if (peek() != c) {
-      fail(pos_,
-           "expected '" + std::string(1, c) + "' " + context + ", found " + describe_byte(peek()));
-    }
-    ++pos_;
-  }
-
-  Value parse_value(int depth) {
-    skip_whitespace();
-    if (at_end()) fail(pos_, "unexpected end of input, expected a value");
-    const char c = peek();
-    if (c == '{' || c == '[') {
-      if (depth >= kMaxDepth)
-        fail(pos_, detail::concat("nesting deeper than ", kMaxDepth, " levels"));
-      return c == '{' ? parse_object(depth + 1) : parse_array(depth + 1);
-    }
-    if (c == '"') {
-      const size_t start = pos_;
-      Value value = Value::of_string(parse_string());
-      value.offset = base_ + start;
-      return value;
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) return parse_integer();
-    fail(pos_, "expected an object, array, string or integer, found " + describe_byte(c));
-  }
-
-  Value parse_object(int depth) {
-    Value value = Value::of_object({});
-    value.offset = base_ + pos_;
-    ++pos_;  // '{'
-    skip_whitespace();
-    if (!at_end() && peek() == '}') {
-      ++pos_;
-      return value;
-    }
-    // A set, not a scan of the members: a header may have many thousands of keys.
-    std::unordered_set<std::string> keys;
-    while (true) {
-      skip_whitespace();
-      if (at_end()) fail(pos_, "unexpected end of input, expected a key");
-      if (peek() != '"') fail(pos_, "expected a string key, found " + describe_byte(peek()));
-      const size_t key_pos = pos_;
-      std::string key = parse_string();
-      if (!keys.insert(key).second) fail(key_pos, "duplicate key \"" + key + "\"");
-      expect(':', "after an object key");
-      Value member = parse_value(depth);
-      value.object.push_back(Member{std::move(key), std::move(member), base_ + key_pos});
-      skip_whitespace();
-      if (!at_end() && peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      expect('}', "or ',' in an object");
-      return value;
-    }
-  }
-
-  Value parse_array(int depth) {
-    Value value = Value::of_array({});
-    value.offset = base_ + pos_;
-    ++pos_;  // '['
-    skip_whitespace();
-    if (!at_end() && peek() == ']') {
-      ++pos_;
-      return value;
-    }
-    while (true) {
-      value.array.push_back(parse_value(depth));
-      skip_whitespace();
-      if (!at_end() && peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      expect(']', "or ',' in an array");
-      return value;
-    }
-  }
-
-  // Reads the 4 hex digits of a \u escape.
-  uint32_t parse_hex4() {
-    if (pos_ + 4 > text_.size()) fail(pos_, "unexpected end of input in a \\u escape");
-    uint32_t code = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = text_[pos_];
-      uint32_t digit;
-      if (c >= '0' && c <= '9') {
-        digit = static_cast<uint32_t>(c - '0');
-      } else if (c >= 'a' && c <= 'f') {
-        digit = static_cast<uint32_t>(c - 'a' + 10);
-      } else if (c >= 'A' && c <= 'F') {
-        digit = static_cast<uint32_t>(c - 'A' + 10);
-      } else {
-        fail(pos_, "expected a hex digit in a \\u escape, found " + describe_byte(c));
-      }
-      code = code * 16 + digit;
-      ++pos_;
-    }
-    return code;
-  }
-
-  // A \u escape (the "\u" already consumed), with a surrogate pair counting as one code point.
-  uint32_t parse_unicode_escape(size_t escape_pos) {
-    const uint32_t code = parse_hex4();
-    if (code >= 0xDC00 && code <= 0xDFFF) fail(escape_pos, "lone low surrogate in a \\u escape");
-    if (code < 0xD800 || code > 0xDBFF) return code;
-    if (text_.substr(pos_, 2) != "\\u") {
-      fail(escape_pos, "high surrogate not followed by a low surrogate \\u escape");
-    }
-    pos_ += 2;
-    const uint32_t low = parse_hex4();
-    if (low < 0xDC00 || low > 0xDFFF) {
-      fail(escape_pos, "high surrogate not followed by a low surrogate \\u escape");
-    }
-    return 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
-  }
-
-  std::string parse_string() {
-    ++pos_;  // '"'
-    std::string out;
-    while (true) {
-      if (at_end()) fail(pos_, "unexpected end of input in a string");
-      const char c = peek();
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"') {
-        ++pos_;
-        return out;
-      }
-      if (byte < 0x20)
-        fail(pos_, "unescaped control character " + describe_byte(c) + " in a string");
-      if (c == '\\') {
-        const size_t escape_pos = pos_;
-        ++pos_;
-        if (at_end()) fail(pos_, "unexpected end of input in an escape");
-        const char e = peek();
-        ++pos_;
-        switch (e) {
-          case '"':
-          case '\\':
-          case '/':
-            out += e;
-            break;
-          case 'b':
-            out += '\b';
-            break;
-          case 'f':
-            out += '\f';
-            break;
-          case 'n':
-            out += '\n';
-            break;
-          case 'r':
-            out += '\r';
-            break;
-          case 't':
-            out += '\t';
-            break;
-          case 'u':
-            append_utf8(out, parse_unicode_escape(escape_pos));
-            break;
-          default:
-            fail(escape_pos, "invalid escape '\\" + std::string(1, e) + "'");
-        }
-        continue;
-      }
-      const size_t length = utf8_sequence_length(text_, pos_);
-      if (length == 0) fail(pos_, "invalid UTF-8 " + describe_byte(c) + " in a string");
-      out.append(text_.substr(pos_, length));
-      pos_ += length;
-    }
-  }
-
-  Value parse_integer() {
-    const size_t start = pos_;
-    const bool negative = peek() == '-';
-    if (negative) ++pos_;
-    if (at_end() || peek() < '0' || peek() > '9') fail(start, "expected a digit after '-'");
-    // Accumulate the magnitude as unsigned so that INT64_MIN is representable.
-    const uint64_t limit = negative ? uint64_t{1} << 63 : std::numeric_limits<int64_t>::max();
-    uint64_t magnitude = 0;
-    const size_t first_digit = pos_;
-    while (!at_end() && peek() >= '0' && peek() <= '9') {
-      const auto digit = static_cast<uint64_t>(peek() - '0');
-      if (magnitude > (limit - digit) / 10) fail(start, "integer out of the 64-bit range");
-      magnitude = magnitude * 10 + digit;
-      ++pos_;
-    }
-    if (text_[first_digit] == '0' && pos_ - first_digit > 1) {
-      fail(start, "integers may not have leading zeros");
-    }
-    if (!at_end() && (peek() == '.' || peek() == 'e' || peek() == 'E')) {
-      fail(start, "only integers are allowed here, not fractions or exponents");
-    }
-    const int64_t number =
-        negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
-    Value value = Value::of_integer(number);
-    value.offset = base_ + start;
-    return value;
-  }
-
-  std::string_view text_;
-  std::string_view where_;
-  size_t base_;
-  size_t pos_ = 0;
-};
 
 void write_string(std::string& out, std::string_view text) {
   if (const auto bad = invalid_utf8(text)) {
@@ -427,8 +192,315 @@ void write_value(std::string& out, const Value& value) {
 
 }  // namespace
 
+// ---- Reader ------------------------------------------------------------------------------------
+
+Reader::Reader(std::string_view text, std::string_view where, size_t base)
+    : text_(text), where_(where), base_(base) {}
+
+void Reader::fail(size_t offset, const std::string& what) const {
+  throw Error(detail::concat(where_, ": invalid JSON at byte ", offset, ": ", what));
+}
+
+void Reader::fail_here(const std::string& what) const { fail(base_ + pos_, what); }
+
+void Reader::skip_whitespace() {
+  while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r')) {
+    ++pos_;
+  }
+}
+
+void Reader::expect(char c, const char* context) {
+  skip_whitespace();
+  if (at_end()) fail_here(std::string("unexpected end of input, expected '") + c + "' " + context);
+  if (peek() != c) {
+    fail_here("expected '" + std::string(1, c) + "' " + context + ", found " +
+              describe_byte(peek()));
+  }
+  ++pos_;
+}
+
+Value::Kind Reader::next_kind() {
+  skip_whitespace();
+  if (at_end()) fail_here("unexpected end of input, expected a value");
+  const char c = peek();
+  if (c == '{') return Value::Kind::Object;
+  if (c == '[') return Value::Kind::Array;
+  if (c == '"') return Value::Kind::String;
+  if (c == '-' || (c >= '0' && c <= '9')) return Value::Kind::Integer;
+  fail_here("expected an object, array, string or integer, found " + describe_byte(c));
+}
+
+size_t Reader::offset() {
+  skip_whitespace();
+  return base_ + pos_;
+}
+
+void Reader::open(Value::Kind kind) {
+  if (next_kind() != kind) {
+    fail_here(std::string("expected ") + kind_name(kind) + ", found " + kind_name(next_kind()));
+  }
+  if (open_.size() >= static_cast<size_t>(kMaxDepth)) {
+    fail_here(detail::concat("nesting deeper than ", kMaxDepth, " levels"));
+  }
+  ++pos_;
+  open_.push_back(true);
+}
+
+void Reader::begin_object() { open(Value::Kind::Object); }
+void Reader::begin_array() { open(Value::Kind::Array); }
+
+bool Reader::next_key(std::string& key, size_t& key_offset) {
+  skip_whitespace();
+  if (open_.back()) {  // no member read yet: '}' may close the object at once
+    open_.back() = false;
+    if (!at_end() && peek() == '}') {
+      ++pos_;
+      open_.pop_back();
+      return false;
+    }
+  } else if (!at_end() && peek() == ',') {
+    ++pos_;
+  } else {
+    expect('}', "or ',' in an object");
+    open_.pop_back();
+    return false;
+  }
+  skip_whitespace();
+  if (at_end()) fail_here("unexpected end of input, expected a key");
+  if (peek() != '"') fail_here("expected a string key, found " + describe_byte(peek()));
+  key_offset = base_ + pos_;
+  key = scan_string();
+  expect(':', "after an object key");
+  return true;
+}
+
+bool Reader::next_element() {
+  skip_whitespace();
+  if (open_.back()) {  // no element read yet: ']' may close the array at once
+    open_.back() = false;
+    if (!at_end() && peek() == ']') {
+      ++pos_;
+      open_.pop_back();
+      return false;
+    }
+    return true;
+  }
+  if (!at_end() && peek() == ',') {
+    ++pos_;
+    return true;
+  }
+  expect(']', "or ',' in an array");
+  open_.pop_back();
+  return false;
+}
+
+std::string Reader::read_string() {
+  if (next_kind() != Value::Kind::String) {
+    fail_here(std::string("expected a string, found ") + kind_name(next_kind()));
+  }
+  return scan_string();
+}
+
+int64_t Reader::read_integer() {
+  if (next_kind() != Value::Kind::Integer) {
+    fail_here(std::string("expected an integer, found ") + kind_name(next_kind()));
+  }
+  const size_t start = pos_;
+  const bool negative = peek() == '-';
+  if (negative) ++pos_;
+  if (at_end() || peek() < '0' || peek() > '9') fail(base_ + start, "expected a digit after '-'");
+  // Accumulate the magnitude as unsigned so that INT64_MIN is representable.
+  const uint64_t limit = negative ? uint64_t{1} << 63 : std::numeric_limits<int64_t>::max();
+  uint64_t magnitude = 0;
+  const size_t first_digit = pos_;
+  while (!at_end() && peek() >= '0' && peek() <= '9') {
+    const auto digit = static_cast<uint64_t>(peek() - '0');
+    if (magnitude > (limit - digit) / 10) fail(base_ + start, "integer out of the 64-bit range");
+    magnitude = magnitude * 10 + digit;
+    ++pos_;
+  }
+  if (text_[first_digit] == '0' && pos_ - first_digit > 1) {
+    fail(base_ + start, "integers may not have leading zeros");
+  }
+  if (!at_end() && (peek() == '.' || peek() == 'e' || peek() == 'E')) {
+    fail(base_ + start, "only integers are allowed here, not fractions or exponents");
+  }
+  return negative ? static_cast<int64_t>(0 - magnitude) : static_cast<int64_t>(magnitude);
+}
+
+void Reader::skip_value() {
+  switch (next_kind()) {
+    case Value::Kind::Integer:
+      read_integer();
+      return;
+    case Value::Kind::String:
+      scan_string();
+      return;
+    case Value::Kind::Array:
+      begin_array();
+      while (next_element()) skip_value();
+      return;
+    case Value::Kind::Object: {
+      // Keys must be unique here too: validate() reports every error parse() would.
+      std::unordered_set<std::string> keys;
+      std::string key;
+      size_t key_offset;
+      begin_object();
+      while (next_key(key, key_offset)) {
+        if (!keys.insert(key).second) fail(key_offset, "duplicate key \"" + key + "\"");
+        skip_value();
+      }
+      return;
+    }
+  }
+}
+
+void Reader::end() {
+  skip_whitespace();
+  if (!at_end()) fail_here("unexpected " + describe_byte(peek()) + " after the value");
+}
+
+uint32_t Reader::scan_hex4() {
+  if (pos_ + 4 > text_.size()) fail_here("unexpected end of input in a \\u escape");
+  uint32_t code = 0;
+  for (int i = 0; i < 4; ++i) {
+    const char c = text_[pos_];
+    uint32_t digit;
+    if (c >= '0' && c <= '9') {
+      digit = static_cast<uint32_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      digit = static_cast<uint32_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      digit = static_cast<uint32_t>(c - 'A' + 10);
+    } else {
+      fail_here("expected a hex digit in a \\u escape, found " + describe_byte(c));
+    }
+    code = code * 16 + digit;
+    ++pos_;
+  }
+  return code;
+}
+
+uint32_t Reader::scan_unicode_escape(size_t escape_pos) {
+  const uint32_t code = scan_hex4();
+  if (code >= 0xDC00 && code <= 0xDFFF) {
+    fail(base_ + escape_pos, "lone low surrogate in a \\u escape");
+  }
+  if (code < 0xD800 || code > 0xDBFF) return code;
+  if (text_.substr(pos_, 2) != "\\u") {
+    fail(base_ + escape_pos, "high surrogate not followed by a low surrogate \\u escape");
+  }
+  pos_ += 2;
+  const uint32_t low = scan_hex4();
+  if (low < 0xDC00 || low > 0xDFFF) {
+    fail(base_ + escape_pos, "high surrogate not followed by a low surrogate \\u escape");
+  }
+  return 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+}
+
+std::string Reader::scan_string() {
+  ++pos_;  // '"'
+  std::string out;
+  while (true) {
+    if (at_end()) fail_here("unexpected end of input in a string");
+    const char c = peek();
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"') {
+      ++pos_;
+      return out;
+    }
+    if (byte < 0x20) fail_here("unescaped control character " + describe_byte(c) + " in a string");
+    if (c == '\\') {
+      const size_t escape_pos = pos_;
+      ++pos_;
+      if (at_end()) fail_here("unexpected end of input in an escape");
+      const char e = peek();
+      ++pos_;
+      switch (e) {
+        case '"':
+        case '\\':
+        case '/':
+          out += e;
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u':
+          append_utf8(out, scan_unicode_escape(escape_pos));
+          break;
+        default:
+          fail(base_ + escape_pos, "invalid escape '\\" + std::string(1, e) + "'");
+      }
+      continue;
+    }
+    const size_t length = utf8_sequence_length(text_, pos_);
+    if (length == 0) fail_here("invalid UTF-8 " + describe_byte(c) + " in a string");
+    out.append(text_.substr(pos_, length));
+    pos_ += length;
+  }
+}
+
+// ---- Parsing into values ------------------------------------------------------------------------
+
+namespace {
+
+// The value `in` is at, as a tree (keys are unique: validate() checked the text).
+Value build(Reader& in) {
+  const size_t offset = in.offset();
+  Value value;
+  switch (in.next_kind()) {
+    case Value::Kind::Integer:
+      value = Value::of_integer(in.read_integer());
+      break;
+    case Value::Kind::String:
+      value = Value::of_string(in.read_string());
+      break;
+    case Value::Kind::Array:
+      value = Value::of_array({});
+      in.begin_array();
+      while (in.next_element()) value.array.push_back(build(in));
+      break;
+    case Value::Kind::Object: {
+      value = Value::of_object({});
+      Member member;
+      in.begin_object();
+      while (in.next_key(member.key, member.key_offset)) {
+        member.value = build(in);
+        value.object.push_back(std::move(member));
+      }
+      break;
+    }
+  }
+  value.offset = offset;
+  return value;
+}
+
+}  // namespace
+
+void validate(std::string_view text, std::string_view where, size_t base) {
+  Reader in(text, where, base);
+  in.skip_value();
+  in.end();
+}
+
 Value parse(std::string_view text, std::string_view where, size_t base) {
-  return Parser(text, where, base).parse_document();
+  validate(text, where, base);
+  Reader in(text, where, base);
+  Value value = build(in);
+  in.end();
+  return value;
 }
 
 std::string write(const Value& value) {

@@ -271,87 +271,173 @@ std::string describe_entry(const Entry& entry) {
   return describe_entry(entry.name, entry.name_offset);
 }
 
-// A field of an entry, which must be present and of `kind`.
-const json::Value& field(const std::string& where, const json::Member& entry, const char* name,
-                         json::Value::Kind kind, const char* expected) {
-  const json::Value* value = entry.value.find(name);
-  BG_CHECK(value != nullptr, where, describe_entry(entry.key, entry.key_offset), " has no '", name,
-           "' field");
-  BG_CHECK(value->kind == kind, where, describe_entry(entry.key, entry.key_offset), ": '", name,
-           "' at byte ", value->offset, " must be ", expected, ", found ", value->kind_name());
-  return *value;
+// ---- The header ---------------------------------------------------------------------------------
+// Read with json::Reader, token by token: what the format does not allow (an array where the
+// metadata holds strings, a field an entry does not have) is refused when scanned, so the header
+// costs no more than the entries and metadata it holds (Note in json.h).
+
+using Kind = json::Value::Kind;
+
+// An array of integers in an entry ('shape', 'data_offsets'), as scanned: how many elements it has
+// and the first few, each an integer or the kind of what stands there instead.
+struct ScannedArray {
+  struct Element {
+    Kind kind;
+    int64_t integer;
+    size_t offset;
+  };
+  size_t offset;
+  size_t count = 0;
+  std::vector<Element> first;
+};
+
+ScannedArray scan_array(json::Reader& in, size_t keep) {
+  ScannedArray out;
+  out.offset = in.offset();
+  in.begin_array();
+  while (in.next_element()) {
+    ++out.count;
+    const Kind kind = in.next_kind();
+    const size_t offset = in.offset();
+    if (out.first.size() < keep && kind == Kind::Integer) {
+      out.first.push_back({kind, in.read_integer(), offset});
+      continue;
+    }
+    if (out.first.size() < keep) out.first.push_back({kind, 0, offset});
+    in.skip_value();
+  }
+  return out;
 }
 
-// A non-negative integer of an entry's field.
-uint64_t non_negative(const std::string& where, const json::Member& entry, const char* name,
-                      const json::Value& value) {
-  BG_CHECK(
-      value.kind == json::Value::Kind::Integer && value.integer >= 0, where,
-      describe_entry(entry.key, entry.key_offset), ": '", name, "' at byte ", value.offset,
-      " must hold non-negative integers, found ",
-      value.kind == json::Value::Kind::Integer ? std::to_string(value.integer) : value.kind_name());
-  return static_cast<uint64_t>(value.integer);
+// An element of an entry's array that must be a non-negative integer.
+uint64_t non_negative(const std::string& where, const std::string& entry, const char* name,
+                      const ScannedArray::Element& element) {
+  BG_CHECK(element.kind == Kind::Integer && element.integer >= 0, where, entry, ": '", name,
+           "' at byte ", element.offset, " must hold non-negative integers, found ",
+           element.kind == Kind::Integer ? std::to_string(element.integer)
+                                         : json::kind_name(element.kind));
+  return static_cast<uint64_t>(element.integer);
 }
 
-Entry parse_entry(const std::string& where, const json::Member& member) {
-  using Kind = json::Value::Kind;
-  const std::string entry = describe_entry(member.key, member.key_offset);
-  BG_CHECK(member.value.kind == Kind::Object, where, entry,
+Entry read_entry(json::Reader& in, const std::string& where, std::string name, size_t name_offset) {
+  const std::string entry = describe_entry(name, name_offset);
+  const Kind kind = in.next_kind();
+  BG_CHECK(kind == Kind::Object, where, entry,
            " must be an object with 'dtype', 'shape' and 'data_offsets', found ",
-           member.value.kind_name());
-  for (const json::Member& item : member.value.object) {
-    BG_CHECK(item.key == "dtype" || item.key == "shape" || item.key == "data_offsets", where, entry,
-             " has an unknown field '", item.key, "' at byte ", item.key_offset);
+           json::kind_name(kind));
+  // The kind of the value of `field`, checked before it is read.
+  const auto check_kind = [&](const char* field, Kind expected, const char* description) {
+    const Kind found = in.next_kind();
+    BG_CHECK(found == expected, where, entry, ": '", field, "' at byte ", in.offset(), " must be ",
+             description, ", found ", json::kind_name(found));
+  };
+  std::optional<std::string> code;
+  size_t code_offset = 0;
+  std::optional<ScannedArray> shape, offsets;
+  in.begin_object();
+  std::string field;
+  size_t field_offset;
+  while (in.next_key(field, field_offset)) {
+    if (field == "dtype") {
+      check_kind("dtype", Kind::String, "a string");
+      code_offset = in.offset();
+      code = in.read_string();
+    } else if (field == "shape") {
+      check_kind("shape", Kind::Array, "an array of sizes");
+      shape = scan_array(in, static_cast<size_t>(kMaxDims));
+    } else if (field == "data_offsets") {
+      check_kind("data_offsets", Kind::Array, "an array [begin, end]");
+      offsets = scan_array(in, 2);
+    } else {
+      throw Error(detail::concat(where, ": ", entry, " has an unknown field '", field, "' at byte ",
+                                 field_offset));
+    }
   }
 
-  const json::Value& code = field(where, member, "dtype", Kind::String, "a string");
-  const std::optional<Dtype> dtype = dtype_of_code(code.string);
-  BG_CHECK(dtype, where, entry, " has dtype \"", code.string, "\" (byte ", code.offset,
+  BG_CHECK(code, where, entry, " has no 'dtype' field");
+  const std::optional<Dtype> dtype = dtype_of_code(*code);
+  BG_CHECK(dtype, where, entry, " has dtype \"", *code, "\" (byte ", code_offset,
            "), which bayesgrad cannot read: it reads F32, F64, I64 and BOOL");
 
-  const json::Value& shape = field(where, member, "shape", Kind::Array, "an array of sizes");
-  BG_CHECK(static_cast<int64_t>(shape.array.size()) <= kMaxDims, where, entry, " has ",
-           shape.array.size(), " dims; bayesgrad tensors have at most ", kMaxDims);
-  Entry out{member.key, member.key_offset, *dtype, {}, 0, 0};
+  BG_CHECK(shape, where, entry, " has no 'shape' field");
+  BG_CHECK(shape->count <= static_cast<size_t>(kMaxDims), where, entry, " has ", shape->count,
+           " dims; bayesgrad tensors have at most ", kMaxDims);
+  Entry out{std::move(name), name_offset, *dtype, {}, 0, 0};
   // Sizes are bounded so that the element count and the strides computed from them (where an
   // empty dim counts as 1) fit in int64 whatever the data holds.
   const uint64_t max_elements =
       static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / element_size(*dtype);
   uint64_t bound = 1;
-  for (const json::Value& size : shape.array) {
-    const uint64_t value = non_negative(where, member, "shape", size);
+  for (const ScannedArray::Element& size : shape->first) {
+    const uint64_t value = non_negative(where, entry, "shape", size);
     const uint64_t factor = std::max<uint64_t>(value, 1);
-    BG_CHECK(bound <= max_elements / factor, where, entry, ": the shape at byte ", shape.offset,
+    BG_CHECK(bound <= max_elements / factor, where, entry, ": the shape at byte ", shape->offset,
              " is too large to be a tensor");
     bound *= factor;
     out.shape.push_back(static_cast<int64_t>(value));
   }
 
-  const json::Value& offsets =
-      field(where, member, "data_offsets", Kind::Array, "an array [begin, end]");
-  BG_CHECK(offsets.array.size() == 2, where, entry, ": 'data_offsets' at byte ", offsets.offset,
-           " must hold 2 integers [begin, end], found ", offsets.array.size());
-  out.begin = non_negative(where, member, "data_offsets", offsets.array[0]);
-  out.end = non_negative(where, member, "data_offsets", offsets.array[1]);
+  BG_CHECK(offsets, where, entry, " has no 'data_offsets' field");
+  BG_CHECK(offsets->count == 2, where, entry, ": 'data_offsets' at byte ", offsets->offset,
+           " must hold 2 integers [begin, end], found ", offsets->count);
+  out.begin = non_negative(where, entry, "data_offsets", offsets->first[0]);
+  out.end = non_negative(where, entry, "data_offsets", offsets->first[1]);
   BG_CHECK(out.begin <= out.end, where, entry, ": data_offsets [", out.begin, ", ", out.end,
            "] end before they begin");
   const uint64_t bytes = static_cast<uint64_t>(numel_of(out.shape)) * element_size(*dtype);
   BG_CHECK(out.end - out.begin == bytes, where, entry, ": data_offsets [", out.begin, ", ", out.end,
-           "] span ", out.end - out.begin, " bytes, but ", code.string, " ", shape_str(out.shape),
+           "] span ", out.end - out.begin, " bytes, but ", *code, " ", shape_str(out.shape),
            " needs ", bytes);
   return out;
 }
 
-Metadata parse_metadata(const std::string& where, const json::Value& value) {
-  BG_CHECK(value.kind == json::Value::Kind::Object, where, "'", kMetadataKey, "' at byte ",
-           value.offset, " must be an object of strings, found ", value.kind_name());
+// The metadata: a flat map of strings, and nothing else.
+Metadata read_metadata(json::Reader& in, const std::string& where) {
+  const size_t offset = in.offset();
+  const Kind kind = in.next_kind();
+  BG_CHECK(kind == Kind::Object, where, "'", kMetadataKey, "' at byte ", offset,
+           " must be an object of strings, found ", json::kind_name(kind));
   Metadata metadata;
-  for (const json::Member& item : value.object) {
-    BG_CHECK(item.value.kind == json::Value::Kind::String, where, "the metadata '", item.key,
-             "' at byte ", item.value.offset, " must be a string, found ", item.value.kind_name());
-    metadata.emplace(item.key, item.value.string);
+  std::string key;
+  size_t key_offset;
+  in.begin_object();
+  while (in.next_key(key, key_offset)) {
+    const Kind value = in.next_kind();
+    BG_CHECK(value == Kind::String, where, "the metadata '", key, "' at byte ", in.offset(),
+             " must be a string, found ", json::kind_name(value));
+    metadata.emplace(std::move(key), in.read_string());
   }
   return metadata;
+}
+
+struct Header {
+  std::vector<Entry> entries;
+  Metadata metadata;
+};
+
+// The header `text`, which starts at byte `base` of the file. Its JSON grammar is checked first
+// (json::validate holds nothing but the keys of one object at a time), so that a syntax error is
+// reported as such wherever it is; then its contents are read.
+Header read_header(std::string_view text, const std::string& where, size_t base) {
+  json::validate(text, where, base);
+  json::Reader in(text, where, base);
+  const size_t offset = in.offset();
+  const Kind kind = in.next_kind();
+  BG_CHECK(kind == Kind::Object, where, "the header must be a JSON object, found ",
+           json::kind_name(kind), " at byte ", offset);
+  Header header;
+  std::string key;
+  size_t key_offset;
+  in.begin_object();
+  while (in.next_key(key, key_offset)) {
+    if (key == kMetadataKey) {
+      header.metadata = read_metadata(in, where);
+    } else {
+      header.entries.push_back(read_entry(in, where, std::move(key), key_offset));
+    }
+  }
+  in.end();
+  return header;
 }
 
 // The tensors' byte ranges must tile the data section exactly, as the reference reader requires:
@@ -397,20 +483,11 @@ TensorFile read_tensors(ByteSource& source, const std::string& where) {
            " (bytes 0-7) is larger than the ", size - kLengthBytes, " bytes that follow it");
   std::string text(length, '\0');
   source.read(kLengthBytes, text.data(), length);
-  const json::Value header = json::parse(text, where, kLengthBytes);
-  BG_CHECK(header.kind == json::Value::Kind::Object, where,
-           "the header must be a JSON object, found ", header.kind_name(), " at byte ",
-           header.offset);
-
+  Header header = read_header(text, where, kLengthBytes);
+  text = std::string();  // read: its memory can serve the tensors
+  const std::vector<Entry>& entries = header.entries;
   TensorFile file;
-  std::vector<Entry> entries;
-  for (const json::Member& member : header.object) {
-    if (member.key == kMetadataKey) {
-      file.metadata = parse_metadata(where, member.value);
-    } else {
-      entries.push_back(parse_entry(where, member));
-    }
-  }
+  file.metadata = std::move(header.metadata);
   const uint64_t data_start = kLengthBytes + length;
   check_tiling(where, entries, data_start, size - data_start);
 

@@ -1,7 +1,9 @@
 #pragma once
 // OrderedDict: values by name, in insertion order (parameters, buffers, children, state dicts).
 
+#include <cstddef>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,17 +29,16 @@ class OrderedDict {
 
   /// Adds `value` under `key`; throws if the key is taken.
   Value& insert(std::string key, Value value) {
-    BG_CHECK(find(key) == nullptr, "OrderedDict", "the key '", key, "' is already present");
+    const bool added = index_.emplace(key, items_.size()).second;
+    BG_CHECK(added, "OrderedDict", "the key '", key, "' is already present");
     items_.emplace_back(std::move(key), std::move(value));
     return items_.back().value();
   }
 
   /// The value under `key`, or null.
   Value* find(const std::string& key) {
-    for (Item& item : items_) {
-      if (item.key() == key) return &item.value();
-    }
-    return nullptr;
+    const auto it = index_.find(key);
+    return it == index_.end() ? nullptr : &items_[it->second].value();
   }
   const Value* find(const std::string& key) const {
     return const_cast<OrderedDict*>(this)->find(key);
@@ -56,13 +57,13 @@ class OrderedDict {
 
   /// Removes `key`; returns whether it was present.
   bool erase(const std::string& key) {
-    for (auto it = items_.begin(); it != items_.end(); ++it) {
-      if (it->key() == key) {
-        items_.erase(it);
-        return true;
-      }
-    }
-    return false;
+    const auto it = index_.find(key);
+    if (it == index_.end()) return false;
+    const size_t position = it->second;
+    index_.erase(it);
+    items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(position));
+    for (size_t i = position; i < items_.size(); ++i) index_[items_[i].key()] = i;
+    return true;
   }
 
   size_t size() const { return items_.size(); }
@@ -86,6 +87,9 @@ class OrderedDict {
 
  private:
   std::vector<Item> items_;
+  // The position of each key in items_: lookups stay O(1) in dicts of millions of entries (the
+  // tensors of a checkpoint).
+  std::unordered_map<std::string, size_t> index_;
 };
 
 }  // namespace bg::nn
