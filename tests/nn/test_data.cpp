@@ -457,15 +457,53 @@ TEST_CASE("read_idx: corrupt and truncated files name the file and the byte offs
                    "data bytes, up to byte offset 16"});
   Bytes trailing = good;
   trailing.insert(trailing.end(), {7, 7});
-  check_idx_error(trailing, {"2 bytes follow the data that the header promises, from byte offset "
-                             "18"});
+  check_idx_error(trailing, {"the file goes on after byte offset 18, where the data its header "
+                             "promises ends"});
   check_idx_error(idx_file(0x0E, {4294967295u, 4294967295u, 4294967295u}, {}),
                   {"dims [4294967295, 4294967295, 4294967295] at byte offset 4 hold more double "
                    "elements than fit in memory"});
-  // Dims that fit in int64 but promise exabytes fail at the end of the file, without trying to
-  // allocate them first.
+}
+
+TEST_CASE("read_idx: the size the header promises is checked against a limit the caller sets") {
+  // 2^29 bytes fit in 521 KB of gzip: read as float32 they took 2.5 GB. The default limit is
+  // 1 GiB of tensor (int64 by default for bytes), checked before any data is read.
+  check_idx_error(idx_file(0x08, {8192, 65536}, {}),
+                  {"dims [8192, 65536] at byte offset 4", "make 4294967296 bytes of int64",
+                   "limit of 1073741824 bytes", "max_bytes"});
   check_idx_error(idx_file(0x08, {2147483647u, 2147483647u}, {1, 2}),
-                  {"the file ends at byte offset 14", "promises 4611686014132420609 data bytes"});
+                  {"dims [2147483647, 2147483647] at byte offset 4 hold more unsigned byte "
+                   "elements than fit in memory"});
+  TempDir dir;
+  const std::string path = (dir / "six.idx").string();
+  write_file(path, idx_file(0x08, {2, 3}, {1, 2, 3, 4, 5, 6}));
+  // Six elements are 48 bytes as int64, 24 as float32.
+  CHECK(data::read_idx(path, kInt64, 48).sizes() == Shape{2, 3});
+  check_error({"make 48 bytes of int64", "over the limit of 47 bytes"},
+              [&] { data::read_idx(path, kInt64, 47); });
+  CHECK(data::read_idx(path, kFloat32, 24).sizes() == Shape{2, 3});
+  // A raised limit lets a large promise through, to fail where the data ends.
+  check_error({"the file ends at byte offset 4108", "promises 536870912 data bytes"}, [&] {
+    write_file(path, idx_file(0x08, {8192, 65536}, Bytes(4096, 0)));
+    data::read_idx(path, kFloat32, uint64_t{4} << 30);
+  });
+}
+
+TEST_CASE("read_idx: reading stops where the promised data ends, trailing bytes are refused") {
+  // 256 MiB of zeros after the data: counting them meant inflating them all.
+  TempDir dir;
+  const std::string path = (dir / "trailing.idx.gz").string();
+  gzFile file = gzopen(path.c_str(), "wb1");
+  REQUIRE(file != nullptr);
+  const Bytes good = idx_file(0x08, {2}, {4, 5});
+  REQUIRE(gzwrite(file, good.data(), static_cast<unsigned>(good.size())) ==
+          static_cast<int>(good.size()));
+  const Bytes zeros(1 << 20, 0);
+  for (int i = 0; i < 256; ++i) {
+    REQUIRE(gzwrite(file, zeros.data(), static_cast<unsigned>(zeros.size())) ==
+            static_cast<int>(zeros.size()));
+  }
+  REQUIRE(gzclose(file) == Z_OK);
+  check_error({"the file goes on after byte offset 10"}, [&] { data::read_idx(path); });
 }
 
 TEST_CASE("read_idx: damaged gzip streams") {
@@ -594,6 +632,13 @@ TEST_CASE("MNIST: missing and inconsistent files") {
   write_file((dir / "train-images-idx3-ubyte").string(), idx_file(0x08, {3, 4}, Bytes(12, 0)));
   check_error({"MNIST: " + (dir / "train-images-idx3-ubyte").string(), "float32[3, 4] on cpu",
                "expected images [N, rows, cols]"},
+              [&] { data::MNIST(dir.path().string()); });
+
+  // A label outside the 10 classes would index out of range in a loss later.
+  write_tiny_mnist(dir, "train", 3, 3, false);
+  write_file((dir / "train-labels-idx1-ubyte").string(), idx_file(0x08, {3}, {1, 2, 10}));
+  check_error({"MNIST: " + (dir / "train-labels-idx1-ubyte").string(),
+               "label 2 is 10, outside the 10 classes 0-9"},
               [&] { data::MNIST(dir.path().string()); });
 }
 

@@ -168,19 +168,20 @@ std::optional<int64_t> element_count(const Shape& sizes) {
   return count;
 }
 
+// The data ends where the header says: a byte more means the dims are wrong or the file holds
+// something else. Only one byte is read to find out (the rest could be gigabytes to inflate).
 void check_no_trailing_data(Reader& reader) {
   const uint64_t end = reader.offset();
-  unsigned char scratch[4096];
-  uint64_t extra = 0;
-  while (const uint64_t got = reader.read(scratch, sizeof(scratch))) extra += got;
-  if (extra > 0) {
-    reader.fail(extra, " bytes follow the data that the header promises, from byte offset ", end);
+  unsigned char extra;
+  if (reader.read(&extra, 1) > 0) {
+    reader.fail("the file goes on after byte offset ", end,
+                ", where the data its header promises ends");
   }
 }
 
 }  // namespace
 
-Tensor read_idx(const std::string& path, std::optional<Dtype> dtype) {
+Tensor read_idx(const std::string& path, std::optional<Dtype> dtype, uint64_t max_bytes) {
   BG_CHECK(!dtype || *dtype != kBool, kOp, "cannot read ", path, " as bool");
   Reader reader(path);
 
@@ -216,9 +217,18 @@ Tensor read_idx(const std::string& path, std::optional<Dtype> dtype) {
   for (int d = 0; d < dims; ++d) sizes.push_back(load_big_endian<uint32_t>(&header[4 * d]));
   const std::optional<int64_t> count = element_count(sizes);
   int64_t bytes = 0;
-  if (!count || __builtin_mul_overflow(*count, type->bytes, &bytes)) {
+  uint64_t tensor_bytes = 0;
+  if (!count || __builtin_mul_overflow(*count, type->bytes, &bytes) ||
+      __builtin_mul_overflow(static_cast<uint64_t>(*count), element_size(out_dtype),
+                             &tensor_bytes)) {
     reader.fail("dims ", shape_str(sizes), " at byte offset 4 hold more ", type->name,
                 " elements than fit in memory");
+  }
+  // Checked before any data is read: a few kilobytes of gzip can promise gigabytes.
+  if (tensor_bytes > max_bytes) {
+    reader.fail("dims ", shape_str(sizes), " at byte offset 4 make ", tensor_bytes, " bytes of ",
+                dtype_name(out_dtype), ", over the limit of ", max_bytes,
+                " bytes (raise read_idx's max_bytes to read it)");
   }
 
   const std::vector<unsigned char> data =

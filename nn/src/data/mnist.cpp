@@ -7,6 +7,9 @@
 namespace bg::data {
 namespace {
 
+// Both datasets have 10 classes: digits, or kinds of clothing.
+constexpr int64_t kClasses = 10;
+
 // `root`/`name`.gz, else `root`/`name`; throws naming both paths and how to get the files.
 std::string find_file(const char* dataset, const std::string& root, const std::string& name,
                       const char* how_to_get) {
@@ -33,6 +36,12 @@ TensorDataset load(const char* dataset, const std::string& root, Split split,
   BG_CHECK(labels.dim() == 1 && labels.size(0) == images.size(0), dataset, labels_path, " holds ",
            describe(labels), ", expected one label for each of the ", images.size(0), " images in ",
            images_path);
+  // Labels index the classes: one out of range would index out of range in a loss later.
+  const int64_t* label = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < labels.numel(); ++i) {
+    BG_CHECK(label[i] >= 0 && label[i] < kClasses, dataset, labels_path, ": label ", i, " is ",
+             label[i], ", outside the ", kClasses, " classes 0-", kClasses - 1);
+  }
   images.div_(255.0);
   return TensorDataset(images.unsqueeze(1), labels);
 }

@@ -9,6 +9,7 @@
 //   4 * d bytes the size of each dim (32-bit), outermost first
 //   then the elements in row-major order.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -16,15 +17,22 @@
 
 namespace bg::data {
 
+/// The largest tensor read_idx makes unless asked for more: 1 GiB.
+inline constexpr uint64_t kIdxMaxBytes = uint64_t{1} << 30;
+
 /// Reads an IDX file, plain or gzip-compressed (recognized by the gzip magic bytes), into a tensor
 /// with the dims of its header. Integer data become int64, float float32 and double float64, unless
 /// `dtype` asks for float32 or float64 (any data) or int64 (integer data).
 ///
-/// A corrupt or truncated file throws bg::Error naming the file and the byte offset where it goes
-/// wrong (bad magic, unknown type code, short header, fewer data bytes than the dims promise); for
-/// a gzip file the offset counts decompressed bytes, and zlib's complaint (bad CRC, truncated
-/// stream) ends the message. Bytes after the data the dims promise are an error too: they
-/// mean the dims are wrong or the file holds something else.
-Tensor read_idx(const std::string& path, std::optional<Dtype> dtype = std::nullopt);
+/// A header whose dims make a tensor of more than `max_bytes` is refused before any data is read
+/// (a few kilobytes of gzip can promise gigabytes); raise it to read larger files. Memory then
+/// grows with the data that actually arrives. A corrupt or truncated file throws bg::Error naming
+/// the file and the byte offset where it goes wrong (bad magic, unknown type code, short header,
+/// fewer data bytes than the dims promise); for a gzip file the offset counts decompressed bytes,
+/// and zlib's complaint (bad CRC, truncated stream) ends the message. Reading stops where the data
+/// the dims promise ends, and a byte more is an error: it means the dims are wrong or the file
+/// holds something else.
+Tensor read_idx(const std::string& path, std::optional<Dtype> dtype = std::nullopt,
+                uint64_t max_bytes = kIdxMaxBytes);
 
 }  // namespace bg::data
