@@ -706,6 +706,37 @@ TEST_CASE("read_csv: header names, numbers, padding, quotes, blank lines and CRL
   CHECK(values(doubles.values)[11] == 1e-50);
 }
 
+TEST_CASE("read_csv: lines end with \\n, \\r\\n or \\r alone (old Mac files)") {
+  TempDir dir;
+  const std::string path = (dir / "table.csv").string();
+  for (const std::string end : {"\n", "\r\n", "\r"}) {
+    INFO("line end ", end == "\r" ? "CR" : end == "\n" ? "LF" : "CRLF");
+    write_text(path, "a,b" + end + "1,2" + end + end + "3,4" + end);
+    const data::CsvTable table = data::read_csv(path);
+    CHECK(table.columns == std::vector<std::string>{"a", "b"});
+    check_close(table.values, {1, 2, 3, 4}, 0);
+    // Line numbers in messages count each kind of line break once.
+    write_text(path, "a,b" + end + "1,2" + end + end + "3,x" + end);
+    check_error({"line 4, column 2"}, [&] { data::read_csv(path); });
+  }
+}
+
+TEST_CASE("read_csv: skip_rows skips the lines before the header (sklearn's counts)") {
+  TempDir dir;
+  const std::string path = (dir / "boston.csv").string();
+  // The first lines of scikit-learn's boston_house_prices.csv: the sample and feature counts.
+  write_text(path, "2,3,,\nCRIM,ZN,INDUS,MEDV\n0.00632,18,2.31,24\n0.02731,0,7.07,21.6\n");
+  const data::CsvTable table = data::read_csv(path, data::CsvOptions().skip_rows(1));
+  CHECK(table.columns == std::vector<std::string>{"CRIM", "ZN", "INDUS", "MEDV"});
+  CHECK(table.values.sizes() == Shape{2, 4});
+  check_close(table.column("MEDV"), {24, 21.6}, 1e-6);
+  // Without it, the counts are the header and the names a row of non-numbers.
+  check_error({"line 2, column 1", "\"CRIM\" is not a number"}, [&] { data::read_csv(path); });
+  check_error({"read_csv", "skip_rows", "-1"},
+              [&] { data::read_csv(path, data::CsvOptions().skip_rows(-1)); });
+  check_error({"no header row"}, [&] { data::read_csv(path, data::CsvOptions().skip_rows(4)); });
+}
+
 TEST_CASE("read_csv: other delimiters, a header without rows") {
   TempDir dir;
   const std::string path = (dir / "table.tsv").string();

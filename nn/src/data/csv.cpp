@@ -120,6 +120,8 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
            "the delimiter cannot be a quote or a line break");
   BG_CHECK(is_floating(options.dtype()), kOp, "dtype must be float32 or float64, got ",
            options.dtype());
+  BG_CHECK(options.skip_rows() >= 0, kOp, "skip_rows must be non-negative, got ",
+           options.skip_rows());
   const std::string content = read_file(path);
   std::string_view rest = content;
   if (rest.starts_with("\xEF\xBB\xBF")) rest.remove_prefix(3);  // the UTF-8 byte order mark
@@ -130,10 +132,12 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   std::vector<double> values;
   int64_t rows = 0;
   for (Location at{path, 1}; !rest.empty(); ++at.line) {
-    const size_t newline = std::min(rest.find('\n'), rest.size());
-    std::string_view line = rest.substr(0, newline);
-    rest.remove_prefix(std::min(newline + 1, rest.size()));
-    if (line.ends_with('\r')) line.remove_suffix(1);
+    // A line ends at "\n", "\r\n" or a lone "\r" (the files of old Macs).
+    const size_t line_break = std::min(rest.find_first_of("\r\n"), rest.size());
+    std::string_view line = rest.substr(0, line_break);
+    const bool crlf = rest.substr(line_break).starts_with("\r\n");
+    rest.remove_prefix(std::min(line_break + (crlf ? 2 : 1), rest.size()));
+    if (at.line <= options.skip_rows()) continue;
     if (is_blank(line, delimiter)) continue;
 
     std::vector<std::string> fields = split_fields(line, delimiter, at);

@@ -28,6 +28,9 @@ struct CsvOptions {
   /// The columns to read, by header name, in the order wanted; empty (the default) reads every
   /// column. The other columns are skipped and may hold anything.
   BG_ARG(std::vector<std::string>, columns);
+  /// Lines skipped before the header, blank or not: scikit-learn's CSV files start with a line
+  /// of counts ("506,13,,...") before the header.
+  BG_ARG(int64_t, skip_rows) = 0;
 };
 
 /// The columns of a CSV file: their names (from the header) and their values.
@@ -44,12 +47,13 @@ struct CsvTable {
   Example split_target(const std::string& name) const;
 };
 
-/// Reads a CSV file whose first non-empty line names the columns and whose other non-empty lines
-/// hold one number per column (per column read, with CsvOptions::columns). Fields may be quoted
-/// ("..." with "" for a quote, on one line) and surrounded by spaces; a UTF-8 byte order mark is
-/// skipped. Numbers are decimal, optionally in scientific notation, or nan/inf. Errors (ragged
-/// rows, empty or non-numeric fields, numbers out of the dtype's range) throw bg::Error naming the
-/// file, the line and the column (counted from 1).
+/// Reads a CSV file whose first non-empty line (after `skip_rows` lines) names the columns and
+/// whose other non-empty lines hold one number per column (per column read, with
+/// CsvOptions::columns). Lines end with "\n", "\r\n" or "\r". Fields may be quoted ("..." with ""
+/// for a quote, on one line) and surrounded by spaces; a UTF-8 byte order mark is skipped. Numbers
+/// are decimal, optionally in scientific notation, or nan/inf. Errors (ragged rows, empty or
+/// non-numeric fields, numbers out of the dtype's range) throw bg::Error naming the file, the line
+/// and the column (counted from 1).
 CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 
 }  // namespace bg::data
