@@ -5,15 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <system_error>
 
 #include "bg/core/error.h"
+#include "io/errno_message.h"
 
 namespace bg::detail {
-
-namespace {
-std::string system_message(int error) { return std::generic_category().message(error); }
-}  // namespace
 
 RegularFile::RegularFile(const std::filesystem::path& path, std::string where)
     : where_(std::move(where)) {
@@ -59,7 +55,7 @@ void RegularFile::read(uint64_t offset, void* out, size_t count) const {
 }
 
 void RegularFile::fail(const std::string& what) const {
-  throw Error(where_ + ": " + what + ": " + system_message(errno));
+  throw Error(where_ + ": " + what + ": " + errno_message(errno));
 }
 
 }  // namespace bg::detail

@@ -2,23 +2,17 @@
 // before any tensor is built). The rules a file must follow are those of the reference
 // implementation, so that a file bayesgrad accepts is one Python's safetensors accepts too.
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <bit>
-#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <limits>
 #include <numeric>
 #include <optional>
-#include <system_error>
 
 #include "bg/core/tensor_impl.h"
 #include "bg/nn/serialize.h"
+#include "io/atomic_file.h"
 #include "io/regular_file.h"
 #include "serialize/json.h"
 
@@ -61,9 +55,6 @@ std::optional<Dtype> dtype_of_code(std::string_view code) {
 }
 
 std::string in_quotes(const std::string& name) { return "'" + name + "'"; }
-
-// The message of errno `error`.
-std::string system_message(int error) { return std::generic_category().message(error); }
 
 // ---- Writing ------------------------------------------------------------------------------------
 
@@ -157,66 +148,6 @@ void emit(const Layout& layout, const Sink& sink) {
       sink(t.impl()->data(), static_cast<size_t>(t.numel()) * element_size(t.dtype()));
   }
 }
-
-// A file written under a temporary name in the destination's directory and renamed over the
-// destination once complete, so that readers never see a half-written checkpoint.
-class AtomicFile {
- public:
-  explicit AtomicFile(const std::filesystem::path& path) : path_(path) {
-    // The pid keeps processes apart, the counter threads; O_EXCL skips leftovers of a crash.
-    static std::atomic<uint64_t> counter{0};
-    for (int attempt = 0;; ++attempt) {
-      temp_ = path.string() + ".tmp." + std::to_string(::getpid()) + "." +
-              std::to_string(counter.fetch_add(1));
-      fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ >= 0) return;
-      if (errno != EEXIST || attempt == 100)
-        fail("cannot create the temporary file " + in_quotes(temp_));
-    }
-  }
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-  ~AtomicFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(temp_.c_str());
-  }
-
-  void write(const void* data, size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t written = ::write(fd_, bytes, size);
-      if (written < 0 && errno == EINTR) continue;
-      if (written < 0) fail("cannot write " + in_quotes(temp_));
-      bytes += written;
-      size -= static_cast<size_t>(written);
-    }
-  }
-
-  // Flushes the data to disk before the rename, so that a crash leaves the old file or the new
-  // one, never an empty one under the final name.
-  void commit() {
-    if (::fsync(fd_) != 0) fail("cannot flush " + in_quotes(temp_));
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close " + in_quotes(temp_));
-    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
-      fail("cannot rename " + in_quotes(temp_) + " to the destination");
-    }
-    committed_ = true;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    const int error = errno;
-    throw Error(detail::concat("save_tensors: ", in_quotes(path_.string()), ": ", what, ": ",
-                               system_message(error)));
-  }
-
-  std::filesystem::path path_;
-  std::string temp_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
 
 // ---- Reading ------------------------------------------------------------------------------------
 
@@ -520,7 +451,7 @@ std::string message_prefix(const char* op, const std::string& name) {
 void save_tensors(const std::filesystem::path& path, const nn::OrderedDict<Tensor>& tensors,
                   const Metadata& metadata) {
   const Layout layout = lay_out("save_tensors", tensors, metadata);
-  AtomicFile file(path);
+  detail::AtomicFile file(path, "save_tensors");
   emit(layout, [&](const void* data, size_t size) { file.write(data, size); });
   file.commit();
 }

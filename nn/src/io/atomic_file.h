@@ -1,0 +1,35 @@
+#pragma once
+// Writing a file atomically (private to nn): the checkpoint writers never leave a half-written
+// file under the final name.
+
+#include <filesystem>
+#include <string>
+
+namespace bg::detail {
+
+/// A file written under a temporary name in the destination's directory and renamed over the
+/// destination once complete, so that readers never see a half-written file. Errors throw
+/// bg::Error "<op>: '<path>': <what>: <errno message>".
+class AtomicFile {
+ public:
+  AtomicFile(const std::filesystem::path& path, std::string op);
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  /// Removes the temporary file unless commit() succeeded.
+  ~AtomicFile();
+
+  void write(const void* data, size_t size);
+  /// Flushes the data to disk and renames the file over the destination.
+  void commit();
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const;
+
+  std::filesystem::path path_;
+  std::string op_;
+  std::string temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+}  // namespace bg::detail
