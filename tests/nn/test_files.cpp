@@ -4,9 +4,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <future>
 
@@ -20,6 +22,16 @@ using test::check_error;
 using test::TempDir;
 
 namespace {
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+nn::OrderedDict<Tensor> some_tensors() {
+  nn::OrderedDict<Tensor> tensors;
+  tensors.insert("x", tensor({1.0f, 2.0f}));
+  return tensors;
+}
 
 // Runs `read`, which must throw bg::Error containing `parts` without waiting for a writer on the
 // FIFO `fifo`. Should it block, the test fails and a writer opens the FIFO to release it.
@@ -55,4 +67,36 @@ TEST_CASE("files: a FIFO or a device is refused before it is opened, without blo
   // A device that never ends.
   check_error({"read_csv", "/dev/zero", "not a regular file"}, [] { data::read_csv("/dev/zero"); });
   check_error({"read_idx", "/dev/zero", "not a regular file"}, [] { data::read_idx("/dev/zero"); });
+}
+
+TEST_CASE("files: a failed save removes its temporary file; a later save clears stale ones") {
+  TempDir dir;
+  const std::filesystem::path path = dir / "model.safetensors";
+  // The rename fails: the destination is a directory that is not empty.
+  std::filesystem::create_directories(path / "inside");
+  check_error({"save_tensors", "cannot rename"}, [&] { save_tensors(path, some_tensors()); });
+  CHECK(dir.files() == std::vector<std::string>{"model.safetensors"});
+  std::filesystem::remove_all(path);
+
+  // What saves that were killed leave behind: temporaries named after a process that is gone.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  REQUIRE(gone > 0);
+  REQUIRE(::waitpid(gone, nullptr, 0) == gone);
+  const std::string stale = "model.safetensors.tmp." + std::to_string(gone);
+  write_text(dir / (stale + ".0"), "half a checkpoint");
+  write_text(dir / (stale + ".7"), "");
+  // Files that are not stale temporaries of this destination stay: one of a process that runs
+  // (this one), another destination's, and names of another pattern.
+  const std::string running = "model.safetensors.tmp." + std::to_string(::getpid()) + ".99";
+  const std::string other = "other.safetensors.tmp." + std::to_string(gone) + ".0";
+  for (const std::string& name : {running, other, std::string("model.safetensors.tmp.notes"),
+                                  std::string("model.safetensors.tmp.1.2.3")}) {
+    write_text(dir / name, "keep");
+  }
+  save_tensors(path, some_tensors());
+  std::vector<std::string> expected{"model.safetensors", running, other,
+                                    "model.safetensors.tmp.1.2.3", "model.safetensors.tmp.notes"};
+  std::sort(expected.begin(), expected.end());
+  CHECK(dir.files() == expected);
 }

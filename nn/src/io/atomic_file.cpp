@@ -1,32 +1,85 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <string_view>
 
 #include "bg/core/error.h"
 #include "io/errno_message.h"
 
 namespace bg::detail {
 
+// Note [Temporary files]
+// The temporary file of a save to "<dir>/<name>" is "<dir>/<name>.tmp.<pid>.<n>": the pid keeps
+// processes apart, the counter n the saves of one process. Its writer holds a lock on it (flock)
+// until it is renamed or removed. A save that fails removes its own; one that is killed cannot, so
+// every save first removes the stale temporaries of its destination: those whose pid runs no
+// process here and whose lock nobody holds. Both must hold, so that the temporary of a save still
+// running is never removed, even one of another pid namespace or of another host sharing the
+// directory (where the pid means nothing but the lock still does); a pid reused since is only a
+// temporary kept a while longer.
+
 namespace {
+
 std::string in_quotes(const std::string& name) { return "'" + name + "'"; }
+
+// The pid in `name` when it names a temporary file "<prefix><pid>.<n>" (Note [Temporary files]);
+// 0 otherwise.
+pid_t temporary_pid(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix)) return 0;
+  name.remove_prefix(prefix.size());
+  const size_t dot = name.find('.');
+  const auto is_number = [](std::string_view digits) {
+    return !digits.empty() && digits.size() <= 9 &&
+           std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (dot == std::string_view::npos || !is_number(name.substr(0, dot)) ||
+      !is_number(name.substr(dot + 1))) {
+    return 0;
+  }
+  return static_cast<pid_t>(std::stol(std::string(name.substr(0, dot))));
+}
+
+// Removes what killed saves to `path` left behind (Note [Temporary files]); anything that goes
+// wrong just leaves a file in place.
+void remove_stale_temporaries(const std::filesystem::path& path) {
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+  const std::string prefix = path.filename().string() + ".tmp.";
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator(dir, error);
+       !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+    const pid_t pid = temporary_pid(it->path().filename().native(), prefix);
+    if (pid <= 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(it->path().c_str());
+    ::close(fd);
+  }
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(const std::filesystem::path& path, std::string op)
     : path_(path), op_(std::move(op)) {
-  // The pid keeps processes apart, the counter threads; O_EXCL skips leftovers of a crash.
+  remove_stale_temporaries(path_);
   static std::atomic<uint64_t> counter{0};
   for (int attempt = 0;; ++attempt) {
-    temp_ = path.string() + ".tmp." + std::to_string(::getpid()) + "." +
+    temp_ = path_.string() + ".tmp." + std::to_string(::getpid()) + "." +
             std::to_string(counter.fetch_add(1));
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd_ >= 0) return;
+    if (fd_ >= 0) break;
     if (errno != EEXIST || attempt == 100)
       fail("cannot create the temporary file " + in_quotes(temp_));
   }
+  // Held until the file is renamed or removed: the mark of a save in progress. A file system
+  // without locks leaves the pid alone to tell.
+  ::flock(fd_, LOCK_EX | LOCK_NB);
 }
 
 AtomicFile::~AtomicFile() {
