@@ -100,3 +100,56 @@ TEST_CASE("files: a failed save removes its temporary file; a later save clears 
   std::sort(expected.begin(), expected.end());
   CHECK(dir.files() == expected);
 }
+
+namespace {
+mode_t mode_of(const std::filesystem::path& path) {
+  struct stat info {};
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  return info.st_mode & 07777;
+}
+}  // namespace
+
+TEST_CASE("files: saving over a file keeps its mode; a new file honours the umask") {
+  TempDir dir;
+  const std::filesystem::path path = dir / "model.safetensors";
+  const mode_t umask_before = ::umask(022);
+  save_tensors(path, some_tensors());
+  CHECK(mode_of(path) == 0644);
+  ::umask(077);
+  save_tensors(dir / "private.safetensors", some_tensors());
+  CHECK(mode_of(dir / "private.safetensors") == 0600);
+  // A checkpoint someone made private stays private when saved over, whatever the umask.
+  ::umask(022);
+  for (const mode_t mode : {0600, 0640, 0444}) {
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+    save_tensors(path, some_tensors());
+    CHECK(mode_of(path) == mode);
+  }
+  ::umask(umask_before);
+}
+
+TEST_CASE("files: saving through a symbolic link writes the file it points at") {
+  TempDir dir;
+  std::filesystem::create_directories(dir / "runs");
+  const std::filesystem::path target = dir / "runs" / "epoch3.safetensors";
+  save_tensors(target, some_tensors());
+  // latest -> runs/epoch3.safetensors (relative), best -> latest (a chain).
+  std::filesystem::create_symlink("runs/epoch3.safetensors", dir / "latest");
+  std::filesystem::create_symlink("latest", dir / "best");
+  nn::OrderedDict<Tensor> update;
+  update.insert("y", tensor({3.0}));
+  save_tensors(dir / "best", update);
+  CHECK(std::filesystem::is_symlink(dir / "best"));
+  CHECK(std::filesystem::is_symlink(dir / "latest"));
+  CHECK(load_tensors(target).tensors.keys() == std::vector<std::string>{"y"});
+  CHECK(dir.files() == std::vector<std::string>{"best", "latest", "runs"});
+  // A link to a file not written yet: the file is created where it points.
+  std::filesystem::create_symlink("runs/next.safetensors", dir / "next");
+  save_tensors(dir / "next", update);
+  CHECK(std::filesystem::is_symlink(dir / "next"));
+  CHECK(load_tensors(dir / "runs" / "next.safetensors").tensors.size() == 1);
+  // A loop of links is an error naming the path.
+  std::filesystem::create_symlink("loop_b", dir / "loop_a");
+  std::filesystem::create_symlink("loop_a", dir / "loop_b");
+  check_error({"save_tensors", "loop_a", "links"}, [&] { save_tensors(dir / "loop_a", update); });
+}

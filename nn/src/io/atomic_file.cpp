@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,15 +64,34 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
   }
 }
 
+// The file `path` stands for: the file at the end of its symbolic links, if it is one, so that a
+// save through a link replaces what the link points at and keeps the link (the file need not exist
+// yet). Empty for a loop, or a chain too long to follow.
+std::filesystem::path final_target(std::filesystem::path path) {
+  for (int links = 0; links < 40; ++links) {
+    std::error_code error;
+    if (!std::filesystem::is_symlink(path, error)) return path;
+    const std::filesystem::path target = std::filesystem::read_symlink(path, error);
+    if (error) return {};
+    path = target.is_absolute() ? target : path.parent_path() / target;
+  }
+  return {};
+}
+
 }  // namespace
 
 AtomicFile::AtomicFile(const std::filesystem::path& path, std::string op)
-    : path_(path), op_(std::move(op)) {
-  remove_stale_temporaries(path_);
+    : path_(path), target_(final_target(path)), op_(std::move(op)) {
+  if (target_.empty()) {
+    errno = ELOOP;
+    fail("cannot follow its symbolic links");
+  }
+  remove_stale_temporaries(target_);
   static std::atomic<uint64_t> counter{0};
   for (int attempt = 0;; ++attempt) {
-    temp_ = path_.string() + ".tmp." + std::to_string(::getpid()) + "." +
+    temp_ = target_.string() + ".tmp." + std::to_string(::getpid()) + "." +
             std::to_string(counter.fetch_add(1));
+    // 0666 less the umask for a new file, as any program creating one.
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) break;
     if (errno != EEXIST || attempt == 100)
@@ -80,6 +100,15 @@ AtomicFile::AtomicFile(const std::filesystem::path& path, std::string op)
   // Held until the file is renamed or removed: the mark of a save in progress. A file system
   // without locks leaves the pid alone to tell.
   ::flock(fd_, LOCK_EX | LOCK_NB);
+  // The file replaced keeps its mode (a private checkpoint stays private) and, where this process
+  // may set them, its owner and group.
+  struct stat replaced {};
+  if (::stat(target_.c_str(), &replaced) == 0) {
+    if (::fchmod(fd_, replaced.st_mode & 07777) != 0) fail("cannot set the mode of " + temp_);
+    // Only the owner and group this process may give: not getting them is no error.
+    const int owner_kept = ::fchown(fd_, replaced.st_uid, replaced.st_gid);
+    (void)owner_kept;
+  }
 }
 
 AtomicFile::~AtomicFile() {
@@ -105,7 +134,7 @@ void AtomicFile::commit() {
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) fail("cannot close " + in_quotes(temp_));
-  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
     fail("cannot rename " + in_quotes(temp_) + " to the destination");
   }
   committed_ = true;

@@ -8,8 +8,10 @@
 namespace bg::detail {
 
 /// A file written under a temporary name in the destination's directory and renamed over the
-/// destination once complete, so that readers never see a half-written file. Errors throw
-/// bg::Error "<op>: '<path>': <what>: <errno message>".
+/// destination once complete, so that readers never see a half-written file. The destination is
+/// the file at the end of `path`'s symbolic links (the links stay); a file replaced keeps its mode,
+/// a new one gets 0666 less the umask. Errors throw bg::Error "<op>: '<path>': <what>: <errno
+/// message>".
 class AtomicFile {
  public:
   AtomicFile(const std::filesystem::path& path, std::string op);
@@ -25,7 +27,8 @@ class AtomicFile {
  private:
   [[noreturn]] void fail(const std::string& what) const;
 
-  std::filesystem::path path_;
+  std::filesystem::path path_;    // as given, for messages
+  std::filesystem::path target_;  // where the file goes: path_ with its links followed
   std::string op_;
   std::string temp_;
   int fd_ = -1;
