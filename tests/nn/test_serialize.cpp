@@ -691,6 +691,28 @@ TEST_CASE("save/load: an optimizer checkpoint of another kind or a model file is
   check_identical(net->weight, weight_before);
 }
 
+TEST_CASE("save/load: an optimizer checkpoint's step counts are checked at load") {
+  TempDir dir;
+  nn::Linear net(3, 2);
+  optim::Adam adam(net->parameters(), optim::AdamOptions(0.1));
+  adam_steps(net, adam, 2);
+  const fs::path path = dir / "adam.safetensors";
+  bg::save(adam, path);
+  const TensorFile saved = load_tensors(path);
+  // A state kept after at least one step counts at least 1; one more step must not overflow.
+  for (const int64_t step : {int64_t{-1}, int64_t{0}, std::numeric_limits<int64_t>::max()}) {
+    INFO("step ", step);
+    nn::OrderedDict<Tensor> tampered = saved.tensors;
+    tampered["state.1.step"] = scalar_tensor(step, kInt64);
+    save_tensors(path, tampered, saved.metadata);
+    optim::Adam fresh(net->parameters(), optim::AdamOptions(0.1));
+    test::check_error(
+        {"load", "adam.safetensors", "state.1.step", std::to_string(step), "between 1 and"},
+        [&] { bg::load(fresh, path); });
+    CHECK(fresh.state(net->bias) == nullptr);  // nothing was loaded
+  }
+}
+
 // ---- Python -------------------------------------------------------------------------------------
 
 namespace {

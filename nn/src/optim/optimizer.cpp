@@ -1,6 +1,7 @@
 #include "bg/nn/optim/optimizer.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <typeinfo>
 
@@ -247,7 +248,11 @@ void Optimizer::load_state_dict(const OptimizerStateDict& state_dict) {
     if (name == "step") {
       BG_CHECK(value.dtype() == kInt64 && value.numel() == 1, op, key,
                " should hold one int64 step count, got ", describe(value));
-      entry.state.step = value.item<int64_t>();
+      // A state exists after a first step; the next step must still count without overflow.
+      const int64_t step = value.item<int64_t>();
+      BG_CHECK(step >= 1 && step < std::numeric_limits<int64_t>::max(), op, key, " is ", step,
+               ": a step count is between 1 and 2^63 - 2");
+      entry.state.step = step;
       entry.has_step = true;
       continue;
     }
