@@ -652,6 +652,32 @@ TEST_CASE("reductions over a size-0 dim") {
   test::check_error({"argmin", "size 0"}, [&] { (void)empty.argmin(0); });
 }
 
+TEST_CASE("std of a constant row has gradient 0, as PyTorch") {
+  // x = torch.tensor([[2., 2., 2.], [1., 2., 4.]], dtype=torch.float64, requires_grad=True)
+  // x.std(1).sum().backward(); x.grad
+  const Tensor x = tensor({{2.0, 2.0, 2.0}, {1.0, 2.0, 4.0}}).requires_grad_();
+  const Tensor s = x.std(1);
+  test::check_close(s, {0.0, 1.5275252316519465}, 1e-15);
+  s.sum().backward();
+  test::check_close(
+      x.grad(), {0, 0, 0, -0.43643578047198484, -0.10910894511799625, 0.5455447255899809}, 1e-14);
+  // Elsewhere the gradient is sqrt's: checked against finite differences.
+  test::check_gradients([](const auto& in) { return in[0].std(1, 0); }, {test::leaf({3, 4}, 7)});
+}
+
+TEST_CASE("var and std divide by max(0, N - correction): inf past N, NaN over an empty dim") {
+  // torch.tensor([[1., 2.]]).var(1, correction=3) and .std(...): tensor([inf]); correction=2 too.
+  const Tensor x = tensor({{1.0, 2.0}});
+  test::check_close(x.var(1, 3), {test::kInf}, 0.0);
+  test::check_close(x.std(1, 3), {test::kInf}, 0.0);
+  test::check_close(x.var(1, 2), {test::kInf}, 0.0);
+  // torch.zeros(3, 0).var(1) and .std(1): tensor([nan, nan, nan]); also with correction=0.
+  const Tensor empty = zeros({3, 0});
+  test::check_close(empty.var(1), {test::kNaN, test::kNaN, test::kNaN}, 0.0);
+  test::check_close(empty.std(1), {test::kNaN, test::kNaN, test::kNaN}, 0.0);
+  test::check_close(empty.var(1, 0), {test::kNaN, test::kNaN, test::kNaN}, 0.0);
+}
+
 TEST_CASE("softmax and log_softmax over or beside a size-0 dim give the empty result, as PyTorch") {
   // torch.zeros(3, 0).softmax(1) is tensor([], size=(3, 0)); so is log_softmax.
   for (const Shape& sizes : {Shape{3, 0}, Shape{0, 3}, Shape{2, 0, 4}}) {

@@ -180,7 +180,9 @@ Tensor variance(const char* name, const Tensor& x, const Dims& dims, int64_t cor
   detail::check_floating(name, x);
   const std::vector<int64_t> d = normalize_dims(name, dims, x.dim());
   const Tensor centered = x - x.mean(dims, true);
-  const auto n = static_cast<double>(count_over(x, d) - correction);
+  // PyTorch's divisor: never negative, so a correction past N gives inf (0/0 = NaN for a constant
+  // or empty row) rather than a negative variance.
+  const auto n = static_cast<double>(std::max<int64_t>(count_over(x, d) - correction, 0));
   return (centered * centered).sum(dims, keepdim) / n;
 }
 }  // namespace
@@ -190,7 +192,16 @@ Tensor var(const Tensor& x, const Dims& dims, int64_t correction, bool keepdim) 
 }
 
 Tensor std(const Tensor& x, const Dims& dims, int64_t correction, bool keepdim) {
-  return variance("std", x, dims, correction, keepdim).sqrt();
+  const Tensor v = variance("std", x, dims, correction, keepdim);
+  Tensor out = v.detach().sqrt();
+  // sqrt's gradient g / (2 sqrt(v)), taken as 0 where the std is 0 (as PyTorch): there the
+  // variance's own gradient is 0 too, and 0 * inf would be NaN.
+  autograd::record(out, "StdBackward", {v}, {}, true,
+                   [](const Context& c, const Tensor& g) -> Grads {
+                     const Tensor s = c.output();
+                     return {where(s == 0, 0.0, g / (s * 2))};
+                   });
+  return out;
 }
 
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
