@@ -582,6 +582,18 @@ TEST_CASE("gradients of ops with kinks take PyTorch's choice at the kink") {
 
 // ---- Errors -------------------------------------------------------------------------------------
 
+TEST_CASE("elu's gradient far below 0 is alpha e^x in float32, as PyTorch") {
+  // x = torch.tensor([-15., -17., -20., -30., -50., 0.5], requires_grad=True)
+  // F.elu(x, alpha=0.5).sum().backward(); x.grad
+  const Tensor x = tensor({-15.0f, -17.0f, -20.0f, -30.0f, -50.0f, 0.5f}).requires_grad_();
+  elu(x, 0.5).sum().backward();
+  // From the output, alpha + elu(x) rounded to 0 from x = -20 on, and was 44% off at -17.
+  test::check_close(x.grad(),
+                    {1.5295115929347958e-07, 2.0699689073921945e-08, 1.030576846083875e-09,
+                     4.6788114561099187e-14, 9.643749466768692e-23, 1.0},
+                    1e-6);
+}
+
 TEST_CASE("shapes that do not broadcast name the op and both shapes") {
   const Tensor a = zeros({2, 3}), b = zeros({4});
   const std::vector<std::pair<std::string, BinaryFn>> ops = {

@@ -181,10 +181,12 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 
 Tensor elu(const Tensor& x, double alpha) {
   Tensor out = floating_unary(UnaryOp::Elu, "elu", x, {alpha, 0.0});
-  // For x <= 0, d/dx alpha (e^x - 1) = alpha e^x = out + alpha.
-  autograd::record(out, "EluBackward", {x}, {x}, true,
+  // For x <= 0, d/dx alpha (e^x - 1) = alpha e^x, from x: out + alpha would cancel to 0 in float32
+  // from x = -20 down.
+  autograd::record(out, "EluBackward", {x}, {x}, false,
                    [alpha](const Context& c, const Tensor& g) -> Grads {
-                     return {where(c.saved(0) > 0, g, g * (c.output() + alpha))};
+                     const Tensor v = c.saved(0);
+                     return {where(v > 0, g, g * (v.exp() * alpha))};
                    });
   return out;
 }
