@@ -100,8 +100,13 @@ WeightedLosses nll_terms(const Tensor& input, const Tensor& target, const Tensor
 }
 
 Tensor reduce_weighted(const WeightedLosses& terms, Reduction reduction) {
-  return reduction == Reduction::Mean ? terms.losses.sum() / terms.weights.sum()
-                                      : reduce(terms.losses, reduction);
+  if (reduction != Reduction::Mean) return reduce(terms.losses, reduction);
+  // With every target ignored the mean is 0 / 0 = NaN, as in PyTorch, and so is the gradient of a
+  // division by 0: the NaN is put in as a constant, so that the gradient is 0 as in PyTorch.
+  const Tensor total = terms.weights.sum();
+  const Tensor none = total == 0;
+  return where(none, std::numeric_limits<double>::quiet_NaN(),
+               terms.losses.sum() / where(none, 1.0, total));
 }
 
 // A loss computed on a batch of one for an unbatched input: drops that batch dim again.

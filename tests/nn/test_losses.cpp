@@ -324,9 +324,23 @@ TEST_CASE("nll_loss matches PyTorch, with weights, ignore_index and unbatched in
   CHECK(allclose(F::cross_entropy(x, t), F::nll_loss(x.log_softmax(1), t), 1e-14));
 }
 
-TEST_CASE("cross_entropy whose targets are all ignored gives NaN, as PyTorch") {
-  // run(lambda a: F.cross_entropy(a, torch.tensor([-100, -100, -100])), x) gives nan.
-  check_close(F::cross_entropy(logits(), tensor({-100, -100, -100})), {test::kNaN}, 0.0);
+TEST_CASE("cross_entropy whose targets are all ignored gives NaN, and gradient 0, as PyTorch") {
+  // run(lambda a: F.cross_entropy(a, torch.tensor([-100, -100, -100])), x) gives nan, and a
+  // gradient of zeros; the same with label_smoothing=0.1, and for nll_loss.
+  const Tensor ignored = tensor({-100, -100, -100});
+  for (const double smoothing : {0.0, 0.1}) {
+    const Tensor x = logits().requires_grad_();
+    const Tensor loss =
+        F::cross_entropy(x, ignored, nn::CrossEntropyLossOptions().label_smoothing(smoothing));
+    check_close(loss, {test::kNaN}, 0.0);
+    loss.backward();
+    check_close(x.grad(), std::vector<double>(x.numel(), 0.0), 0.0);
+  }
+  const Tensor x = logits().requires_grad_();
+  const Tensor loss = F::nll_loss(x, ignored);
+  check_close(loss, {test::kNaN}, 0.0);
+  loss.backward();
+  check_close(x.grad(), std::vector<double>(x.numel(), 0.0), 0.0);
 }
 
 TEST_CASE("cross_entropy with 0 classes or an empty batch, as PyTorch") {
