@@ -1,6 +1,6 @@
 // The loss functions of nn::functional. Most are compositions of core ops (their gradients come
 // from autograd); binary_cross_entropy has its own backward, as PyTorch, to stay finite where
-// the input reaches 0 or 1.
+// the input reaches 0 or 1, and binary_cross_entropy_with_logits, to stay accurate far from 0.
 
 #include <cmath>
 #include <limits>
@@ -136,6 +136,46 @@ Tensor binary_cross_entropy_terms(const Tensor& x, const Tensor& t) {
         if (ctx.needs_grad(1)) grads[1] = grad * (log_1mx(v) - log_x(v));
         return grads;
       });
+  return out;
+}
+
+// (1 - t) x + l log(1 + e^-x), elementwise, with l = 1 + (p - 1) t for the pos_weight p (1 when
+// undefined). Its gradient in x is computed from x, as l sigmoid(x) - p t (PyTorch's formula): the
+// composition's (1 - t) - l sigmoid(-x) cancels to 0 in float32 from x = -17 down.
+Tensor binary_cross_entropy_with_logits_terms(const Tensor& x, const Tensor& t,
+                                              const Tensor& pos_weight) {
+  // log(1 + e^-x) = softplus(-x): with an infinite threshold, computed stably for every x.
+  const auto log_1p_exp = [](const Tensor& v) {
+    return bg::softplus(-v, 1.0, std::numeric_limits<double>::infinity());
+  };
+  const bool weighted = pos_weight.defined();
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    const Tensor l = weighted ? 1.0 + (pos_weight - 1.0) * t : Tensor();
+    out = (1.0 - t) * x + (weighted ? l * log_1p_exp(x) : log_1p_exp(x));
+  }
+  const auto formula = [log_1p_exp, weighted](const autograd::Context& ctx,
+                                              const Tensor& grad) -> autograd::Grads {
+    const Tensor v = ctx.saved(0), target = ctx.saved(1);
+    const Tensor p = weighted ? ctx.saved(2) : Tensor();
+    autograd::Grads grads(weighted ? 3 : 2);
+    if (ctx.needs_grad(0)) {
+      grads[0] = weighted ? grad * ((1.0 + (p - 1.0) * target) * v.sigmoid() - p * target)
+                          : grad * (v.sigmoid() - target);
+    }
+    if (ctx.needs_grad(1)) {
+      grads[1] = weighted ? grad * ((p - 1.0) * log_1p_exp(v) - v) : -grad * v;
+    }
+    if (weighted && ctx.needs_grad(2)) grads[2] = grad * target * log_1p_exp(v);
+    return grads;
+  };
+  if (weighted) {
+    autograd::record(out, "BinaryCrossEntropyWithLogitsBackward", {x, t, pos_weight},
+                     {x, t, pos_weight}, false, formula);
+  } else {
+    autograd::record(out, "BinaryCrossEntropyWithLogitsBackward", {x, t}, {x, t}, false, formula);
+  }
   return out;
 }
 
@@ -275,12 +315,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   check_pair(op, input, target);
   check_broadcasts(op, "weight", options.weight(), input);
   check_broadcasts(op, "pos_weight", options.pos_weight(), input);
-  // log(1 + e^-x) = softplus(-x): with an infinite threshold, computed stably for every x.
-  const Tensor log_1p_exp = bg::softplus(-input, 1.0, std::numeric_limits<double>::infinity());
-  const Tensor positive = options.pos_weight().defined()
-                              ? (1.0 + (options.pos_weight() - 1.0) * target) * log_1p_exp
-                              : log_1p_exp;
-  Tensor losses = (1.0 - target) * input + positive;
+  Tensor losses = binary_cross_entropy_with_logits_terms(input, target, options.pos_weight());
   if (options.weight().defined()) losses = losses * options.weight();
   return reduce(losses, options.reduction());
 }

@@ -517,6 +517,29 @@ TEST_CASE(
                  F::binary_cross_entropy(z.sigmoid(), target), 1e-12));
 }
 
+TEST_CASE("binary_cross_entropy_with_logits' gradient far from 0 is sigmoid(x) - t, as PyTorch") {
+  // x = torch.tensor([-15., -17., -20., -30., -50., 17.], requires_grad=True)
+  // F.binary_cross_entropy_with_logits(x, torch.full((6,), t), reduction='sum').backward()
+  // for t = 0 and 1, and with t = 0.25, pos_weight=torch.tensor([3.]).
+  const auto gradient = [](double t, const Tensor& pos_weight) {
+    const Tensor x = tensor({-15.0f, -17.0f, -20.0f, -30.0f, -50.0f, 17.0f}).requires_grad_();
+    F::binary_cross_entropy_with_logits(
+        x, full({6}, t),
+        nn::BCEWithLogitsLossOptions().reduction(Reduction::Sum).pos_weight(pos_weight))
+        .backward();
+    return x.grad();
+  };
+  // Through the composition, (1 - t) - sigmoid(-x) was 0 in float32 from x = -17 down.
+  check_close(gradient(0.0, Tensor()),
+              {3.0590223332183086e-07, 4.139937814784389e-08, 2.06115369216775e-09,
+               9.357623589846195e-14, 1.9287498933537385e-22, 1.0},
+              1e-6);
+  check_close(gradient(1.0, Tensor()), {-0.9999997019767761, -0.9999999403953552, -1, -1, -1, 0},
+              1e-7);
+  check_close(gradient(0.25, tensor({3.0f})),
+              {-0.7499995231628418, -0.7499999403953552, -0.75, -0.75, -0.75, 0.75}, 1e-7);
+}
+
 TEST_CASE("binary cross entropy: gradients agree with finite differences") {
   const Tensor p = test::leaf_in({3, 2}, 0.1, 0.9, 10);
   const Tensor t = test::leaf_in({3, 2}, 0.0, 1.0, 11);
