@@ -1,6 +1,7 @@
 #pragma once
 // bayesgrad core: tensors, ops, autograd, random numbers, threads.
 
+#include "bg/core/autograd/anomaly.h"
 #include "bg/core/autograd/autograd.h"
 #include "bg/core/backend.h"
 #include "bg/core/conv.h"

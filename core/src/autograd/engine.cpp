@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "autograd/accumulate_grad.h"
+#include "autograd/anomaly.h"
+#include "bg/core/autograd/anomaly.h"
 #include "bg/core/autograd/autograd.h"
 #include "bg/core/autograd/node.h"
 #include "bg/core/factory.h"
@@ -217,6 +219,7 @@ void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<
         BG_CHECK(input_grads.empty() || input_grads.size() == node->next().size(), "backward",
                  node->name(), " returned ", input_grads.size(), " gradients for ",
                  node->next().size(), " inputs");
+        if (AnomalyMode::is_enabled()) anomaly::check_gradients(*node, input_grads);
       }
     }
     for (size_t i = 0; i < node->next().size(); ++i) {

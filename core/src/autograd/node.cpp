@@ -3,6 +3,8 @@
 #include "bg/core/autograd/node.h"
 
 #include "autograd/accumulate_grad.h"
+#include "autograd/anomaly.h"
+#include "bg/core/autograd/anomaly.h"
 #include "bg/core/ops.h"
 #include "bg/core/tensor_impl.h"
 #include "ops/op_utils.h"
@@ -91,6 +93,9 @@ void NodeBuilder::connect(Node& node, std::span<const Tensor> inputs, const Tens
   for (const Tensor& t : inputs) node.next_.push_back(t.defined() ? gradient_edge(t) : nullptr);
   node.output_shape_ = out.sizes();
   node.output_dtype_ = out.dtype();
+  if (AnomalyMode::is_enabled()) {
+    node.creation_ = std::make_unique<const std::string>(anomaly::describe_creation(inputs, out));
+  }
   AutogradMeta& meta = out.impl()->autograd_or_create();
   meta.requires_grad = true;
   meta.grad_fn = node.shared_from_this();

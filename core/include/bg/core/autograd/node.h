@@ -22,6 +22,7 @@
 #include <initializer_list>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "bg/core/grad_mode.h"
@@ -60,6 +61,10 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Hooks run on the incoming gradient before apply (the hooks of the output tensor).
   std::vector<Hook>& pre_hooks() { return pre_hooks_; }
 
+  /// How the node came about (the forward op's tensors and call stack) when it was recorded while
+  /// anomaly detection was on (anomaly.h); null otherwise.
+  const std::string* creation() const { return creation_.get(); }
+
   /// Scratch space of the backward pass walking this node (Note [Engine marks] in engine.cpp).
   struct EngineMark {
     uint64_t pass = 0;
@@ -73,6 +78,7 @@ class Node : public std::enable_shared_from_this<Node> {
   Shape output_shape_;
   Dtype output_dtype_ = kFloat32;
   std::vector<Hook> pre_hooks_;
+  std::unique_ptr<const std::string> creation_;
 
  private:
   const char* name_;
