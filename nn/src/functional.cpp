@@ -115,6 +115,9 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
         normalize(input, running_mean.view(per_channel), running_var.view(per_channel), eps), scale,
         shift);
   }
+  // An empty batch normalizes to an empty result and leaves the running statistics alone, as in
+  // PyTorch.
+  if (input.numel() == 0) return affine(input, scale, shift);
   std::vector<int64_t> dims{0};
   for (int64_t d = 2; d < input.dim(); ++d) dims.push_back(d);
   const int64_t count = input.numel() / channels;
@@ -165,7 +168,10 @@ Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight,
            " groups");
   check_vector("group_norm", "weight", weight, channels);
   check_vector("group_norm", "bias", bias, channels);
-  const Tensor grouped = input.reshape({input.size(0), num_groups, -1});
+  // The size of a group is given, not inferred: -1 cannot be inferred for an empty batch.
+  const int64_t group_size =
+      channels / num_groups * numel_of(Shape(input.sizes().begin() + 2, input.sizes().end()));
+  const Tensor grouped = input.reshape({input.size(0), num_groups, group_size});
   const Tensor normalized = normalize(grouped, grouped.mean(2, true), grouped.var(2, 0, true), eps)
                                 .reshape(input.sizes());
   const Shape per_channel = channel_shape(input.dim(), channels);

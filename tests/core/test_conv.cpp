@@ -522,6 +522,25 @@ TEST_CASE("an empty batch gives empty results and zero parameter gradients") {
   CHECK(fold(unfold(x, 2), 5, 2).sizes() == Shape{0, 3, 5, 5});
 }
 
+TEST_CASE(
+    "adaptive_avg_pool2d to a size of 0 is empty; conv2d with no output channel is an error") {
+  // F.adaptive_avg_pool2d(torch.zeros(2, 3, 4, 4), (0, 0)).shape == (2, 3, 0, 0); (0, 2) too.
+  const Tensor x = test::leaf({2, 3, 4, 4}, 33);
+  const Tensor none = adaptive_avg_pool2d(x, {0, 0});
+  CHECK(none.sizes() == Shape{2, 3, 0, 0});
+  CHECK(adaptive_avg_pool2d(x, {0, 2}).sizes() == Shape{2, 3, 0, 2});
+  none.sum().backward();
+  test::check_equal(x.grad(), zeros({2, 3, 4, 4}, kFloat64));
+  // F.conv2d(torch.zeros(1, 3, 5, 5), torch.zeros(0, 3, 3, 3)): "expected weight to be at least 1
+  // at dimension 0".
+  test::check_error({"conv2d", "float32[0, 3, 3, 3]", "no output channel"}, [] {
+    (void)conv2d(zeros({1, 3, 5, 5}), zeros({0, 3, 3, 3}));
+  });
+  test::check_error({"conv_transpose2d", "no output channel"}, [] {
+    (void)conv_transpose2d(zeros({1, 3, 5, 5}), zeros({3, 0, 3, 3}));
+  });
+}
+
 // ---- Max pooling's gradient ---------------------------------------------------------------------
 
 TEST_CASE("max_pool2d sends each window's gradient to its first maximum") {
@@ -724,8 +743,8 @@ TEST_CASE("pooling, unfold and fold name the op and the shapes in their errors")
   test::check_error({"avg_pool1d: the padding [2] must be at most half the kernel size [3]"}, [&] {
     avg_pool1d(zeros({1, 2, 9}), 3, 1, 2);
   });
-  test::check_error({"adaptive_avg_pool2d: the output size must be positive, got [0, 2]"},
-                    [&] { adaptive_avg_pool2d(x, Size2(0, 2)); });
+  test::check_error({"adaptive_avg_pool2d: the output size must be non-negative, got [-1, 2]"},
+                    [&] { adaptive_avg_pool2d(x, Size2(-1, 2)); });
   test::check_error({"unfold: the kernel [6, 2] (dilation [1, 1]) is larger than the input "
                      "float32[1, 2, 5, 5] on cpu padded to [5, 5]"},
                     [&] { unfold(x, Size2(6, 2)); });

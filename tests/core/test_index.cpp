@@ -172,6 +172,19 @@ TEST_CASE("split and chunk return views, the last one smaller when sizes do not 
   test::check_equal(wide.chunk(2, 1)[1], tensor({{3.0, 4.0}, {8.0, 9.0}}));
 }
 
+TEST_CASE("chunk of an empty dim gives that many empty chunks, as PyTorch") {
+  // [t.shape for t in torch.zeros(0, 3).chunk(2)] == [(0, 3), (0, 3)];
+  // torch.zeros(2, 0).chunk(3, 1) gives three tensors of shape (2, 0).
+  const std::vector<Tensor> rows = zeros({0, 3}).chunk(2);
+  REQUIRE(rows.size() == 2);
+  for (const Tensor& part : rows) CHECK(part.sizes() == Shape{0, 3});
+  const std::vector<Tensor> columns = zeros({2, 0}).chunk(3, 1);
+  REQUIRE(columns.size() == 3);
+  for (const Tensor& part : columns) CHECK(part.sizes() == Shape{2, 0});
+  // chunk(0, 1) of a non-empty dim: [(0, 2), (0, 1)].
+  CHECK(zeros({0, 3}).chunk(2, 1).size() == 2);
+}
+
 TEST_CASE("indexing and joining ops have correct gradients") {
   struct Case {
     const char* name;

@@ -164,6 +164,14 @@ TEST_CASE("an empty inner dim gives zeros") {
   CHECK(test::values(bmm(zeros({2, 2, 0}), zeros({2, 0, 3}))) == std::vector<double>(12, 0.0));
 }
 
+TEST_CASE("matmul of an empty batch or an empty row count gives an empty result") {
+  // (torch.zeros(0, 5, 3) @ torch.zeros(3, 2)).shape == (0, 5, 2), and so on.
+  CHECK(matmul(zeros({0, 5, 3}), zeros({3, 2})).sizes() == Shape{0, 5, 2});
+  CHECK(matmul(zeros({2, 0, 3}), zeros({3})).sizes() == Shape{2, 0});
+  CHECK(matmul(zeros({0, 2, 3}), zeros({0, 3, 4})).sizes() == Shape{0, 2, 4});
+  CHECK(matmul(zeros({2, 0, 3}), zeros({2, 3, 4})).sizes() == Shape{2, 0, 4});
+}
+
 TEST_CASE("a large float32 product (the tiled parallel path) is within rounding of double") {
   Generator generator(23);
   // 300 x 270 outputs make several row and column tiles; K = 257 is not a multiple of any vector

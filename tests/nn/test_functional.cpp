@@ -346,6 +346,26 @@ TEST_CASE("group_norm normalizes each group of channels of each sample") {
               [&] { F::group_norm(x, 3, zeros({3})); });
 }
 
+TEST_CASE("batch_norm in training and group_norm take an empty batch, as PyTorch") {
+  // F.group_norm(torch.zeros(0, 4, 3, 3), 2).shape == (0, 4, 3, 3); a BatchNorm2d in training
+  // returns its empty input's shape and leaves its running statistics alone.
+  const Tensor x = zeros({0, 4, 3, 3}, kFloat64).requires_grad_();
+  const Tensor w = test::leaf({4}, 41), b = test::leaf({4}, 42);
+  const Tensor grouped = F::group_norm(x, 2, w, b);
+  CHECK(grouped.sizes() == Shape{0, 4, 3, 3});
+  CHECK(F::group_norm(zeros({2, 0, 3}), 1).sizes() == Shape{2, 0, 3});
+  const Tensor running_mean = full({4}, 1.0, kFloat64), running_var = full({4}, 2.0, kFloat64);
+  const Tensor normalized = F::batch_norm(x, running_mean, running_var, w, b, true);
+  CHECK(normalized.sizes() == Shape{0, 4, 3, 3});
+  test::check_close(running_mean, {1, 1, 1, 1}, 0.0);
+  test::check_close(running_var, {2, 2, 2, 2}, 0.0);
+  (grouped.sum() + normalized.sum()).backward();
+  test::check_close(w.grad(), {0, 0, 0, 0}, 0.0);
+  CHECK(x.grad().sizes() == Shape{0, 4, 3, 3});
+  // No channels at all.
+  CHECK(F::batch_norm(zeros({2, 0}), {}, {}, {}, {}, true).sizes() == Shape{2, 0});
+}
+
 TEST_CASE("batch_norm names bad shapes and batches too small to normalize") {
   check_error({"batch_norm", "more than 1 value per channel", "float32[1, 3]"}, [] {
     F::batch_norm(zeros({1, 3}), {}, {}, {}, {}, true);

@@ -100,6 +100,8 @@ int64_t check_conv_operands(const Op& op, const Tensor& input, const Tensor& ima
              " expects ", weight.size(1) * groups);
     out_channels = weight.size(0);
   }
+  BG_CHECK(out_channels > 0, op.name, "the weight ", describe(weight), " ", layout,
+           " has no output channel (PyTorch refuses it too)");
   if (bias.defined()) {
     detail::check_same_device(op.name, input, bias);
     BG_CHECK(bias.dim() == 1 && bias.size(0) == out_channels && bias.dtype() == input.dtype(),

@@ -253,8 +253,11 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   detail::check_defined("chunk", x);
   BG_CHECK(chunks > 0, "chunk", "chunks must be positive, got ", chunks);
   BG_CHECK(x.dim() > 0, "chunk", "cannot chunk a 0-dim tensor");
-  const int64_t size = x.size(normalize_dim("chunk", dim, x.dim()));
-  return split(x, std::max<int64_t>(1, (size + chunks - 1) / chunks), dim);
+  const int64_t d = normalize_dim("chunk", dim, x.dim());
+  const int64_t size = x.size(d);
+  // An empty dim gives `chunks` empty chunks, as in PyTorch.
+  if (size == 0) return std::vector<Tensor>(static_cast<size_t>(chunks), x.narrow(d, 0, 0));
+  return split(x, (size + chunks - 1) / chunks, dim);
 }
 
 }  // namespace bg

@@ -118,16 +118,17 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.dim() == 1 && b.dim() == 1) return a.unsqueeze(0).mm(b.unsqueeze(1)).reshape({});
   if (a.dim() == 2 && b.dim() == 2) return a.mm(b);
   if (a.dim() == 1 && b.dim() == 2) return a.unsqueeze(0).mm(b).squeeze(0);
+  // Sizes are folded by their product, not by -1, which an empty batch leaves undetermined.
   if (b.dim() == 1) {
     // [..., M, K] @ [K]: fold every leading dim into the rows.
     Shape out_sizes(a.sizes().begin(), a.sizes().end() - 1);
-    return a.reshape({-1, k_a}).mm(b.unsqueeze(1)).reshape(out_sizes);
+    return a.reshape({numel_of(out_sizes), k_a}).mm(b.unsqueeze(1)).reshape(out_sizes);
   }
   if (b.dim() == 2) {
     // [..., M, K] @ [K, N] (e.g. a Linear layer on a batch of sequences): one large product.
     Shape out_sizes(a.sizes().begin(), a.sizes().end() - 1);
+    const Tensor rows = a.dim() == 1 ? a.unsqueeze(0) : a.reshape({numel_of(out_sizes), k_a});
     out_sizes.push_back(b.size(1));
-    const Tensor rows = a.dim() == 1 ? a.unsqueeze(0) : a.reshape({-1, k_a});
     return rows.mm(b).reshape(out_sizes);
   }
   // Batched: broadcast the batch dims, then one bmm. Broadcast batches keep stride 0 (no copy).
@@ -146,8 +147,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape lhs_sizes = batch, rhs_sizes = batch;
   lhs_sizes.insert(lhs_sizes.end(), {m, k_a});
   rhs_sizes.insert(rhs_sizes.end(), {k_a, n});
-  const Tensor product =
-      lhs.expand(lhs_sizes).reshape({-1, m, k_a}).bmm(b.expand(rhs_sizes).reshape({-1, k_a, n}));
+  const Tensor product = lhs.expand(lhs_sizes)
+                             .reshape({numel_of(batch), m, k_a})
+                             .bmm(b.expand(rhs_sizes).reshape({numel_of(batch), k_a, n}));
   Shape out_sizes = batch;
   if (a.dim() > 1) out_sizes.push_back(m);
   out_sizes.push_back(n);

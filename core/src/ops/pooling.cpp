@@ -137,13 +137,14 @@ Tensor max_pool(const Op& op, const Tensor& input, bool ceil_mode) {
 // The [out, size] matrix of adaptive average pooling along one axis: row i averages PyTorch's
 // window [floor(i size / out), ceil((i + 1) size / out)).
 Tensor adaptive_weights(int64_t out, int64_t size, const Tensor& like) {
-  std::vector<double> weights(static_cast<size_t>(out * size), 0.0);
+  const Tensor host = zeros({out, size}, kFloat64);  // checks that out x size can be allocated
+  double* weights = host.data_ptr<double>();
   for (int64_t i = 0; i < out; ++i) {
     const int64_t start = i * size / out, end = ((i + 1) * size + out - 1) / out;
     for (int64_t k = start; k < end; ++k)
       weights[i * size + k] = 1.0 / static_cast<double>(end - start);
   }
-  return tensor(weights, {out, size}, like.options());
+  return host.to(like.dtype()).to(like.device());
 }
 
 }  // namespace
@@ -180,8 +181,9 @@ Tensor adaptive_avg_pool2d(const Tensor& input, Size2 output_size) {
   const Op op("adaptive_avg_pool2d", 2, 1, 1, 0, 1);
   const Tensor image = as_image(op, input);
   detail::check_floating(op.name, input);
-  BG_CHECK(output_size.h > 0 && output_size.w > 0, op.name,
-           "the output size must be positive, got ", op.dims(output_size.h, output_size.w));
+  // An output size of 0 gives an empty result, as in PyTorch.
+  BG_CHECK(output_size.h >= 0 && output_size.w >= 0, op.name,
+           "the output size must be non-negative, got ", op.dims(output_size.h, output_size.w));
   BG_CHECK(image.size(2) > 0 && image.size(3) > 0, op.name,
            "expected an input with non-empty height and width, got ", describe(input));
   // Separable: average the rows of every plane, then its columns, each as one matrix product.
