@@ -358,8 +358,9 @@ TEST_CASE("safetensors: header entries with missing, unknown or ill-typed fields
        {"entry 'x' (byte 9) has an unknown field 'offsets' at byte 61"}},
       {R"({"x":{"dtype":32,"shape":[1],"data_offsets":[0,4]}})",
        {"entry 'x' (byte 9): 'dtype' at byte 22 must be a string, found an integer"}},
-      {R"({"x":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})",
-       {"entry 'x' (byte 9) has dtype \"F16\" (byte 22)", "reads F32, F64, I64 and BOOL"}},
+      {R"({"x":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}})",
+       {"entry 'x' (byte 9) has dtype \"I32\" (byte 22)",
+        "reads F32, F64, I64, BOOL, F16 and BF16"}},
       {R"({"x":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}})", {"dtype \"f32\""}},
       {R"({"x":{"dtype":"F32","shape":4,"data_offsets":[0,16]}})",
        {"'shape' at byte 36 must be an array of sizes, found an integer"}},
@@ -711,6 +712,108 @@ TEST_CASE("save/load: an optimizer checkpoint's step counts are checked at load"
         [&] { bg::load(fresh, path); });
     CHECK(fresh.state(net->bias) == nullptr);  // nothing was loaded
   }
+}
+
+// ---- 16-bit floats ------------------------------------------------------------------------------
+
+TEST_CASE("safetensors: F16 and BF16 written by torch 1.13 are read into float32 exactly") {
+  // The file's bytes, made with torch 1.13 in the format's layout (the reference writer's):
+  //   vals = [1.0, -2.5, 65504.0, 1e-7, 6e-8, float('inf'), 0.1, -0.0, 1.0009765625]
+  //   h = torch.tensor(vals).half(); b = torch.tensor(vals).bfloat16().reshape(3, 3)
+  //   raw = lambda t: t.contiguous().view(torch.int16).numpy().tobytes()
+  //   header = {"__metadata__": {"by": "torch 1.13"},
+  //             "h": {"dtype": "F16", "shape": [9], "data_offsets": [0, 18]},
+  //             "b": {"dtype": "BF16", "shape": [3, 3], "data_offsets": [18, 36]}}
+  //   text = json.dumps(header, separators=(',', ':')).encode(); text += b' ' * (-len(text) % 8)
+  //   struct.pack('<Q', len(text)) + text + raw(h) + raw(b)
+  const std::string header =
+      R"({"__metadata__":{"by":"torch 1.13"},"h":{"dtype":"F16","shape":[9],"data_offsets":[0,18]},)"
+      R"("b":{"dtype":"BF16","shape":[3,3],"data_offsets":[18,36]}}    )";
+  const std::string data(
+      "\x00\x3c\x00\xc1\xff\x7b\x02\x00\x01\x00\x00\x7c\x66\x2e\x00\x80\x01\x3c\x80\x3f\x20\xc0"
+      "\x80\x47\xd7\x33\x81\x33\x80\x7f\xcd\x3d\x00\x80\x80\x3f",
+      36);
+  const TensorFile file = deserialize_tensors(length_prefix(header.size()) + header + data);
+  CHECK(file.metadata.at("by") == "torch 1.13");
+  CHECK(file.stored_as == std::map<std::string, std::string>{{"b", "BF16"}, {"h", "F16"}});
+  const Tensor h = file.tensors["h"], b = file.tensors["b"];
+  CHECK(h.dtype() == kFloat32);
+  CHECK(b.sizes() == Shape{3, 3});
+  // [float(v) for v in h.float()] and the same for b: subnormals, infinities and -0 included.
+  test::check_close(h,
+                    {1.0, -2.5, 65504.0, 1.1920928955078125e-07, 5.960464477539063e-08, test::kInf,
+                     0.0999755859375, -0.0, 1.0009765625},
+                    0.0);
+  test::check_close(b,
+                    {1.0, -2.5, 65536.0, 1.0011717677116394e-07, 6.007030606269836e-08, test::kInf,
+                     0.10009765625, -0.0, 1.0},
+                    0.0);
+  CHECK(std::signbit(test::values(h)[7]));
+}
+
+TEST_CASE("safetensors: floats are written as F16 or BF16 on request, rounded as torch rounds") {
+  // y = torch.tensor([65520., 1e5, -1e5, 3.4e38, 5.96e-8, 2.98e-8, 1.0009765625, 1.00048828125,
+  //                   1.00146484375])
+  // [v & 0xffff for v in y.half().view(torch.int16).tolist()] and the same with .bfloat16()
+  const Tensor y = tensor({65520.0f, 1e5f, -1e5f, 3.4e38f, 5.96e-8f, 2.98e-8f, 1.0009765625f,
+                           1.00048828125f, 1.00146484375f});
+  const std::vector<uint16_t> half{31744, 31744, 64512, 31744, 1, 0, 15361, 15360, 15362};
+  const std::vector<uint16_t> bfloat{18304, 18371, 51139, 32640, 13184, 13056, 16256, 16256, 16256};
+  // torch.tensor([0.1, 1e-10, 70000.0], dtype=torch.float64): .half() and .bfloat16()
+  const Tensor d = tensor({0.1, 1e-10, 70000.0});
+  const std::vector<uint16_t> half_d{11878, 0, 31744}, bfloat_d{15821, 11996, 18313};
+  nn::OrderedDict<Tensor> tensors;
+  tensors.insert("y", y);
+  tensors.insert("d", d);
+  tensors.insert("i", tensor({7, 8}));  // integers are kept
+  // The `count` 16-bit elements of the entry `name` in the file `bytes`.
+  const auto bits = [](const std::string& bytes, const std::string& name, size_t count) {
+    const std::string header = header_of(bytes);
+    std::vector<uint16_t> out(count);
+    const size_t begin = header.find("\"" + name + "\":");
+    const size_t offsets = header.find("\"data_offsets\":[", begin) + 16;
+    const size_t start = std::stoul(header.substr(offsets));
+    std::memcpy(out.data(), bytes.data() + 8 + header.size() + start, count * sizeof(uint16_t));
+    return out;
+  };
+  for (const FloatFormat format : {FloatFormat::F16, FloatFormat::BF16}) {
+    const bool is_half = format == FloatFormat::F16;
+    INFO((is_half ? "F16" : "BF16"));
+    const std::string bytes = serialize_tensors(tensors, {}, SaveOptions().float_format(format));
+    CHECK(header_of(bytes).find(is_half ? R"("dtype":"F16")" : R"("dtype":"BF16")") !=
+          std::string::npos);
+    const TensorFile file = deserialize_tensors(bytes);
+    CHECK(bits(bytes, "y", 9) == (is_half ? half : bfloat));
+    CHECK(bits(bytes, "d", 3) == (is_half ? half_d : bfloat_d));
+    CHECK(file.tensors["i"].dtype() == kInt64);
+    CHECK(file.tensors["y"].dtype() == kFloat32);
+    CHECK(file.stored_as.size() == 2);
+  }
+  // NaN stays NaN.
+  nn::OrderedDict<Tensor> nan;
+  nan.insert("n", tensor({test::kNaN}));
+  for (const FloatFormat format : {FloatFormat::F16, FloatFormat::BF16}) {
+    test::check_close(
+        deserialize_tensors(serialize_tensors(nan, {}, SaveOptions().float_format(format)))
+            .tensors["n"],
+        {test::kNaN}, 0.0);
+  }
+}
+
+TEST_CASE("save/load: a module saved as BF16 loads back rounded; errors name the stored dtype") {
+  TempDir dir;
+  nn::Linear net(3, 2);
+  bg::save(net, dir / "net.safetensors", {}, SaveOptions().float_format(FloatFormat::BF16));
+  nn::Linear same(3, 2);
+  bg::load(same, dir / "net.safetensors");
+  // The values of the file, which are the weights rounded to 8 significant bits.
+  check_identical(same->weight, load_tensors(dir / "net.safetensors").tensors["weight"]);
+  CHECK(allclose(same->weight, net->weight, 1.0 / 256, 0.0));
+  CHECK_FALSE(equal(same->weight, net->weight));
+  nn::Linear other(4, 2);
+  test::check_error({"load", "net.safetensors", "mismatched", "the file stores", "weight as BF16",
+                     "read as float32"},
+                    [&] { bg::load(other, dir / "net.safetensors"); });
 }
 
 // ---- Python -------------------------------------------------------------------------------------

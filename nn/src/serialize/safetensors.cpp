@@ -14,6 +14,7 @@
 #include "bg/nn/serialize.h"
 #include "io/atomic_file.h"
 #include "io/regular_file.h"
+#include "serialize/float16.h"
 #include "serialize/json.h"
 
 namespace bg {
@@ -33,25 +34,35 @@ constexpr uint64_t kLengthBytes = 8;
 // The largest header the reference implementation reads; bigger ones are refused before reading.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
+// A dtype of the format: its code, the dtype bayesgrad reads it into, the 16-bit float format it
+// is stored in (Keep for the dtypes bayesgrad has), and its element size in the file.
 struct DtypeCode {
-  Dtype dtype;
   std::string_view code;
+  Dtype dtype;
+  FloatFormat format;
+  size_t bytes;
 };
 constexpr DtypeCode kDtypeCodes[] = {
-    {kFloat32, "F32"}, {kFloat64, "F64"}, {kInt64, "I64"}, {kBool, "BOOL"}};
+    {"F32", kFloat32, FloatFormat::Keep, 4}, {"F64", kFloat64, FloatFormat::Keep, 8},
+    {"I64", kInt64, FloatFormat::Keep, 8},   {"BOOL", kBool, FloatFormat::Keep, 1},
+    {"F16", kFloat32, FloatFormat::F16, 2},  {"BF16", kFloat32, FloatFormat::BF16, 2}};
 
-std::string_view code_of(Dtype dtype) {
+// How a tensor of `dtype` is written when floats are stored as `format`.
+const DtypeCode& code_for(Dtype dtype, FloatFormat format) {
+  const FloatFormat stored = is_floating(dtype) ? format : FloatFormat::Keep;
   for (const DtypeCode& entry : kDtypeCodes) {
-    if (entry.dtype == dtype) return entry.code;
+    if (entry.format == stored && (stored != FloatFormat::Keep || entry.dtype == dtype)) {
+      return entry;
+    }
   }
   throw Error(detail::concat("safetensors: no code for dtype ", dtype_name(dtype)));
 }
 
-std::optional<Dtype> dtype_of_code(std::string_view code) {
+const DtypeCode* find_code(std::string_view code) {
   for (const DtypeCode& entry : kDtypeCodes) {
-    if (entry.code == code) return entry.dtype;
+    if (entry.code == code) return &entry;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 std::string in_quotes(const std::string& name) { return "'" + name + "'"; }
@@ -69,11 +80,28 @@ void check_utf8(const char* op, const std::string& what, const std::string& text
 // What a file holds, ready to be written: the length prefix and header, then the tensors whose
 // bytes follow in that order.
 struct Layout {
+  struct Piece {
+    Tensor values;                  // contiguous, on the CPU
+    std::vector<uint16_t> reduced;  // the values as F16 or BF16, when stored so
+  };
   std::string head;
-  std::vector<Tensor> data;
+  std::vector<Piece> data;
 };
 
-Layout lay_out(const char* op, const nn::OrderedDict<Tensor>& tensors, const Metadata& metadata) {
+// The float values of `t` (float32 or float64, contiguous) as F16 or BF16 bits.
+std::vector<uint16_t> reduce_floats(const Tensor& t, FloatFormat format) {
+  const Tensor values = t.to(kFloat32);
+  const float* in = values.data_ptr<float>();
+  std::vector<uint16_t> out(static_cast<size_t>(values.numel()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = format == FloatFormat::F16 ? detail::float_to_half(in[i])
+                                        : detail::float_to_bfloat16(in[i]);
+  }
+  return out;
+}
+
+Layout lay_out(const char* op, const nn::OrderedDict<Tensor>& tensors, const Metadata& metadata,
+               const SaveOptions& options) {
   for (const auto& [key, value] : metadata) {
     check_utf8(op, "the metadata key", key);
     check_utf8(op, "the metadata value of '" + key + "'", value);
@@ -91,19 +119,22 @@ Layout lay_out(const char* op, const nn::OrderedDict<Tensor>& tensors, const Met
   // The data follows the header by decreasing element size, as the reference writer lays it out:
   // the data section starts at a multiple of 8 and every tensor before one of element size s has
   // a byte size that is a multiple of s, so every tensor starts aligned for its element type.
+  std::vector<const DtypeCode*> codes;
+  for (const Tensor& t : host) codes.push_back(&code_for(t.dtype(), options.float_format()));
   std::vector<size_t> order(host.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return element_size(host[a].dtype()) > element_size(host[b].dtype());
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return codes[a]->bytes > codes[b]->bytes; });
   std::vector<std::pair<uint64_t, uint64_t>> offsets(host.size());
   Layout layout;
   uint64_t cursor = 0;
   for (const size_t i : order) {
-    const uint64_t bytes = static_cast<uint64_t>(host[i].numel()) * element_size(host[i].dtype());
+    const uint64_t bytes = static_cast<uint64_t>(host[i].numel()) * codes[i]->bytes;
     offsets[i] = {cursor, cursor + bytes};
     cursor += bytes;
-    layout.data.push_back(host[i]);
+    const FloatFormat format = codes[i]->format;
+    layout.data.push_back({host[i], format == FloatFormat::Keep ? std::vector<uint16_t>()
+                                                                : reduce_floats(host[i], format)});
   }
 
   // The header lists the metadata first (as the reference writer does), then the tensors in the
@@ -118,18 +149,18 @@ Layout lay_out(const char* op, const nn::OrderedDict<Tensor>& tensors, const Met
   }
   size_t index = 0;
   for (const auto& item : tensors) {
-    const Tensor& t = host[index];
     std::vector<json::Value> shape;
-    for (const int64_t size : t.sizes()) shape.push_back(json::Value::of_integer(size));
-    const auto [begin, end] = offsets[index++];
+    for (const int64_t size : host[index].sizes()) shape.push_back(json::Value::of_integer(size));
+    const auto [begin, end] = offsets[index];
     members.push_back(json::Member{
         item.key(), json::Value::of_object({
-                        {"dtype", json::Value::of_string(std::string(code_of(t.dtype())))},
+                        {"dtype", json::Value::of_string(std::string(codes[index]->code))},
                         {"shape", json::Value::of_array(std::move(shape))},
                         {"data_offsets", json::Value::of_array(
                                              {json::Value::of_integer(static_cast<int64_t>(begin)),
                                               json::Value::of_integer(static_cast<int64_t>(end))})},
                     })});
+    ++index;
   }
   std::string header = json::write(json::Value::of_object(std::move(members)));
   header.append((kLengthBytes - header.size() % kLengthBytes) % kLengthBytes, ' ');
@@ -143,9 +174,14 @@ Layout lay_out(const char* op, const nn::OrderedDict<Tensor>& tensors, const Met
 
 void emit(const Layout& layout, const Sink& sink) {
   sink(layout.head.data(), layout.head.size());
-  for (const Tensor& t : layout.data) {
-    if (t.numel() > 0)
+  for (const Layout::Piece& piece : layout.data) {
+    const Tensor& t = piece.values;
+    if (t.numel() == 0) continue;
+    if (!piece.reduced.empty()) {
+      sink(piece.reduced.data(), piece.reduced.size() * sizeof(uint16_t));
+    } else {
       sink(t.impl()->data(), static_cast<size_t>(t.numel()) * element_size(t.dtype()));
+    }
   }
 }
 
@@ -188,7 +224,7 @@ class FileSource : public ByteSource {
 struct Entry {
   std::string name;
   size_t name_offset;  // of the name in the file, for messages
-  Dtype dtype;
+  const DtypeCode* code;
   Shape shape;
   uint64_t begin;  // data_offsets, relative to the data section
   uint64_t end;
@@ -286,18 +322,19 @@ Entry read_entry(json::Reader& in, const std::string& where, std::string name, s
   }
 
   BG_CHECK(code, where, entry, " has no 'dtype' field");
-  const std::optional<Dtype> dtype = dtype_of_code(*code);
-  BG_CHECK(dtype, where, entry, " has dtype \"", *code, "\" (byte ", code_offset,
-           "), which bayesgrad cannot read: it reads F32, F64, I64 and BOOL");
+  const DtypeCode* stored = find_code(*code);
+  BG_CHECK(stored, where, entry, " has dtype \"", *code, "\" (byte ", code_offset,
+           "), which bayesgrad cannot read: it reads F32, F64, I64, BOOL, F16 and BF16");
+  const Dtype dtype = stored->dtype;
 
   BG_CHECK(shape, where, entry, " has no 'shape' field");
   BG_CHECK(shape->count <= static_cast<size_t>(kMaxDims), where, entry, " has ", shape->count,
            " dims; bayesgrad tensors have at most ", kMaxDims);
-  Entry out{std::move(name), name_offset, *dtype, {}, 0, 0};
+  Entry out{std::move(name), name_offset, stored, {}, 0, 0};
   // Sizes are bounded so that the element count and the strides computed from them (where an
   // empty dim counts as 1) fit in int64 whatever the data holds.
   const uint64_t max_elements =
-      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / element_size(*dtype);
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / element_size(dtype);
   uint64_t bound = 1;
   for (const ScannedArray::Element& size : shape->first) {
     const uint64_t value = non_negative(where, entry, "shape", size);
@@ -315,7 +352,7 @@ Entry read_entry(json::Reader& in, const std::string& where, std::string name, s
   out.end = non_negative(where, entry, "data_offsets", offsets->first[1]);
   BG_CHECK(out.begin <= out.end, where, entry, ": data_offsets [", out.begin, ", ", out.end,
            "] end before they begin");
-  const uint64_t bytes = static_cast<uint64_t>(numel_of(out.shape)) * element_size(*dtype);
+  const uint64_t bytes = static_cast<uint64_t>(numel_of(out.shape)) * stored->bytes;
   BG_CHECK(out.end - out.begin == bytes, where, entry, ": data_offsets [", out.begin, ", ", out.end,
            "] span ", out.end - out.begin, " bytes, but ", *code, " ", shape_str(out.shape),
            " needs ", bytes);
@@ -402,6 +439,25 @@ void check_tiling(const std::string& where, const std::vector<Entry>& entries, u
            " of ", data_start + data_size, ")");
 }
 
+// Fills the float32 `out` from the F16 or BF16 values at `offset`, a slice at a time.
+void read_reduced_floats(ByteSource& source, uint64_t offset, FloatFormat format,
+                         const Tensor& out) {
+  float* values = out.data_ptr<float>();
+  std::vector<uint16_t> slice(size_t{1} << 16);
+  for (int64_t done = 0; done < out.numel();) {
+    const auto count = static_cast<size_t>(
+        std::min<int64_t>(out.numel() - done, static_cast<int64_t>(slice.size())));
+    source.read(offset + static_cast<uint64_t>(done) * sizeof(uint16_t), slice.data(),
+                count * sizeof(uint16_t));
+    for (size_t i = 0; i < count; ++i) {
+      values[done + static_cast<int64_t>(i)] = format == FloatFormat::F16
+                                                   ? detail::half_to_float(slice[i])
+                                                   : detail::bfloat16_to_float(slice[i]);
+    }
+    done += static_cast<int64_t>(count);
+  }
+}
+
 TensorFile read_tensors(ByteSource& source, const std::string& where) {
   const uint64_t size = source.size();
   BG_CHECK(size >= kLengthBytes, where, "the file is too short (", size,
@@ -424,10 +480,15 @@ TensorFile read_tensors(ByteSource& source, const std::string& where) {
 
   // Everything is consistent: now the tensors can be built, in the header's order.
   for (const Entry& entry : entries) {
-    Tensor tensor = empty(entry.shape, entry.dtype);
+    Tensor tensor = empty(entry.shape, entry.code->dtype);
     const uint64_t bytes = entry.end - entry.begin;
-    if (bytes > 0) source.read(data_start + entry.begin, tensor.impl()->data(), bytes);
-    if (entry.dtype == kBool) {
+    if (entry.code->format != FloatFormat::Keep) {
+      read_reduced_floats(source, data_start + entry.begin, entry.code->format, tensor);
+      file.stored_as.emplace(entry.name, entry.code->code);
+    } else if (bytes > 0) {
+      source.read(data_start + entry.begin, tensor.impl()->data(), bytes);
+    }
+    if (entry.code->dtype == kBool) {
       // Any other byte would be an invalid C++ bool: check before anything reads them as bools.
       const auto* raw = static_cast<const unsigned char*>(tensor.impl()->data());
       for (uint64_t i = 0; i < bytes; ++i) {
@@ -449,8 +510,8 @@ std::string message_prefix(const char* op, const std::string& name) {
 }  // namespace
 
 void save_tensors(const std::filesystem::path& path, const nn::OrderedDict<Tensor>& tensors,
-                  const Metadata& metadata) {
-  const Layout layout = lay_out("save_tensors", tensors, metadata);
+                  const Metadata& metadata, const SaveOptions& options) {
+  const Layout layout = lay_out("save_tensors", tensors, metadata, options);
   detail::AtomicFile file(path, "save_tensors");
   emit(layout, [&](const void* data, size_t size) { file.write(data, size); });
   file.commit();
@@ -462,8 +523,9 @@ TensorFile load_tensors(const std::filesystem::path& path) {
   return read_tensors(source, name);
 }
 
-std::string serialize_tensors(const nn::OrderedDict<Tensor>& tensors, const Metadata& metadata) {
-  const Layout layout = lay_out("serialize_tensors", tensors, metadata);
+std::string serialize_tensors(const nn::OrderedDict<Tensor>& tensors, const Metadata& metadata,
+                              const SaveOptions& options) {
+  const Layout layout = lay_out("serialize_tensors", tensors, metadata, options);
   std::string out;
   emit(layout,
        [&](const void* data, size_t size) { out.append(static_cast<const char*>(data), size); });
@@ -475,8 +537,9 @@ TensorFile deserialize_tensors(std::string_view bytes, const std::string& name) 
   return read_tensors(source, message_prefix("deserialize_tensors", name));
 }
 
-void save(const nn::Module& module, const std::filesystem::path& path, const Metadata& metadata) {
-  save_tensors(path, module.state_dict(), metadata);
+void save(const nn::Module& module, const std::filesystem::path& path, const Metadata& metadata,
+          const SaveOptions& options) {
+  save_tensors(path, module.state_dict(), metadata, options);
 }
 
 Metadata load(nn::Module& module, const std::filesystem::path& path, bool strict) {
@@ -486,7 +549,14 @@ Metadata load(nn::Module& module, const std::filesystem::path& path, bool strict
   try {
     module.load_state_dict(file.tensors, strict);
   } catch (const Error& e) {
-    throw Error(detail::concat("load: ", in_quotes(path.string()), ": ", e.what()));
+    // Shapes and values are the file's; its dtypes that bayesgrad lacks are worth naming.
+    std::string stored;
+    for (const auto& [name, code] : file.stored_as) {
+      stored += (stored.empty() ? "" : ", ") + name + " as " + code;
+    }
+    throw Error(detail::concat("load: ", in_quotes(path.string()), ": ", e.what(),
+                               stored.empty() ? "" : " (the file stores ", stored,
+                               stored.empty() ? "" : ", read as float32)"));
   }
   return std::move(file.metadata);
 }
