@@ -22,3 +22,4 @@
 #include "bg/core/tensor.h"
 #include "bg/core/tensor_options.h"
 #include "bg/core/threading.h"
+#include "bg/version.h"
