@@ -20,8 +20,14 @@ if(BG_DIST_ENABLED)
 endif()
 list(TRANSFORM _bg_components PREPEND bayesgrad_ OUTPUT_VARIABLE _bg_targets)
 
-install(TARGETS ${_bg_targets} EXPORT bayesgradTargets
+# The CUDA backend's registration object (cuda/src/registration.cpp) goes with the libraries.
+set(_bg_objects)
+if(BG_WITH_CUDA)
+  set(_bg_objects bayesgrad_cuda_registration)
+endif()
+install(TARGETS ${_bg_targets} ${_bg_objects} EXPORT bayesgradTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        OBJECTS DESTINATION ${CMAKE_INSTALL_LIBDIR}/bayesgrad
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
@@ -56,6 +62,20 @@ else()
   endforeach()
 endif()
 set(BG_PC_LIBS "-lbayesgrad_bayes -lbayesgrad_nn -lbayesgrad_core")
+if(BG_WITH_CUDA)
+  # The registration object first (where install(TARGETS ... OBJECTS) puts it), then the backend;
+  # core again after it for a static link, which resolves the two libraries' references to each
+  # other in order; cudart for a static link.
+  set(_bg_objects_dir "objects")
+  if(CMAKE_BUILD_TYPE)
+    set(_bg_objects_dir "objects-${CMAKE_BUILD_TYPE}")
+  endif()
+  set(BG_PC_LIBS "\${libdir}/bayesgrad/${_bg_objects_dir}/bayesgrad_cuda_registration/src/registration.cpp.o ${BG_PC_LIBS} -lbayesgrad_cuda -lbayesgrad_core")
+  set(BG_PC_LIBS_PRIVATE "-L${CUDAToolkit_LIBRARY_DIR} -lcudart")
+  if(CMAKE_DL_LIBS)
+    string(APPEND BG_PC_LIBS_PRIVATE " -l${CMAKE_DL_LIBS}")
+  endif()
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/bayesgrad.pc.in ${PROJECT_BINARY_DIR}/bayesgrad.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/bayesgrad.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 

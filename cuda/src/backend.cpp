@@ -1,30 +1,24 @@
-// The CUDA backend's entry points: how core reaches it, bg::cuda's public functions, and the
-// tensor helpers the kernel files share.
+// The CUDA backend's entry points: its registration in core's backend table, the device queries,
+// and the tensor helpers the kernel files share.
 
 #include <memory>
 #include <vector>
 
-#include "bg/core/cuda.h"
 #include "bg/core/factory.h"
 #include "bg/core/tensor_impl.h"
 #include "caching_allocator.h"
 #include "cuda_backend.h"
+#include "registration.h"
 #include "runtime.h"
 
 namespace bg::cuda {
 
-namespace detail {
-
-// Called by core's backend table (core/src/backend.cpp) for every CUDA op.
-Backend& cuda_backend() {
-  BG_CHECK(visible_devices() > 0, "cuda",
-           "no CUDA device is available (no GPU, or no driver); bg::cuda::is_available() tells "
-           "before tensors are placed on one");
-  static CudaBackend backend;
-  return backend;
+void detail::register_backend() {
+  // Never destroyed: tensors freed during static destruction may still need it. Creating it calls
+  // no CUDA function; devices are probed on first use (device_count()).
+  static CudaBackend* backend = new CudaBackend;
+  bg::register_backend(DeviceType::CUDA, backend);
 }
-
-}  // namespace detail
 
 Allocator& CudaBackend::allocator(Device device) {
   // One allocator per device, never destroyed: tensors freed during static destruction may still
@@ -40,11 +34,9 @@ Allocator& CudaBackend::allocator(Device device) {
   return *(*allocators)[static_cast<size_t>(device.index)];
 }
 
-bool is_available() { return visible_devices() > 0; }
+int CudaBackend::device_count() { return visible_devices(); }
 
-int device_count() { return visible_devices(); }
-
-void synchronize() {
+void CudaBackend::synchronize() {
   for (int i = 0; i < visible_devices(); ++i) {
     use_device(Device::cuda(static_cast<int16_t>(i)), "cuda synchronize");
     sync_current_stream("cuda synchronize");

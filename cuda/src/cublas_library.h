@@ -2,9 +2,14 @@
 // cuBLAS, opened on first use instead of linked. libcublas needs libcublasLt, a 540 MB library:
 // merely loading it costs a program about 200 MB of memory and a fraction of a second at start,
 // GPU or not. Linked, every bayesgrad program of a CUDA build would pay that, including CPU-only
-// ones; opened here, only a program that multiplies matrices on a GPU does.
+// ones; opened here, only a program that multiplies matrices on a GPU does. Exported from a shared
+// libbayesgrad_cuda for tests/cuda, which tests the loader directly (Note [Exported API]).
 
 #include <cublas_v2.h>
+
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::cuda {
 
@@ -24,3 +29,5 @@ struct CublasLibrary {
 const CublasLibrary& cublas();
 
 }  // namespace bg::cuda
+
+BG_API_END

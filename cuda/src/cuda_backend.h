@@ -19,6 +19,8 @@ class CudaBackend final : public Backend,
                           public RecurrentKernels {
  public:
   Allocator& allocator(Device device) override;
+  int device_count() override;
+  void synchronize() override;
   GaussianKernels* gaussian_kernels() override { return this; }
   OptimizerKernels* optimizer_kernels() override { return this; }
   RecurrentKernels* recurrent_kernels() override { return this; }

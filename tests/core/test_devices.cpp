@@ -64,6 +64,8 @@ TEST_CASE("ops refuse operands on different devices, naming both") {
 }
 
 TEST_CASE("bg::cuda answers in every build") {
+  // A build with the CUDA backend registers it in every program that links bg::core.
+  CHECK(cuda::is_built() == static_cast<bool>(BG_TEST_CUDA_BUILT));
   if (cuda::is_available()) {
     CHECK(cuda::device_count() > 0);
   } else {

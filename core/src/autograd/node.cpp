@@ -5,6 +5,7 @@
 #include "autograd/accumulate_grad.h"
 #include "autograd/anomaly.h"
 #include "bg/core/autograd/anomaly.h"
+#include "bg/core/autograd/autograd.h"
 #include "bg/core/ops.h"
 #include "bg/core/tensor_impl.h"
 #include "ops/op_utils.h"

@@ -2,7 +2,8 @@
 // A strict JSON reader and writer for exactly what checkpoint metadata needs (safetensors headers,
 // optimizer checkpoints, and the descriptions bayes::save stores in them): objects (members kept
 // in document order), arrays, strings and integers. Private to the checkpoint formats: not
-// installed, not API (bayes reaches it through a private include path). Everything else is an
+// installed, not API (bayes reaches it through a private include path, and a shared libbayesgrad_nn
+// exports it for that: Note [Exported API] in bg/core/api.h). Everything else is an
 // error: floats, true, false, null, duplicate keys, invalid UTF-8, lone surrogates, trailing
 // content, nesting deeper than kMaxDepth. Parse errors read "<where>: invalid JSON at byte
 // <offset>: <what>".
@@ -18,6 +19,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::detail::json {
 
@@ -129,3 +134,5 @@ std::string write(const Value& value);
 std::optional<size_t> invalid_utf8(std::string_view text);
 
 }  // namespace bg::detail::json
+
+BG_API_END

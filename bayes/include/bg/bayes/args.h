@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -64,3 +67,5 @@ class Args {
 };
 
 }  // namespace bg::bayes
+
+BG_API_END

@@ -22,7 +22,10 @@
 #include "bg/bayes/args.h"
 #include "bg/bayes/kl.h"
 #include "bg/bayes/posterior.h"
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -166,3 +169,5 @@ class BayesianModuleImpl : public nn::Module {
 BG_MODULE(BayesianModule);
 
 }  // namespace bg::bayes
+
+BG_API_END

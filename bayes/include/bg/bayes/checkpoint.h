@@ -33,6 +33,9 @@
 #include <string>
 
 #include "bg/bayes/bayesian_module.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -59,3 +62,5 @@ inline void save(const BayesianModule& bnn, const std::filesystem::path& path,
 BayesianModule load(nn::AnyModule module, const std::filesystem::path& path);
 
 }  // namespace bg::bayes
+
+BG_API_END

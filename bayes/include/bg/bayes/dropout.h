@@ -17,8 +17,11 @@
 // the layer in training mode, as torchbayesian does: a later net->eval() (or train(false) called by
 // any code) would silently turn the latter off, but leaves the flag alone.
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/modules/dropout.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -67,3 +70,5 @@ int64_t disable_mc_dropout(const nn::ModuleHolder<Impl>& module) {
 }
 
 }  // namespace bg::bayes
+
+BG_API_END

@@ -41,6 +41,9 @@
 #include <cstdint>
 
 #include "bg/bayes/bayesian_module.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -88,3 +91,5 @@ class KLSchedule {
 };
 
 }  // namespace bg::bayes
+
+BG_API_END

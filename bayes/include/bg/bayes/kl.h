@@ -3,6 +3,9 @@
 
 #include "bg/bayes/posterior.h"
 #include "bg/bayes/prior.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -31,3 +34,5 @@ struct KLEstimate {
 Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate = {});
 
 }  // namespace bg::bayes
+
+BG_API_END

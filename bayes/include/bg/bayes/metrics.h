@@ -18,6 +18,9 @@
 // labels [N] in [0, C); more leading dims work alike ([..., C] with labels [...]).
 
 #include "bg/core.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -86,3 +89,5 @@ double auroc(const Tensor& scores, const Tensor& labels);
 double ood_auroc(const Tensor& in_distribution_scores, const Tensor& out_of_distribution_scores);
 
 }  // namespace bg::bayes
+
+BG_API_END

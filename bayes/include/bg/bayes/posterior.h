@@ -11,7 +11,10 @@
 
 #include "bg/bayes/args.h"
 #include "bg/bayes/prior.h"
+#include "bg/core/api.h"
 #include "bg/nn/parametrize.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -93,3 +96,5 @@ class PretrainedGaussianPosterior : public GaussianPosterior {
 };
 
 }  // namespace bg::bayes
+
+BG_API_END

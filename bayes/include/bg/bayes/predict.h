@@ -2,7 +2,10 @@
 // Predictions from a stochastic model (a BNN, or a network with MC dropout): run it several
 // times on the same input and summarize the draws.
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -28,3 +31,5 @@ Prediction predict(const nn::AnyModule& model, const Tensor& input, int64_t samp
                    Task task = Task::Regression);
 
 }  // namespace bg::bayes
+
+BG_API_END

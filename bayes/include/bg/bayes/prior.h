@@ -5,7 +5,10 @@
 #include <string>
 
 #include "bg/bayes/args.h"
+#include "bg/core/api.h"
 #include "bg/nn/module.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -55,3 +58,5 @@ class LaplacePrior : public Prior {
 };
 
 }  // namespace bg::bayes
+
+BG_API_END

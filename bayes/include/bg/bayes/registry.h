@@ -17,6 +17,9 @@
 #include "bg/bayes/args.h"
 #include "bg/bayes/posterior.h"
 #include "bg/bayes/prior.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::bayes {
 
@@ -53,3 +56,5 @@ std::vector<std::string> registered_posteriors();
 std::vector<std::string> registered_priors();
 
 }  // namespace bg::bayes
+
+BG_API_END

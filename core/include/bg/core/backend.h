@@ -21,17 +21,21 @@
 //   - recurrent_kernels.def: the gate math of one LSTM or GRU step, forward and backward, which a
 //     recurrence runs once per time step (a dozen small kernels each as a composition).
 //
-// Backends live in a plain table indexed by DeviceType, filled explicitly (register_backend), not
-// by static initializers.
+// Backends live in a plain table indexed by DeviceType. Core fills the CPU's entry; the CUDA
+// backend, a library of its own, registers itself (register_backend) when a program that links it
+// starts (Note [Registering the CUDA backend] in cuda/src/registration.cpp).
 
 #include <cstdint>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/device.h"
 #include "bg/core/fused.h"  // the optimizer hyperparameters
 #include "bg/core/scalar.h"
 #include "bg/core/storage.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -118,6 +122,11 @@ class Backend {
   virtual ~Backend() = default;
   /// The allocator for memory on `device` (a device of this backend's type).
   virtual Allocator& allocator(Device device) = 0;
+  /// How many devices of this type the machine has (0: none usable, e.g. no GPU or no driver).
+  /// Registering a backend must not probe devices; this may, on first use.
+  virtual int device_count() { return 1; }
+  /// Waits until the work queued on every device of this type is done.
+  virtual void synchronize() {}
 
   /// Where the windows of a 2-d sliding-window op lie (1-d ops use height 1). Window (oh, ow), for
   /// oh < out_h and ow < out_w, reads the input rows oh * stride_h - pad_h + i * dilation_h for
@@ -198,7 +207,12 @@ bool reduce_separate_runs(Backend& backend, ReduceOp op, const Tensor& out, cons
 
 /// The backend of a device type; throws if there is none (CUDA not built, or no GPU present).
 Backend& backend(DeviceType type);
-/// Installs the backend for a device type (the CPU backend is installed on first use).
+/// The backend registered for a device type, or null; probes no device.
+Backend* find_backend(DeviceType type);
+/// Installs the backend for a device type (the CPU backend is installed on first use). The backend
+/// must outlive every tensor on its devices.
 void register_backend(DeviceType type, Backend* backend);
 
 }  // namespace bg
+
+BG_API_END

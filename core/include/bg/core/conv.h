@@ -7,7 +7,10 @@
 // one matrix product applies all the filters at once, and fold() is unfold's adjoint (it sums
 // columns back into an image), which is what the backward pass needs.
 
+#include "bg/core/api.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -41,3 +44,5 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
                         int64_t groups = 1, Size2 dilation = 1);
 
 }  // namespace bg
+
+BG_API_END

@@ -1,11 +1,19 @@
 #pragma once
 // What a program asks about CUDA devices. Declared in core so that the same code compiles with and
-// without the CUDA backend: in a build without it (BG_CUDA=OFF, or no nvcc), is_available() is
-// false, and creating a tensor on a CUDA device throws a bg::Error saying so.
+// without the CUDA backend: in a build without it (BG_CUDA=OFF, or no nvcc), is_built() and
+// is_available() are false, and creating a tensor on a CUDA device throws a bg::Error saying so.
+
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::cuda {
 
-/// True when this build has the CUDA backend and at least one GPU is present.
+/// True when the program has the CUDA backend: bayesgrad was built with it, and the backend
+/// registered itself at start (every program that links bg::core in such a build has it).
+bool is_built();
+
+/// True when the program has the CUDA backend and at least one GPU is present.
 bool is_available();
 
 /// The number of GPUs the backend can use (0 without the backend, a driver or a GPU).
@@ -17,3 +25,5 @@ int device_count();
 void synchronize();
 
 }  // namespace bg::cuda
+
+BG_API_END

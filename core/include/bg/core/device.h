@@ -5,6 +5,10 @@
 #include <ostream>
 #include <string>
 
+#include "bg/core/api.h"
+
+BG_API_BEGIN
+
 namespace bg {
 
 enum class DeviceType : uint8_t { CPU, CUDA };
@@ -36,3 +40,5 @@ inline constexpr DeviceType kCUDA = DeviceType::CUDA;
 std::ostream& operator<<(std::ostream& out, const Device& device);
 
 }  // namespace bg
+
+BG_API_END

@@ -5,7 +5,10 @@
 #include <ostream>
 #include <type_traits>
 
+#include "bg/core/api.h"
 #include "bg/core/error.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -102,3 +105,5 @@ decltype(auto) dispatch_floating(Dtype dtype, const char* op, Fn&& fn) {
 }
 
 }  // namespace bg
+
+BG_API_END

@@ -9,6 +9,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "bg/core/api.h"
+
+BG_API_BEGIN
+
 namespace bg {
 
 /// The exception thrown for every user error (shape, dtype, device, index, autograd misuse).
@@ -27,6 +31,8 @@ std::string concat(const Parts&... parts) {
 }  // namespace detail
 
 }  // namespace bg
+
+BG_API_END
 
 /// Throws bg::Error("<op>: <message pieces...>") when `cond` is false.
 #define BG_CHECK(cond, op, ...)                                                  \

@@ -5,8 +5,11 @@
 #include <optional>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/random.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -110,3 +113,5 @@ Tensor tensor(const std::vector<T>& values, const Shape& sizes, TensorOptions op
 }
 
 }  // namespace bg
+
+BG_API_END

@@ -20,7 +20,10 @@
 #include <cmath>
 #include <cstdint>
 
+#include "bg/core/api.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg::fused {
 
@@ -103,3 +106,5 @@ void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum,
                   const AdagradHyper& hyper);
 
 }  // namespace bg::fused
+
+BG_API_END

@@ -11,7 +11,10 @@
 // without fused Gaussian kernels (Backend::gaussian_kernels() is null) both ops are that
 // composition of Tensor ops.
 
+#include "bg/core/api.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg::fused {
 
@@ -28,3 +31,5 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
                    const Tensor& prior_sigma);
 
 }  // namespace bg::fused
+
+BG_API_END

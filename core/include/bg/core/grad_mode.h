@@ -2,6 +2,10 @@
 // Grad mode: whether ops record the graph. Thread-local, so a NoGradGuard in one thread does not
 // affect training in another.
 
+#include "bg/core/api.h"
+
+BG_API_BEGIN
+
 namespace bg {
 
 class GradMode {
@@ -32,3 +36,5 @@ class NoGradGuard : public AutoGradMode {
 };
 
 }  // namespace bg
+
+BG_API_END

@@ -7,7 +7,10 @@
 #include <optional>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -189,3 +192,5 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol 
 bool equal(const Tensor& a, const Tensor& b);
 
 }  // namespace bg
+
+BG_API_END

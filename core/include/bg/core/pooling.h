@@ -5,8 +5,11 @@
 
 #include <optional>
 
+#include "bg/core/api.h"
 #include "bg/core/conv.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -30,3 +33,5 @@ Tensor avg_pool1d(const Tensor& input, int64_t kernel, std::optional<int64_t> st
 Tensor adaptive_avg_pool2d(const Tensor& input, Size2 output_size);
 
 }  // namespace bg
+
+BG_API_END

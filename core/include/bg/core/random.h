@@ -14,6 +14,7 @@
 #include <array>
 #include <cstdint>
 
+#include "bg/core/api.h"
 #include "bg/core/device.h"
 
 #if defined(__CUDACC__)
@@ -21,6 +22,8 @@
 #else
 #define BG_HOST_DEVICE
 #endif
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -84,3 +87,5 @@ Generator& default_generator(Device device = Device::cpu());
 void manual_seed(uint64_t seed);
 
 }  // namespace bg
+
+BG_API_END

@@ -20,7 +20,10 @@
 
 #include <tuple>
 
+#include "bg/core/api.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -53,3 +56,5 @@ std::tuple<Tensor, Tensor> rnn_recurrence(const Tensor& input_projection, const 
                                           bool reverse = false);
 
 }  // namespace bg
+
+BG_API_END

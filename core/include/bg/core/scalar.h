@@ -5,7 +5,10 @@
 #include <ostream>
 #include <type_traits>
 
+#include "bg/core/api.h"
 #include "bg/core/dtype.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -41,3 +44,5 @@ class Scalar {
 std::ostream& operator<<(std::ostream& out, const Scalar& s);
 
 }  // namespace bg
+
+BG_API_END

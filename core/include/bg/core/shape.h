@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/small_vector.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -60,3 +63,5 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 Shape infer_size(const char* op, const Shape& sizes, int64_t numel);
 
 }  // namespace bg
+
+BG_API_END

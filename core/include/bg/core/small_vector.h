@@ -12,6 +12,10 @@
 #include <iterator>
 #include <type_traits>
 
+#include "bg/core/api.h"
+
+BG_API_BEGIN
+
 namespace bg {
 
 template <typename T, size_t N>
@@ -162,3 +166,5 @@ class SmallVector {
 };
 
 }  // namespace bg
+
+BG_API_END

@@ -12,7 +12,10 @@
 #include <cstdint>
 #include <memory>
 
+#include "bg/core/api.h"
 #include "bg/core/device.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -52,3 +55,5 @@ class Storage {
 };
 
 }  // namespace bg
+
+BG_API_END

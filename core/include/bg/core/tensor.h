@@ -18,11 +18,14 @@
 #include <ostream>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/device.h"
 #include "bg/core/dtype.h"
 #include "bg/core/scalar.h"
 #include "bg/core/shape.h"
 #include "bg/core/tensor_options.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -240,3 +243,5 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t);
 std::string describe(const Tensor& t);
 
 }  // namespace bg
+
+BG_API_END

@@ -5,8 +5,11 @@
 #include <memory>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/storage.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -111,3 +114,5 @@ class TensorImpl {
 };
 
 }  // namespace bg
+
+BG_API_END

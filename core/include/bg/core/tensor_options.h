@@ -5,8 +5,11 @@
 
 #include <optional>
 
+#include "bg/core/api.h"
 #include "bg/core/device.h"
 #include "bg/core/dtype.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -52,3 +55,5 @@ inline TensorOptions device(Device d) { return TensorOptions().device(d); }
 inline TensorOptions requires_grad(bool r = true) { return TensorOptions().requires_grad(r); }
 
 }  // namespace bg
+
+BG_API_END

@@ -5,6 +5,10 @@
 // count, and partial results are combined in a fixed order: every op gives bitwise the same result
 // on 1 thread and on many.
 
+#include "bg/core/api.h"
+
+BG_API_BEGIN
+
 namespace bg {
 
 /// Caps the number of threads CPU kernels use (at least 1).
@@ -13,3 +17,5 @@ void set_num_threads(int threads);
 int get_num_threads();
 
 }  // namespace bg
+
+BG_API_END

@@ -5,7 +5,10 @@
 
 #include <cuda_runtime.h>
 
+#include "bg/core/api.h"
 #include "bg/core/device.h"
+
+BG_API_BEGIN
 
 namespace bg::cuda {
 
@@ -14,3 +17,5 @@ namespace bg::cuda {
 cudaStream_t device_stream(Device device, const char* op);
 
 }  // namespace bg::cuda
+
+BG_API_END

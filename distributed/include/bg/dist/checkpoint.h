@@ -6,6 +6,10 @@
 
 #include <functional>
 
+#include "bg/core/api.h"
+
+BG_API_BEGIN
+
 namespace bg::dist {
 
 /// Runs `write` on rank 0 only and returns on every rank once it has finished, so that the file
@@ -14,3 +18,5 @@ namespace bg::dist {
 void on_rank0(const std::function<void()>& write);
 
 }  // namespace bg::dist
+
+BG_API_END

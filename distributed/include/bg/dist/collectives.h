@@ -22,6 +22,9 @@
 // Collectives are not recorded by autograd: their results do not require grad.
 
 #include "bg/core.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::dist {
 
@@ -55,3 +58,5 @@ Tensor all_gather(const Tensor& t);
 Tensor reduce_scatter(const Tensor& t, ReduceOp op = ReduceOp::Sum);
 
 }  // namespace bg::dist
+
+BG_API_END

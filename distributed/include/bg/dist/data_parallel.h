@@ -30,9 +30,12 @@
 #include <memory>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/module.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::dist {
 
@@ -79,3 +82,5 @@ class DataParallelImpl : public nn::Module {
 BG_MODULE(DataParallel);
 
 }  // namespace bg::dist
+
+BG_API_END

@@ -11,6 +11,10 @@
 // A program that calls init() also runs without mpirun, as a job of one process (rank 0 of 1),
 // so the same binary serves a laptop and a cluster.
 
+#include "bg/core/api.h"
+
+BG_API_BEGIN
+
 namespace bg::dist {
 
 /// Joins the job the launcher (mpirun, srun) started, or starts a one-process job without one.
@@ -36,3 +40,5 @@ int world_size();
 void barrier();
 
 }  // namespace bg::dist
+
+BG_API_END

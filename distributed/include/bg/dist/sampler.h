@@ -18,8 +18,11 @@
 #include <optional>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/data/sampler.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::data {
 
@@ -61,3 +64,5 @@ class DistributedSampler : public Sampler {
 };
 
 }  // namespace bg::data
+
+BG_API_END

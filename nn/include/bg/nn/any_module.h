@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/any_value.h"
 #include "bg/nn/module.h"
 
@@ -38,6 +39,8 @@
 /// can call it without them: BG_FORWARD_DEFAULT_ARGS(Tensor()) for `forward(x, Tensor hx = {})`.
 #define BG_FORWARD_DEFAULT_ARGS(...) \
   static auto forward_default_args() { return std::make_tuple(__VA_ARGS__); }
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -263,3 +266,5 @@ class AnyModule {
 };
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -16,6 +16,9 @@
 #include <utility>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -73,3 +76,5 @@ class AnyValue {
 };
 
 }  // namespace bg::nn
+
+BG_API_END

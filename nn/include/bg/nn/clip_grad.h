@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::nn::utils {
 
@@ -22,3 +25,5 @@ void clip_grad_value_(const std::vector<Tensor>& parameters, double clip_value);
 void clip_grad_value_(const Tensor& parameter, double clip_value);
 
 }  // namespace bg::nn::utils
+
+BG_API_END

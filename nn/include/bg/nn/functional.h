@@ -6,8 +6,11 @@
 #include <string>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
 #include "bg/nn/functional/conv.h"
 #include "bg/nn/loss_options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn::functional {
 
@@ -134,3 +137,5 @@ Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor
 Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivLossOptions& options = {});
 
 }  // namespace bg::nn::functional
+
+BG_API_END

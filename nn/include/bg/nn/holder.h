@@ -12,8 +12,11 @@
 #include <memory>
 #include <type_traits>
 
+#include "bg/core/api.h"
 #include "bg/nn/any_module.h"
 #include "bg/nn/module.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -96,6 +99,8 @@ std::ostream& operator<<(std::ostream& out, const ModuleHolder<Impl>& holder) {
 }
 
 }  // namespace bg::nn
+
+BG_API_END
 
 /// Declares the holder `Name` of the module class `NameImpl`.
 #define BG_MODULE(Name)                                     \

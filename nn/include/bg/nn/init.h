@@ -5,6 +5,9 @@
 #include <string>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::nn::init {
 
@@ -39,3 +42,5 @@ Tensor& kaiming_normal_(Tensor& t, double a = 0.0, FanMode mode = FanMode::FanIn
 Tensor& orthogonal_(Tensor& t, double gain = 1.0);
 
 }  // namespace bg::nn::init
+
+BG_API_END

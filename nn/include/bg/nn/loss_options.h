@@ -2,7 +2,10 @@
 // Options of the loss functions (nn::functional) and loss modules, with LibTorch's names.
 
 #include "bg/core.h"
+#include "bg/core/api.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -80,3 +83,5 @@ struct KLDivLossOptions {
 };
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -27,7 +27,10 @@
 #include <vector>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
 #include "bg/nn/ordered_dict.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -159,3 +162,5 @@ class Module : public std::enable_shared_from_this<Module> {
 std::ostream& operator<<(std::ostream& out, const Module& module);
 
 }  // namespace bg::nn
+
+BG_API_END

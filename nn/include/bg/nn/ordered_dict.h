@@ -7,7 +7,10 @@
 #include <utility>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/error.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -93,3 +96,5 @@ class OrderedDict {
 };
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -18,7 +18,10 @@
 #include <memory>
 #include <string>
 
+#include "bg/core/api.h"
 #include "bg/nn/module.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -82,3 +85,5 @@ Module& weight_norm(Module& module, const std::string& name = "weight", int64_t 
 
 }  // namespace utils
 }  // namespace bg::nn
+
+BG_API_END

@@ -22,11 +22,14 @@
 #include <string_view>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/module.h"
 #include "bg/nn/optim/optimizer.h"
 #include "bg/nn/options.h"
 #include "bg/nn/ordered_dict.h"
+
+BG_API_BEGIN
 
 namespace bg {
 
@@ -108,3 +111,5 @@ std::map<std::string, std::string> load(const nn::ModuleHolder<Impl>& module,
 }
 
 }  // namespace bg
+
+BG_API_END

@@ -16,6 +16,10 @@
 // per node run by backward. On, every gradient is scanned and every node records a call stack:
 // for debugging, not for training runs.
 
+#include "bg/core/api.h"
+
+BG_API_BEGIN
+
 namespace bg::autograd {
 
 class AnomalyMode {
@@ -41,3 +45,5 @@ class DetectAnomalyGuard {
 };
 
 }  // namespace bg::autograd
+
+BG_API_END

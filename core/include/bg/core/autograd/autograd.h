@@ -5,7 +5,10 @@
 #include <optional>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg::autograd {
 
@@ -88,3 +91,5 @@ bool gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
                    const std::vector<Tensor>& inputs, GradcheckOptions options = {});
 
 }  // namespace bg::autograd
+
+BG_API_END

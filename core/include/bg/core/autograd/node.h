@@ -25,8 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/grad_mode.h"
 #include "bg/core/tensor.h"
+
+BG_API_BEGIN
 
 namespace bg::autograd {
 
@@ -194,3 +197,5 @@ void record(const Tensor& out, const char* name, std::initializer_list<Tensor> i
 std::shared_ptr<Node> gradient_edge(const Tensor& t);
 
 }  // namespace bg::autograd
+
+BG_API_END

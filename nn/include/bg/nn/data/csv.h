@@ -15,8 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/data/dataset.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::data {
 
@@ -57,3 +60,5 @@ struct CsvTable {
 CsvTable read_csv(const std::string& path, const CsvOptions& options = {});
 
 }  // namespace bg::data
+
+BG_API_END

@@ -18,9 +18,12 @@
 #include <optional>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/data/dataset.h"
 #include "bg/nn/data/sampler.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::data {
 
@@ -104,3 +107,5 @@ class DataLoader {
 };
 
 }  // namespace bg::data
+
+BG_API_END

@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::data {
 
@@ -56,3 +59,5 @@ class TensorDataset : public Dataset {
 };
 
 }  // namespace bg::data
+
+BG_API_END

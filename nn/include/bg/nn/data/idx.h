@@ -14,6 +14,9 @@
 #include <string>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
+
+BG_API_BEGIN
 
 namespace bg::data {
 
@@ -36,3 +39,5 @@ Tensor read_idx(const std::string& path, std::optional<Dtype> dtype = std::nullo
                 uint64_t max_bytes = kIdxMaxBytes);
 
 }  // namespace bg::data
+
+BG_API_END

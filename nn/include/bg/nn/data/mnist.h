@@ -8,7 +8,10 @@
 
 #include <string>
 
+#include "bg/core/api.h"
 #include "bg/nn/data/dataset.h"
+
+BG_API_BEGIN
 
 namespace bg::data {
 
@@ -35,3 +38,5 @@ class FashionMNIST : public TensorDataset {
 };
 
 }  // namespace bg::data
+
+BG_API_END

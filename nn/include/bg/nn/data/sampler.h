@@ -6,7 +6,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/core/random.h"
+
+BG_API_BEGIN
 
 namespace bg::data {
 
@@ -23,3 +26,5 @@ class Sampler {
 std::vector<int64_t> random_permutation(int64_t n, Generator& generator);
 
 }  // namespace bg::data
+
+BG_API_END

@@ -3,8 +3,11 @@
 // under their torch.nn.functional names. Inputs are [N, C, H, W] (2-d) or [N, C, L] (1-d), or the
 // same without the batch dim.
 
+#include "bg/core/api.h"
 #include "bg/core/conv.h"
 #include "bg/core/pooling.h"
+
+BG_API_BEGIN
 
 namespace bg::nn::functional {
 
@@ -31,3 +34,5 @@ using ::bg::unfold;
 using ::bg::fold;
 
 }  // namespace bg::nn::functional
+
+BG_API_END

@@ -4,8 +4,11 @@
 
 #include <string>
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -127,3 +130,5 @@ class LogSoftmaxImpl : public Module {
 BG_MODULE(LogSoftmax);
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -16,7 +16,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -185,3 +188,5 @@ class ModuleDictImpl : public Module {
 BG_MODULE(ModuleDict);
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -1,9 +1,12 @@
 #pragma once
 // Convolution layers: Conv1d, Conv2d, ConvTranspose2d (torch.nn's).
 
+#include "bg/core/api.h"
 #include "bg/core/conv.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -113,3 +116,5 @@ class ConvTranspose2dImpl : public Module {
 BG_MODULE(ConvTranspose2d);
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -4,8 +4,11 @@
 // and FeatureAlphaDropout keep the mean and variance of self-normalizing (SELU) networks
 // (Klambauer et al., 2017).
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -92,3 +95,5 @@ class FeatureAlphaDropoutImpl : public DropoutBase {
 BG_MODULE(FeatureAlphaDropout);
 
 }  // namespace bg::nn
+
+BG_API_END

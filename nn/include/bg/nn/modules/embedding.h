@@ -3,8 +3,11 @@
 
 #include <optional>
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -37,3 +40,5 @@ class EmbeddingImpl : public Module {
 BG_MODULE(Embedding);
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -1,8 +1,11 @@
 #pragma once
 // Flatten and Unflatten: reshape layers.
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -44,3 +47,5 @@ class UnflattenImpl : public Module {
 BG_MODULE(Unflatten);
 
 }  // namespace bg::nn
+
+BG_API_END

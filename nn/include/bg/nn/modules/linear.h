@@ -1,8 +1,11 @@
 #pragma once
 // Linear: y = x W^T + b; Bilinear: y_k = x1^T W_k x2 + b_k; Identity.
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -70,3 +73,5 @@ class BilinearImpl : public Module {
 BG_MODULE(Bilinear);
 
 }  // namespace bg::nn
+
+BG_API_END

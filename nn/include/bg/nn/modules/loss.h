@@ -2,8 +2,11 @@
 // Loss modules: each holds its options and calls the nn::functional loss of the same name in
 // forward(input, target). Class weights are registered as buffers, so Module::to converts them.
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/loss_options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -102,3 +105,5 @@ class KLDivLossImpl : public LossImpl<KLDivLossOptions> {
 BG_MODULE(KLDivLoss);
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -4,8 +4,11 @@
 #include <optional>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -126,3 +129,5 @@ class GroupNormImpl : public Module {
 BG_MODULE(GroupNorm);
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -1,9 +1,12 @@
 #pragma once
 // Pooling layers: MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool2d (torch.nn's).
 
+#include "bg/core/api.h"
 #include "bg/core/pooling.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -124,3 +127,5 @@ class AdaptiveAvgPool2dImpl : public Module {
 BG_MODULE(AdaptiveAvgPool2d);
 
 }  // namespace bg::nn
+
+BG_API_END

@@ -28,8 +28,11 @@
 #include <tuple>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/holder.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::nn {
 
@@ -247,3 +250,5 @@ class GRUCellImpl : public detail::RecurrentCellImpl {
 BG_MODULE(GRUCell);
 
 }  // namespace bg::nn
+
+BG_API_END

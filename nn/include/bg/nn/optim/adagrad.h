@@ -1,7 +1,10 @@
 #pragma once
 // Adagrad (torch.optim.Adagrad).
 
+#include "bg/core/api.h"
 #include "bg/nn/optim/optimizer.h"
+
+BG_API_BEGIN
 
 namespace bg::optim {
 
@@ -38,3 +41,5 @@ class Adagrad : public Optimizer {
 };
 
 }  // namespace bg::optim
+
+BG_API_END

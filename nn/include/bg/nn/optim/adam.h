@@ -3,7 +3,10 @@
 
 #include <tuple>
 
+#include "bg/core/api.h"
 #include "bg/nn/optim/optimizer.h"
+
+BG_API_BEGIN
 
 namespace bg::optim {
 
@@ -40,3 +43,5 @@ class Adam : public Optimizer {
 };
 
 }  // namespace bg::optim
+
+BG_API_END

@@ -3,7 +3,10 @@
 
 #include <tuple>
 
+#include "bg/core/api.h"
 #include "bg/nn/optim/optimizer.h"
+
+BG_API_BEGIN
 
 namespace bg::optim {
 
@@ -38,3 +41,5 @@ class AdamW : public Optimizer {
 };
 
 }  // namespace bg::optim
+
+BG_API_END

@@ -20,8 +20,11 @@
 #include <string>
 #include <vector>
 
+#include "bg/core/api.h"
 #include "bg/nn/optim/optimizer.h"
 #include "bg/nn/options.h"
+
+BG_API_BEGIN
 
 namespace bg::optim {
 
@@ -183,3 +186,5 @@ class ReduceLROnPlateau {
 };
 
 }  // namespace bg::optim
+
+BG_API_END

@@ -31,8 +31,11 @@
 #include <vector>
 
 #include "bg/core.h"
+#include "bg/core/api.h"
 #include "bg/nn/options.h"
 #include "bg/nn/ordered_dict.h"
+
+BG_API_BEGIN
 
 namespace bg::optim {
 
@@ -195,3 +198,5 @@ class Optimizer {
 };
 
 }  // namespace bg::optim
+
+BG_API_END

@@ -1,7 +1,10 @@
 #pragma once
 // RMSprop (torch.optim.RMSprop), optionally centered and with momentum.
 
+#include "bg/core/api.h"
 #include "bg/nn/optim/optimizer.h"
+
+BG_API_BEGIN
 
 namespace bg::optim {
 
@@ -40,3 +43,5 @@ class RMSprop : public Optimizer {
 };
 
 }  // namespace bg::optim
+
+BG_API_END

@@ -2,7 +2,10 @@
 // SGD: stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay
 // (torch.optim.SGD).
 
+#include "bg/core/api.h"
 #include "bg/nn/optim/optimizer.h"
+
+BG_API_BEGIN
 
 namespace bg::optim {
 
@@ -38,3 +41,5 @@ class SGD : public Optimizer {
 };
 
 }  // namespace bg::optim
+
+BG_API_END
