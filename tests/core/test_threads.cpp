@@ -2,7 +2,15 @@
 // The inputs span many parallel chunks (kElementwiseGrain is 32768 elements), so a result that
 // depended on how chunks are spread over threads would show here.
 
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <functional>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.h"
@@ -57,6 +65,51 @@ TEST_CASE("threads: set_num_threads and get_num_threads") {
                        Error);
   CHECK_THROWS_AS(set_num_threads(-3), Error);
   CHECK(get_num_threads() == 2);  // a rejected count changes nothing
+}
+
+TEST_CASE("threads: set_num_threads leaves the application's own TBB work alone") {
+  if (tbb::info::default_concurrency() < 2) {
+    MESSAGE("skipped: one core");
+    return;
+  }
+  const ThreadCountGuard guard;
+  set_num_threads(1);
+  const Tensor x = normal({1 << 18}, kFloat32, 0);
+  CHECK(equal((x * 2).sum(), x.sum() * 2));  // bayesgrad works, on its one thread
+  // Two tasks of the application's own parallel_for, each waiting for the other to start: they
+  // meet only if they run on two threads at once, which a process-wide cap of one thread (such as
+  // tbb::global_control) would forbid; then each would give up after 60 s.
+  std::atomic<int> started{0};
+  std::atomic<bool> met{true};
+  tbb::parallel_for(0, 2, [&](int) {
+    ++started;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (started.load() < 2) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        met = false;
+        return;
+      }
+      std::this_thread::yield();
+    }
+  });
+  CHECK(met);
+  CHECK(get_num_threads() == 1);
+}
+
+// The environment's default, as ctest runs this case: with BG_NUM_THREADS=3, and with a value that
+// is not a number (tests/core/CMakeLists.txt). In the full suite, set_num_threads has run before.
+TEST_CASE("threads: BG_NUM_THREADS sets the default") {
+  const char* text = std::getenv("BG_NUM_THREADS");
+  const std::string value = text != nullptr ? text : "";
+  if (value.empty()) {
+    CHECK(get_num_threads() >= 1);
+  } else if (value.find_first_not_of("0123456789") == std::string::npos) {
+    CHECK(get_num_threads() == std::stoi(value));
+  } else {
+    test::check_error(
+        {"BG_NUM_THREADS: expected a whole number of threads, at least 1, got '" + value + "'"},
+        [] { (void)get_num_threads(); });
+  }
 }
 
 TEST_CASE("threads: unary math") {
