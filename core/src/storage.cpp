@@ -69,8 +69,17 @@ Allocator& cpu_allocator() {
 }
 
 Storage::Storage(size_t nbytes, Device device, Allocator& allocator)
-    : data_(allocator.allocate(nbytes)), nbytes_(nbytes), device_(device), allocator_(allocator) {}
+    : data_(allocator.allocate(nbytes)), nbytes_(nbytes), device_(device), allocator_(&allocator) {}
 
-Storage::~Storage() { allocator_.deallocate(data_, nbytes_); }
+Storage::Storage(void* data, size_t nbytes, Device device, std::function<void(void*)> deleter)
+    : data_(data), nbytes_(nbytes), device_(device), deleter_(std::move(deleter)) {}
+
+Storage::~Storage() {
+  if (allocator_ != nullptr) {
+    allocator_->deallocate(data_, nbytes_);
+  } else if (deleter_) {
+    deleter_(data_);
+  }
+}
 
 }  // namespace bg

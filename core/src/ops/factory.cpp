@@ -3,6 +3,7 @@
 #include "bg/core/factory.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "bg/core/tensor_impl.h"
@@ -174,6 +175,42 @@ Tensor from_data(const void* data, Dtype dtype, int64_t count, const Shape& size
   Tensor out = detail::cast(host, options.dtype_or(dtype));
   if (options.device() != Device::cpu()) out = out.to(options.device());
   return finish(out, options);
+}
+
+Tensor from_blob(void* data, const Shape& sizes, Dtype dtype, std::function<void(void*)> deleter) {
+  return from_blob(data, sizes, contiguous_strides(sizes, "from_blob"), dtype, std::move(deleter));
+}
+
+Tensor from_blob(void* data, const Shape& sizes, const Shape& strides, Dtype dtype,
+                 std::function<void(void*)> deleter) {
+  // Everything is checked before the storage takes the deleter: on an error the memory stays the
+  // caller's.
+  BG_CHECK(static_cast<int64_t>(sizes.size()) <= kMaxDims, "from_blob", "at most ", kMaxDims,
+           " dims are supported, got shape ", shape_str(sizes));
+  BG_CHECK(strides.size() == sizes.size(), "from_blob", "got ", strides.size(),
+           " strides for shape ", shape_str(sizes), " (", sizes.size(), " dims)");
+  for (int64_t s : strides) {
+    BG_CHECK(s >= 0, "from_blob", "strides must be non-negative, got ", shape_str(strides));
+  }
+  const int64_t numel = numel_of(sizes, "from_blob");
+  BG_CHECK(data != nullptr || numel == 0, "from_blob", "data is null, but shape ", shape_str(sizes),
+           " has ", numel, " elements");
+  const size_t item = element_size(dtype);
+  BG_CHECK(reinterpret_cast<uintptr_t>(data) % item == 0, "from_blob", "data at ", data,
+           " is not aligned to the ", item, " bytes of a ", dtype_name(dtype));
+  // The memory spans from the first element to the last one the strides reach.
+  int64_t span = numel > 0 ? 1 : 0;
+  for (size_t d = 0; d < sizes.size() && numel > 0; ++d) {
+    int64_t reach = 0;
+    BG_CHECK(!__builtin_mul_overflow(sizes[d] - 1, strides[d], &reach) &&
+                 !__builtin_add_overflow(span, reach, &span) &&
+                 !__builtin_mul_overflow(span, static_cast<int64_t>(item), &reach),
+             "from_blob", "shape ", shape_str(sizes), " with strides ", shape_str(strides),
+             " reaches past 2^63 - 1 bytes");
+  }
+  auto storage = std::make_shared<Storage>(data, static_cast<size_t>(span) * item, Device::cpu(),
+                                           std::move(deleter));
+  return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, strides, 0, dtype));
 }
 
 // ---- Generators ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #pragma once
 // Factories: tensors made from sizes, ranges, random draws and C++ data.
 
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <vector>
@@ -52,6 +53,19 @@ Tensor randint_like(const Tensor& like, int64_t low, int64_t high, TensorOptions
 /// converted to options' dtype if it sets one.
 Tensor from_data(const void* data, Dtype dtype, int64_t count, const Shape& sizes,
                  TensorOptions options = {});
+
+/// A tensor over host memory the application owns, without copying: `sizes` elements of `dtype`,
+/// row-major, at `data` (aligned to the dtype's size; null only when there are no elements). The
+/// tensor and its views read and write that memory: in-place ops change it. `deleter(data)` runs
+/// once the last tensor using the memory is gone; without a deleter the memory must outlive them.
+/// On a bg::Error (bad sizes, null or misaligned data) the memory stays the caller's, and the
+/// deleter does not run.
+Tensor from_blob(void* data, const Shape& sizes, Dtype dtype,
+                 std::function<void(void*)> deleter = nullptr);
+/// from_blob with element strides, one per dim, each at least 0: element (i, j, ...) lies at
+/// `data` + i * strides[0] + j * strides[1] + ... elements.
+Tensor from_blob(void* data, const Shape& sizes, const Shape& strides, Dtype dtype,
+                 std::function<void(void*)> deleter = nullptr);
 
 namespace detail {
 // C++ element types map to dtypes: float -> float32, double -> float64, integers -> int64, bool.

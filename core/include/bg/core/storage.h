@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "bg/core/api.h"
@@ -35,6 +36,9 @@ class Storage {
  public:
   /// Allocates `nbytes` on `device` with `allocator`.
   Storage(size_t nbytes, Device device, Allocator& allocator);
+  /// Wraps `nbytes` at `data` that the caller owns (bg::from_blob): nothing is allocated, and
+  /// `deleter(data)` runs when the storage dies (nothing runs without one). It must not throw.
+  Storage(void* data, size_t nbytes, Device device, std::function<void(void*)> deleter);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -50,7 +54,8 @@ class Storage {
   void* data_;
   size_t nbytes_;
   Device device_;
-  Allocator& allocator_;
+  Allocator* allocator_ = nullptr;      // what allocated data_, or null for the caller's memory
+  std::function<void(void*)> deleter_;  // what frees the caller's memory, if anything
   std::atomic<uint32_t> version_{0};
 };
 
