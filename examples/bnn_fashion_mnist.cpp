@@ -19,7 +19,7 @@
 // network does not have).
 //
 //   build/release/examples/bnn_fashion_mnist [--full] [--epochs N] [--train-size N]
-//       [--samples N] [--seed N] [--data DIR] [--out DIR]
+//       [--samples N] [--seed N] [--data DIR] [--out DIR] [--help]
 //
 // The default run trains on all 60000 examples for 10 epochs and predicts from 20 draws, about
 // a minute on 2 idle cores; --full trains for 30 epochs and predicts from 100 draws. Needs Debian's
@@ -34,6 +34,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "common/cli.h"
+#include "common/progress.h"
 
 namespace nn = bg::nn;
 namespace bayes = bg::bayes;
@@ -52,29 +55,23 @@ struct Settings {
 
 Settings parse(int argc, char** argv) {
   Settings s;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (flag == "--full") {
-      s.epochs = 30;
-      s.train_size = 60000;
-      s.samples = 100;
-    } else if (flag == "--epochs" && has_value) {
-      s.epochs = std::stoll(argv[++i]);
-    } else if (flag == "--train-size" && has_value) {
-      s.train_size = std::stoll(argv[++i]);
-    } else if (flag == "--samples" && has_value) {
-      s.samples = std::stoll(argv[++i]);
-    } else if (flag == "--seed" && has_value) {
-      s.seed = std::stoull(argv[++i]);
-    } else if (flag == "--data" && has_value) {
-      s.data = argv[++i];
-    } else if (flag == "--out" && has_value) {
-      s.out = argv[++i];
-    } else {
-      std::fprintf(stderr, "unknown or incomplete flag %s\n", flag.c_str());
-      std::exit(2);
-    }
+  bool full = false;
+  examples::Cli cli("bnn_fashion_mnist",
+                    "A Bayesian MLP next to its deterministic and MC-dropout twins on "
+                    "Fashion-MNIST: accuracy, calibration and out-of-distribution detection; "
+                    "writes DIR/bnn_fashion_mnist.md.");
+  cli.flag("--full", "30 epochs on all 60000 examples, 100 draws (overrides the three)", full);
+  cli.option("--epochs", "N", "passes over the training examples", s.epochs, int64_t{1});
+  cli.option("--train-size", "N", "training examples used", s.train_size, int64_t{1});
+  cli.option("--samples", "N", "draws per prediction", s.samples, int64_t{1});
+  cli.option("--seed", "N", "random seed", s.seed);
+  cli.option("--data", "DIR", "the Fashion-MNIST IDX files", s.data);
+  cli.option("--out", "DIR", "where the table goes", s.out);
+  cli.parse(argc, argv);
+  if (full) {
+    s.epochs = 30;
+    s.train_size = 60000;
+    s.samples = 100;
   }
   return s;
 }
@@ -109,6 +106,8 @@ void train(const std::string& name, nn::Module& model, bg::data::DataLoader& loa
   model.train();
   for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    examples::Progress progress(name + " epoch " + std::to_string(epoch), loader.num_batches(),
+                                "batches");
     double total = 0;
     for (const bg::data::Example& batch : loader) {
       optimizer.zero_grad();
@@ -116,11 +115,12 @@ void train(const std::string& name, nn::Module& model, bg::data::DataLoader& loa
       loss.backward();
       optimizer.step();
       total += loss.item<double>();
+      progress.step();
     }
+    progress.finish();
     std::printf("%-13s epoch %2lld   loss %.4f   (%.1f s)\n", name.c_str(),
                 static_cast<long long>(epoch), total / static_cast<double>(loader.num_batches()),
                 seconds_since(start));
-    std::fflush(stdout);
   }
   model.eval();
 }
@@ -135,6 +135,7 @@ struct Row {
 Row evaluate(const std::string& name, const nn::AnyModule& model, int64_t samples,
              const Tensor& test, const Tensor& labels, const Tensor& inverted,
              const Tensor& noise) {
+  std::printf("evaluating %s on the test, inverted and noise images\n", name.c_str());
   const auto run = [&](const Tensor& x) {
     return bayes::predict(model, x, samples, bayes::Task::Classification);
   };

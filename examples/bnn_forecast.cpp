@@ -24,6 +24,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/cli.h"
 #include "common/svg_plot.h"
 
 namespace nn = bg::nn;
@@ -77,14 +78,16 @@ int main(int argc, char** argv) {
   std::string data_path = "/usr/lib/python3/dist-packages/vega_datasets/_data/seattle-weather.csv";
   std::string out_dir = "out";
   uint64_t seed = 0;
-  int epochs = 40;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--data") data_path = argv[i + 1];
-    if (flag == "--out") out_dir = argv[i + 1];
-    if (flag == "--seed") seed = std::stoull(argv[i + 1]);
-    if (flag == "--epochs") epochs = std::stoi(argv[i + 1]);
-  }
+  int64_t epochs = 40;
+  examples::Cli cli(
+      "bnn_forecast",
+      "A Bayesian LSTM forecasts Seattle's daily maximum temperature a day ahead with "
+      "predictive intervals; writes DIR/bnn_forecast.svg.");
+  cli.option("--data", "PATH", "seattle-weather.csv (Debian's python3-vega-datasets)", data_path);
+  cli.option("--seed", "N", "random seed", seed);
+  cli.option("--epochs", "N", "passes over the training years", epochs, int64_t{1});
+  cli.option("--out", "DIR", "where the picture goes", out_dir);
+  cli.parse(argc, argv);
   if (!std::filesystem::exists(data_path)) {
     std::fprintf(stderr,
                  "%s not found: install Debian's python3-vega-datasets (apt-get install "
@@ -116,7 +119,7 @@ int main(int argc, char** argv) {
   // KL divergence scaled by the number of training windows (the ELBO per example).
   bg::optim::Adam optimizer(bnn->parameters(), bg::optim::AdamOptions(3e-3));
   const auto start = std::chrono::steady_clock::now();
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
+  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
     double total = 0;
     for (const bg::data::Example& batch : loader) {
       optimizer.zero_grad();
@@ -130,7 +133,8 @@ int main(int argc, char** argv) {
       total += loss.item<double>();
     }
     if (epoch % 10 == 0)
-      std::printf("epoch %3d   loss %.4f\n", epoch, total / loader.num_batches());
+      std::printf("epoch %3lld   loss %.4f\n", static_cast<long long>(epoch),
+                  total / loader.num_batches());
   }
   const double train_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

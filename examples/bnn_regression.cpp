@@ -5,7 +5,7 @@
 // its weights. Away from the data the predictive uncertainty grows: the network knows what it
 // does not know.
 //
-//   build/release/examples/bnn_regression [--seed N] [--out DIR] [--device cpu|cuda]
+//   build/release/examples/bnn_regression [--seed N] [--out DIR] [--device cpu|cuda] [--help]
 //
 // Writes DIR/bnn_regression.svg (predictive mean +- 2 std and the training points; open it in a
 // browser) and DIR/bnn_regression.csv, then prints the quality figures, last as one JSON line.
@@ -19,7 +19,7 @@
 #include <fstream>
 #include <string>
 
-#include "common/device.h"
+#include "common/cli.h"
 #include "common/svg_plot.h"
 
 namespace nn = bg::nn;
@@ -42,15 +42,13 @@ int main(int argc, char** argv) {
   uint64_t seed = 0;
   std::string out_dir = "out";
   bg::Device device = bg::Device::cpu();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--seed")
-      seed = std::stoull(argv[i + 1]);
-    else if (flag == "--out")
-      out_dir = argv[i + 1];
-    else if (flag == "--device")
-      device = examples::parse_device(argv[i + 1]);
-  }
+  examples::Cli cli("bnn_regression",
+                    "A Bayesian MLP learns sin(1.5 x) from 250 noisy points and predicts with "
+                    "uncertainty; writes DIR/bnn_regression.svg and .csv.");
+  cli.option("--seed", "N", "random seed", seed);
+  cli.option("--out", "DIR", "where the picture and the table go", out_dir);
+  cli.option("--device", "DEVICE", "cpu, cuda or cuda:N", device);
+  cli.parse(argc, argv);
   bg::manual_seed(seed);
 
   // 1. Data: 250 points of sin(1.5 x) plus noise, on the device that trains.

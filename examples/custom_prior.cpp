@@ -7,13 +7,15 @@
 // Monte Carlo (from the draw of the last forward pass, or from fresh draws on request), while the
 // parameters left with the default Gaussian prior keep their closed form.
 //
-//   build/release/examples/custom_prior [--seed N]
+//   build/release/examples/custom_prior [--seed N] [--help]
 
 #include <bg/bg.h>
 
 #include <cmath>
 #include <cstdio>
 #include <string>
+
+#include "common/cli.h"
 
 namespace nn = bg::nn;
 namespace bayes = bg::bayes;
@@ -62,7 +64,12 @@ BG_MODULE(TrendNet);
 }  // namespace
 
 int main(int argc, char** argv) {
-  const uint64_t seed = argc > 2 && std::string(argv[1]) == "--seed" ? std::stoull(argv[2]) : 0;
+  uint64_t seed = 0;
+  examples::Cli cli("custom_prior",
+                    "A Student-t prior registered by name, with a Monte Carlo KL, on a "
+                    "user-defined module.");
+  cli.option("--seed", "N", "random seed", seed);
+  cli.parse(argc, argv);
   bg::manual_seed(seed);
 
   // 1. Register the prior under a name (and an alias), as the built-in ones are.

@@ -1,7 +1,7 @@
 // Fashion-MNIST: a Bayesian MLP trained by several processes at once (data parallelism on MPI).
 //
 //   mpirun -np 2 build/release/examples/dist_train [--epochs N] [--train-size N] [--batch N]
-//       [--samples N] [--seed N] [--data DIR] [--out DIR]
+//       [--samples N] [--seed N] [--data DIR] [--out DIR] [--help]
 //
 // (as root, add --allow-run-as-root; on a machine with fewer cores than processes, --oversubscribe)
 //
@@ -29,6 +29,9 @@
 #include <string>
 #include <thread>
 
+#include "common/cli.h"
+#include "common/progress.h"
+
 namespace nn = bg::nn;
 namespace bayes = bg::bayes;
 namespace dist = bg::dist;
@@ -48,27 +51,17 @@ struct Settings {
 
 Settings parse(int argc, char** argv) {
   Settings s;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--epochs")
-      s.epochs = std::stoll(value);
-    else if (flag == "--train-size")
-      s.train_size = std::stoll(value);
-    else if (flag == "--batch")
-      s.batch = std::stoll(value);
-    else if (flag == "--samples")
-      s.samples = std::stoll(value);
-    else if (flag == "--seed")
-      s.seed = std::stoull(value);
-    else if (flag == "--data")
-      s.data = value;
-    else if (flag == "--out")
-      s.out = value;
-    else
-      throw bg::Error("dist_train: unknown flag " + flag);
-  }
-  if (argc % 2 == 0)
-    throw bg::Error(std::string("dist_train: flag ") + argv[argc - 1] + " needs a value");
+  examples::Cli cli("dist_train",
+                    "A Bayesian MLP trained on Fashion-MNIST by several processes (run it under "
+                    "mpirun); writes DIR/dist_train_bnn.safetensors.");
+  cli.option("--epochs", "N", "passes over the training examples", s.epochs, int64_t{1});
+  cli.option("--train-size", "N", "training examples used", s.train_size, int64_t{1});
+  cli.option("--batch", "N", "the global batch, split over the processes", s.batch, int64_t{1});
+  cli.option("--samples", "N", "draws per prediction", s.samples, int64_t{1});
+  cli.option("--seed", "N", "random seed", s.seed);
+  cli.option("--data", "DIR", "the Fashion-MNIST IDX files", s.data);
+  cli.option("--out", "DIR", "where the checkpoint goes", s.out);
+  cli.parse(argc, argv);
   return s;
 }
 
@@ -88,8 +81,8 @@ void say(const char* format, Args... args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const Settings settings = parse(argc, argv);  // before MPI starts: --help needs no job
   dist::init();
-  const Settings settings = parse(argc, argv);
   const int world = dist::world_size();
   // The cores are shared by the processes of this machine.
   bg::set_num_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / world));
@@ -117,6 +110,8 @@ int main(int argc, char** argv) {
 
   for (int64_t epoch = 1; epoch <= settings.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    examples::Progress progress("epoch " + std::to_string(epoch), loader.num_batches(), "batches",
+                                dist::rank() == 0);
     double total = 0;
     for (const bg::data::Example& batch : loader) {
       optimizer.zero_grad();
@@ -126,7 +121,9 @@ int main(int argc, char** argv) {
       loss.backward();  // returns with the gradients averaged over the ranks
       optimizer.step();
       total += loss.item<double>();
+      progress.step();
     }
+    progress.finish();
     const double mean_loss =
         dist::all_reduce(bg::tensor({total / static_cast<double>(loader.num_batches())}),
                          dist::ReduceOp::Mean)

@@ -3,7 +3,7 @@
 // dataset-fashion-mnist package (scripts/demo installs it).
 //
 //   build/release/examples/fashion_mnist [--model mlp|cnn|both] [--epochs N] [--out DIR]
-//                                        [--device cpu|cuda]
+//                                        [--device cpu|cuda] [--help]
 //
 // Prints one progress line per epoch (loss, test accuracy, samples/s) and saves each trained model
 // to DIR/fashion_mnist_<model>.safetensors. With the defaults (5 epochs, Adam with a cosine
@@ -16,7 +16,8 @@
 #include <filesystem>
 #include <string>
 
-#include "common/device.h"
+#include "common/cli.h"
+#include "common/progress.h"
 
 namespace nn = bg::nn;
 namespace F = bg::nn::functional;
@@ -68,6 +69,8 @@ void train(const std::string& name, nn::Sequential model, int epochs, const std:
               }()));
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    examples::Progress progress(name + " epoch " + std::to_string(epoch), loader.num_batches(),
+                                "batches");
     double loss_sum = 0;
     int64_t batches = 0;
     for (const bg::data::Example& batch : loader) {
@@ -78,7 +81,9 @@ void train(const std::string& name, nn::Sequential model, int epochs, const std:
       optimizer.step();
       loss_sum += loss.item<double>();
       ++batches;
+      progress.step();
     }
+    progress.finish();
     schedule.step();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -98,17 +103,14 @@ int main(int argc, char** argv) {
   std::string which = "both", out_dir = "out";
   int epochs = 5;
   bg::Device device = bg::Device::cpu();
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--model")
-      which = argv[i + 1];
-    else if (flag == "--epochs")
-      epochs = std::stoi(argv[i + 1]);
-    else if (flag == "--out")
-      out_dir = argv[i + 1];
-    else if (flag == "--device")
-      device = examples::parse_device(argv[i + 1]);
-  }
+  examples::Cli cli("fashion_mnist",
+                    "An MLP and a small CNN trained on Fashion-MNIST with the Module API; saves "
+                    "each to DIR/fashion_mnist_<model>.safetensors.");
+  cli.choice("--model", {"mlp", "cnn", "both"}, "which models to train", which);
+  cli.option("--epochs", "N", "passes over the 60000 training images", epochs, 1);
+  cli.option("--out", "DIR", "where the trained models go", out_dir);
+  cli.option("--device", "DEVICE", "cpu, cuda or cuda:N", device);
+  cli.parse(argc, argv);
   bg::manual_seed(0);
   if (which == "mlp" || which == "both") train("mlp", make_mlp(), epochs, out_dir, device);
   if (which == "cnn" || which == "both") train("cnn", make_cnn(), epochs, out_dir, device);

@@ -1,14 +1,19 @@
 // A tiny MLP written with raw tensor ops, trained by hand-written gradient descent on
 // y = sin(1.5 x): the smallest complete use of tensors and autograd.
 //
-//   build/release/examples/tiny_mlp
+//   build/release/examples/tiny_mlp [--help]
 
 #include <bg/core.h>
 
 #include <cmath>
 #include <cstdio>
 
-int main() {
+#include "common/cli.h"
+
+int main(int argc, char** argv) {
+  examples::Cli("tiny_mlp",
+                "A 1-32-32-1 MLP written with raw tensor ops, trained by hand on sin(1.5 x).")
+      .parse(argc, argv);
   bg::manual_seed(0);
 
   // 256 points of y = sin(1.5 x) + noise on [-5, 5].

@@ -1,4 +1,4 @@
-// A job that must end with an error, never hang (run by expect_failure.cmake under mpirun):
+// A job that must end with an error, never hang (run by tests/expect_exit.cmake under mpirun):
 //   job_failure uncaught   rank 1 throws while rank 0 waits in a barrier: the exception escapes
 //                          main, and the whole job is aborted with its message;
 //   job_failure shape      the ranks pass tensors of different shapes to all_reduce: every rank
