@@ -1,7 +1,7 @@
-# Shared by scripts/demo and scripts/test: install what is missing, configure and build.
+# Shared by scripts/demo and scripts/test: install what is missing, configure, build and install.
 
-# Debian packages the build needs.
-BG_PACKAGES=(cmake ninja-build g++ ccache libeigen3-dev libtbb-dev doctest-dev zlib1g-dev
+# Debian packages the build needs (pkg-config: scripts/test builds a program with bayesgrad.pc).
+BG_PACKAGES=(cmake ninja-build g++ ccache pkg-config libeigen3-dev libtbb-dev doctest-dev zlib1g-dev
   dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 
 bg_install_missing() {
@@ -17,10 +17,23 @@ bg_install_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# bg_ccache_args: the CMake arguments that compile through ccache. bayesgrad picks ccache up by
+# itself when it is the top-level project; projects that take it in (tests/consumer, tests/fuzz)
+# get it from these.
+bg_ccache_args() {
+  command -v ccache >/dev/null && echo "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"
+  return 0
+}
+
 # bg_build <build dir> <cmake args...>: configure with ninja (once) and build.
 bg_build() {
   local dir=$1
   shift
   cmake -S . -B "$dir" -G Ninja "$@"
   cmake --build "$dir" -j "${BG_JOBS:-2}"
+}
+
+# bg_install <build dir> <prefix>: install a build (cmake --install) into <prefix>.
+bg_install() {
+  cmake --install "$1" --prefix "$2" >/dev/null
 }
