@@ -43,16 +43,17 @@ class Progress {
     const double elapsed = seconds(start_, now);
     const double rate = elapsed > 0 ? static_cast<double>(done_) / elapsed : 0.0;
     const double left = rate > 0 ? static_cast<double>(total_ - done_) / rate : 0.0;
+    const std::string extra = note.empty() ? "" : "  " + note;
     if (terminal_) {
       // \r goes back to the start of the line, \033[K clears what the last one left beyond it.
-      std::printf("\r%s  %lld/%lld %s  %.1f %s/s  ETA %.0f s  %s\033[K", label_.c_str(),
+      std::printf("\r%s  %lld/%lld %s  %.1f %s/s  ETA %.0f s%s\033[K", label_.c_str(),
                   static_cast<long long>(done_), static_cast<long long>(total_), unit_.c_str(),
-                  rate, unit_.c_str(), left, note.c_str());
+                  rate, unit_.c_str(), left, extra.c_str());
       std::fflush(stdout);
     } else if (done_ < total_) {
-      std::printf("%s: %lld/%lld %s, %.1f %s/s, ETA %.0f s %s\n", label_.c_str(),
+      std::printf("%s: %lld/%lld %s, %.1f %s/s, ETA %.0f s%s\n", label_.c_str(),
                   static_cast<long long>(done_), static_cast<long long>(total_), unit_.c_str(),
-                  rate, unit_.c_str(), left, note.c_str());
+                  rate, unit_.c_str(), left, extra.c_str());
       std::fflush(stdout);
     }
   }
