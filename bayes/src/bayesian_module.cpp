@@ -123,6 +123,7 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
     }
     posterior->set_prior(prior);
     posterior->set_mode(mode_);
+    posterior->set_sampling_scope(scope_);
     // "0.weight" is "weight" of the child "0"; "weight" belongs to the root.
     const size_t dot = plan.name.rfind('.');
     nn::Module* owner = modules[dot == std::string::npos ? "" : plan.name.substr(0, dot)].get();
@@ -149,7 +150,7 @@ const std::shared_ptr<nn::Module>& BayesianModuleImpl::module() const {
 
 Tensor BayesianModuleImpl::forward(const Tensor& input) {
   module();  // checks it is still usable
-  if (mode_ == SampleMode::Sample) nn::utils::begin_sampling_step();
+  if (mode_ == SampleMode::Sample) scope_->begin_step();
   return module_.forward(input);
 }
 
@@ -174,9 +175,7 @@ void BayesianModuleImpl::set_mode(SampleMode mode) {
   for (auto& item : posteriors_) item.value()->set_mode(mode);
 }
 
-void BayesianModuleImpl::resample() {
-  for (auto& item : posteriors_) item.value()->resample();
-}
+void BayesianModuleImpl::resample() { scope_->begin_step(); }
 
 std::shared_ptr<nn::Module> BayesianModuleImpl::to_deterministic() {
   std::shared_ptr<nn::Module> plain = module();

@@ -17,10 +17,10 @@ VariationalPosterior::VariationalPosterior(std::string type_name, std::string re
 
 Tensor VariationalPosterior::compute() {
   if (mode_ == SampleMode::Mean) return mean();
-  // One draw per sampling step: the value may be computed again within a step (e.g. once without
-  // and once with gradients), and must then be the same draw.
-  const uint64_t step = nn::utils::current_sampling_step();
-  if (!has_noise_ || (mode_ == SampleMode::Sample && step != step_)) {
+  // One draw per step of the scope: the value may be computed again within a step (e.g. once
+  // without and once with gradients, or after an optimizer step), and must then use the same noise.
+  const uint64_t step = sampling_scope()->step();
+  if (!has_noise_ || step != step_) {
     redraw();
     has_noise_ = true;
     step_ = step;
@@ -32,12 +32,6 @@ void VariationalPosterior::set_mode(SampleMode mode) {
   if (mode == mode_) return;
   mode_ = mode;
   invalidate();  // the next read computes the new mode's value (the mean, not the last draw)
-}
-
-void VariationalPosterior::resample() {
-  redraw();
-  has_noise_ = true;
-  step_ = nn::utils::current_sampling_step();
 }
 
 void VariationalPosterior::set_prior(std::shared_ptr<Prior> prior) {

@@ -1,6 +1,5 @@
 #include "bg/nn/parametrize.h"
 
-#include <atomic>
 #include <map>
 #include <sstream>
 
@@ -22,10 +21,16 @@ struct ModuleAccess {
   }
 };
 
+Parametrization::Parametrization(std::string type_name)
+    : Module(std::move(type_name)), scope_(std::make_shared<SamplingScope>()) {}
+
+void Parametrization::set_sampling_scope(std::shared_ptr<SamplingScope> scope) {
+  BG_CHECK(scope != nullptr, "set_sampling_scope", "the scope of ", type_name(), " is null");
+  scope_ = std::move(scope);
+}
+
 namespace utils {
 namespace {
-
-std::atomic<uint64_t> sampling_step{1};
 
 constexpr const char* kDictName = "parametrizations";
 
@@ -49,9 +54,10 @@ class ParametrizedValue final : public ValueSource {
 
   void update(TensorImpl& target) override {
     const bool grad_mode = GradMode::is_enabled();
+    const uint64_t step = parametrization_->sampling_scope()->step();
     const bool stale = !computed_ || (grad_mode && !with_grad_) || inputs_changed() ||
                        revision_ != parametrization_->revision() ||
-                       (parametrization_->is_stochastic() && step_ != sampling_step.load());
+                       (parametrization_->is_stochastic() && step_ != step);
     if (!stale) return;
     const Tensor value = parametrization_->compute();
     BG_CHECK(value.defined() && value.sizes() == sizes_, "parametrization",
@@ -61,7 +67,7 @@ class ParametrizedValue final : public ValueSource {
     computed_ = true;
     with_grad_ = grad_mode;
     revision_ = parametrization_->revision();
-    step_ = sampling_step.load();
+    step_ = step;
     for (Input& input : inputs_) {
       input.storage = input.tensor.impl()->storage().get();
       input.version = input.tensor.version();
@@ -180,10 +186,6 @@ std::shared_ptr<Parametrization> parametrization_of(const Module& module, const 
            module.type_name(), " is not parametrized");
   return std::dynamic_pointer_cast<Parametrization>(ModuleAccess::children(*dict_of(module))[name]);
 }
-
-void begin_sampling_step() { sampling_step.fetch_add(1); }
-
-uint64_t current_sampling_step() { return sampling_step.load(); }
 
 // ---- Weight normalization -----------------------------------------------------------------------
 

@@ -170,26 +170,37 @@ TEST_CASE("Gaussian posterior: initialization, draws, log density") {
   }
 }
 
-TEST_CASE("a posterior's value: one draw per sampling step, the mean, or a frozen draw") {
+TEST_CASE("a posterior's value: one draw per step of its scope, the mean, or a frozen draw") {
   auto q = bayes::make_posterior("gaussian", zeros({3}));
   q->set_prior(bayes::make_prior("gaussian", zeros({3})));
-  nn::utils::begin_sampling_step();
+  nn::SamplingScope& scope = *q->sampling_scope();
+  scope.begin_step();
   const Tensor first = q->compute();
   CHECK(equal(q->compute(), first));  // the same step: the same draw
-  nn::utils::begin_sampling_step();
+  scope.begin_step();
   const Tensor second = q->compute();
   CHECK_FALSE(equal(second, first));
   q->set_mode(bayes::SampleMode::Mean);
   CHECK(equal(q->compute(), q->mean()));
   CHECK_FALSE(q->is_stochastic());
+  // Frozen: the draw of the current step, kept as long as no step begins (a BNN in Frozen mode
+  // begins none at its forward passes; its resample() does).
   q->set_mode(bayes::SampleMode::Frozen);
-  const Tensor frozen = q->compute();
-  nn::utils::begin_sampling_step();
-  CHECK(equal(q->compute(), frozen));  // new steps do not change a frozen draw
-  q->resample();
-  CHECK_FALSE(equal(q->compute(), frozen));
-  q->set_mode(bayes::SampleMode::Sample);
   CHECK(q->is_stochastic());
+  const Tensor frozen = q->compute();
+  CHECK(equal(frozen, second));
+  CHECK(equal(q->compute(), frozen));
+  scope.begin_step();
+  CHECK_FALSE(equal(q->compute(), frozen));
+  // A posterior given another scope follows that one's steps.
+  auto shared = std::make_shared<nn::SamplingScope>();
+  q->set_mode(bayes::SampleMode::Sample);
+  q->set_sampling_scope(shared);
+  const Tensor in_shared = q->compute();
+  scope.begin_step();
+  CHECK(equal(q->compute(), in_shared));
+  shared->begin_step();
+  CHECK_FALSE(equal(q->compute(), in_shared));
 }
 
 TEST_CASE("registries: case-insensitive names and aliases") {

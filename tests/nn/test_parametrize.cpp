@@ -110,7 +110,7 @@ TEST_CASE("a user-defined module is parametrized without changing its code") {
   CHECK(
       twice->named_parameters().keys() ==
       std::vector<std::string>{"parametrizations.weight.mu", "parametrizations.weight.log_sigma"});
-  utils::begin_sampling_step();
+  noisy->sampling_scope()->begin_step();
   const Tensor x = tensor({{1.0, 2.0, 3.0}});
   const Tensor y = twice(x);
   // forward read the weight of draw 0 (both times).
@@ -123,16 +123,40 @@ TEST_CASE("a stochastic parametrization gives one value per sampling step") {
   Twice twice;
   auto noisy = add_noise(*twice, twice->weight);
   const Tensor x = tensor({{1.0, -2.0, 0.5}});
-  utils::begin_sampling_step();
+  noisy->sampling_scope()->begin_step();
   const Tensor first = twice(x);
   const Tensor again = twice(x);  // forward reads the weight twice per call: still one draw
   CHECK(noisy->draws == 1);
   test::check_equal(again, first);
-  utils::begin_sampling_step();
+  noisy->sampling_scope()->begin_step();
   const Tensor second = twice(x);
   CHECK(noisy->draws == 2);
   CHECK_FALSE(allclose(second, first));
   CHECK(allclose(twice->weight, noisy->value_of_draw(1), 0.0, 0.0));
+}
+
+TEST_CASE("sampling scopes are independent: a step of one never redraws another's values") {
+  Twice first_module, second_module;
+  auto first = add_noise(*first_module, first_module->weight);
+  auto second = add_noise(*second_module, second_module->weight);
+  CHECK(first->sampling_scope() != second->sampling_scope());
+  const Tensor x = tensor({{1.0, -2.0, 0.5}});
+  first_module(x);
+  second_module(x);
+  first->sampling_scope()->begin_step();
+  first_module(x);
+  second_module(x);
+  CHECK(first->draws == 2);
+  CHECK(second->draws == 1);
+  // Parametrizations sharing a scope step together.
+  second->set_sampling_scope(first->sampling_scope());
+  first->sampling_scope()->begin_step();
+  first_module(x);
+  second_module(x);
+  CHECK(first->draws == 3);
+  CHECK(second->draws == 2);
+  check_error({"set_sampling_scope", "NoisyWeight", "null"},
+              [&] { second->set_sampling_scope(nullptr); });
 }
 
 TEST_CASE("two forward passes summed before one backward differentiate through both draws") {
@@ -142,9 +166,9 @@ TEST_CASE("two forward passes summed before one backward differentiate through b
   // Two sampling steps, the draws reset so every evaluation sees noise rows 0 and 1.
   auto two_samples = [&] {
     noisy->draws = 0;
-    utils::begin_sampling_step();
+    noisy->sampling_scope()->begin_step();
     const Tensor first = twice(x).pow(2).sum();
-    utils::begin_sampling_step();
+    noisy->sampling_scope()->begin_step();
     const Tensor second = twice(x).pow(2).sum();
     return first + second;
   };

@@ -117,7 +117,7 @@ class BayesianModuleImpl : public nn::Module {
   /// maps a tensor to a tensor) in place; the options are checked before anything changes.
   BayesianModuleImpl(nn::AnyModule module, const BayesianOptions& options = {});
 
-  /// Starts a new sampling step (in Sample mode) and runs the wrapped module.
+  /// Starts a new step of this BNN's sampling scope (in Sample mode) and runs the wrapped module.
   Tensor forward(const Tensor& input);
 
   /// The KL divergence between the posteriors and their priors.
@@ -126,9 +126,12 @@ class BayesianModuleImpl : public nn::Module {
   /// Sets what every posterior's parameter holds.
   void set_mode(SampleMode mode);
   SampleMode mode() const { return mode_; }
-  /// Draws new weights now (in Frozen mode, the way to change them; in Sample mode the next read
-  /// uses them until the next forward pass).
+  /// Draws new weights now: begins a new step of the sampling scope (in Frozen mode, the way to
+  /// change the frozen weights; in Sample mode they are used until the next forward pass).
   void resample();
+  /// The sampling scope of this BNN's posteriors: its steps are this BNN's draws, independent of
+  /// any other model's.
+  const std::shared_ptr<nn::SamplingScope>& sampling_scope() const { return scope_; }
 
   /// The wrapped module, with its own API.
   const std::shared_ptr<nn::Module>& module() const;
@@ -165,6 +168,7 @@ class BayesianModuleImpl : public nn::Module {
   std::vector<Converted> converted_;  // in the order of posteriors_
   std::vector<std::string> deterministic_;
   SampleMode mode_;
+  std::shared_ptr<nn::SamplingScope> scope_ = std::make_shared<nn::SamplingScope>();
 };
 BG_MODULE(BayesianModule);
 

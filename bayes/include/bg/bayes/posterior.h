@@ -20,9 +20,9 @@ namespace bg::bayes {
 
 /// What a posterior's parameter holds.
 enum class SampleMode {
-  Sample,  ///< a new draw at every sampling step (every BayesianModule::forward): training
+  Sample,  ///< a new draw at every step of its sampling scope (every forward pass of its BNN)
   Mean,    ///< the posterior mean: deterministic prediction
-  Frozen,  ///< one draw, kept until resample()
+  Frozen,  ///< one draw, kept until the BNN's resample() begins a new step
 };
 
 class VariationalPosterior : public nn::Parametrization {
@@ -42,13 +42,14 @@ class VariationalPosterior : public nn::Parametrization {
   /// log q(w), elementwise.
   virtual Tensor log_prob(const Tensor& w) = 0;
 
+  /// The draw of the current step of the sampling scope (one per step, whatever the number of
+  /// reads), or the mean in Mean mode.
   Tensor compute() override;
-  bool is_stochastic() const override { return mode_ == SampleMode::Sample; }
+  /// True unless in Mean mode: the value changes when the sampling scope begins a new step.
+  bool is_stochastic() const override { return mode_ != SampleMode::Mean; }
 
   void set_mode(SampleMode mode);
   SampleMode mode() const { return mode_; }
-  /// Draws the noise again (in Frozen mode, the way to change the frozen weights).
-  void resample();
 
   /// The name this type is registered under ("gaussian"): what checkpoints record.
   const std::string& registry_name() const { return registry_name_; }
@@ -62,7 +63,7 @@ class VariationalPosterior : public nn::Parametrization {
   std::string registry_name_;
   Args args_;
   SampleMode mode_ = SampleMode::Sample;
-  uint64_t step_ = 0;  // the sampling step the current noise belongs to
+  uint64_t step_ = 0;  // the step of the sampling scope the current noise belongs to
   bool has_noise_ = false;
   std::shared_ptr<Prior> prior_;
 };

@@ -9,8 +9,10 @@
 // When is the value computed? At most once per change of what it depends on:
 //   - a deterministic parametrization (weight normalization) is recomputed when one of its
 //     parameters changed since the last read (an optimizer step, a move to another device);
-//   - a stochastic one (a variational posterior drawing weights) is recomputed once per sampling
-//     step: begin_sampling_step() starts a new one (BayesianModule does, at each forward pass).
+//   - a stochastic one (a variational posterior drawing weights) is recomputed once per step of
+//     its sampling scope. A scope belongs to a model, not to the process: a BayesianModule gives
+//     all its posteriors one scope and begins a new step at each of its forward passes, so one
+//     model's forward pass never redraws another model's weights.
 // So a forward pass that reads `weight` twice sees one value, and graphs recorded earlier keep
 // the values they used: summing the losses of two forward passes and calling backward() once
 // differentiates through both samples.
@@ -25,10 +27,24 @@ BG_API_BEGIN
 
 namespace bg::nn {
 
+/// The sampling steps of a group of stochastic parametrizations (the posteriors of one
+/// BayesianModule): each of them draws one value per step of its scope, however often it is read.
+class SamplingScope {
+ public:
+  /// The current step (it only grows; the first is 1).
+  uint64_t step() const { return step_; }
+  /// Starts a new step: the scope's stochastic parametrizations draw new values when next read.
+  void begin_step() { ++step_; }
+
+ private:
+  uint64_t step_ = 1;
+};
+
 /// A module that computes the value of another module's parameter.
 class Parametrization : public Module {
  public:
-  using Module::Module;
+  /// `type_name` is what printing shows. The parametrization starts in a sampling scope of its own.
+  explicit Parametrization(std::string type_name);
   /// The parametrized value (called when the value is stale).
   virtual Tensor compute() = 0;
   /// True when compute() draws random numbers, so the value must change once per sampling step
@@ -39,9 +55,14 @@ class Parametrization : public Module {
   void invalidate() { ++revision_; }
   /// Counts invalidate() calls.
   uint64_t revision() const { return revision_; }
+  /// The scope whose steps a stochastic parametrization follows.
+  const std::shared_ptr<SamplingScope>& sampling_scope() const { return scope_; }
+  /// Makes this parametrization follow `scope` (BayesianModule gives its posteriors one scope).
+  void set_sampling_scope(std::shared_ptr<SamplingScope> scope);
 
  private:
   uint64_t revision_ = 0;
+  std::shared_ptr<SamplingScope> scope_;
 };
 
 namespace utils {
@@ -60,12 +81,6 @@ bool is_parametrized(const Module& module, const std::string& name = "");
 
 /// The parametrization of `name`; throws if there is none.
 std::shared_ptr<Parametrization> parametrization_of(const Module& module, const std::string& name);
-
-/// Starts a new sampling step: every stochastic parametrization draws a new value when next read.
-void begin_sampling_step();
-
-/// The number of the current sampling step (it only grows).
-uint64_t current_sampling_step();
 
 /// Weight normalization (Salimans & Kingma, 2016): w = g v / ||v||, the norm taken over every dim
 /// but `dim` (dim = 0: one g per output row). g and v start from the current weight.
