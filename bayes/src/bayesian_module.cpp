@@ -1,5 +1,7 @@
 #include "bg/bayes/bayesian_module.h"
 
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "bg/bayes/registry.h"
@@ -61,6 +63,29 @@ std::string joined(const std::vector<std::string>& names) {
   return out.str();
 }
 
+// The parameters that belong to a parametrization of `root` (a posterior's mu and rho, weight
+// normalization's g and v), each with the tensor that parametrization computes:
+// "0.parametrizations.weight.mu" -> "0.weight (GaussianPosterior)".
+std::map<std::string, std::string> parametrization_parameters(nn::Module& root) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : root.named_modules()) {
+    const auto* parametrization = item.value()->as<nn::Parametrization>();
+    if (parametrization == nullptr) continue;
+    // The parametrization of "<owner>.weight" is the module "<owner>.parametrizations.weight".
+    const std::string& path = item.key();
+    const size_t dot = path.rfind('.');
+    const std::string dict = dot == std::string::npos ? "" : path.substr(0, dot);
+    const std::string tensor = path.substr(dot + 1);
+    const std::string owner = dict.size() > 16 ? dict.substr(0, dict.size() - 17) : "";
+    const std::string target =
+        (owner.empty() ? "" : owner + ".") + tensor + " (" + parametrization->type_name() + ")";
+    for (const auto& parameter : item.value()->named_parameters()) {
+      out[path + "." + parameter.key()] = target;
+    }
+  }
+  return out;
+}
+
 // What one parameter becomes.
 struct Plan {
   std::string name;
@@ -75,6 +100,14 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
     : nn::Module("BayesianModule"), module_(std::move(module)), mode_(options.mode()) {
   BG_CHECK(module_.ptr() != nullptr, "BayesianModule", "no module was given");
   nn::Module& root = *module_.ptr();
+  if (const auto* bnn = root.as<BayesianModuleImpl>()) {
+    throw Error(detail::concat(
+        "BayesianModule: the module is a BayesianModule already (posteriors of ",
+        joined(bnn->posteriors().keys()),
+        "); converting it again would put a second posterior over each mu and rho. Use it as "
+        "it is (a copy of its holder, `bayes::BayesianModule other = bnn;`, is a second handle "
+        "to the same BNN)"));
+  }
   const nn::OrderedDict<Tensor> parameters = root.named_parameters();
   BG_CHECK(!parameters.empty(), "BayesianModule", "the ", root.type_name(),
            " has no parameters to make Bayesian");
@@ -95,6 +128,28 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
     }
     BG_CHECK(matched, "BayesianModule", "the rule '", pattern,
              "' matches no parameter; the parameters are: ", joined(parameters.keys()));
+  }
+  // Parameters of parametrizations the module holds already (a child BNN's posteriors, a weight
+  // norm) are not weights of the model: a posterior over them would be a second layer of
+  // posteriors. They may stay deterministic (a rule says so), and are then trained as they are.
+  const std::map<std::string, std::string> parametrized = parametrization_parameters(root);
+  std::vector<std::string> offending;
+  std::set<std::string> targets;
+  for (const Plan& plan : plans) {
+    const auto it = parametrized.find(plan.name);
+    if (plan.deterministic || it == parametrized.end()) continue;
+    offending.push_back(plan.name);
+    targets.insert(it->second);
+  }
+  if (!offending.empty()) {
+    throw Error(detail::concat(
+        "BayesianModule: the ", root.type_name(), " holds parametrizations already (",
+        joined(std::vector<std::string>(targets.begin(), targets.end())),
+        "); making their parameters Bayesian (", joined(offending),
+        ") would put a second layer of posteriors over them. Convert the plain model, or leave "
+        "them deterministic with a rule, e.g. .deterministic(\"",
+        offending.front().substr(0, offending.front().find("parametrizations.")),
+        "parametrizations.*\")"));
   }
   struct Built {
     std::string name;
@@ -118,6 +173,11 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
     try {
       posterior = make_posterior(plan.posterior.name, parameter, plan.posterior.args);
       prior = make_prior(plan.prior.name, parameter, plan.prior.args);
+    } catch (const Error& e) {
+      throw Error(context + ": " + e.what());
+    }
+    try {
+      posterior->validate();
     } catch (const Error& e) {
       throw Error(context + ": " + e.what());
     }

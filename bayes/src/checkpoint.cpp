@@ -296,6 +296,7 @@ BayesianModule load(nn::AnyModule module, const std::filesystem::path& path) {
   // The conversion, as rules naming each parameter exactly.
   BayesianOptions options;
   options.mode(saved.mode);
+  std::vector<std::pair<std::string, std::shared_ptr<VariationalPosterior>>> standalone;
   for (const std::string& name : saved.deterministic) options.deterministic(name);
   for (const auto& [name, specs] : saved.bayesian) {
     if (name.find_first_of("*?") != std::string::npos) {
@@ -314,6 +315,7 @@ BayesianModule load(nn::AnyModule module, const std::filesystem::path& path) {
       expected[state_prefix(name) + "." + item.key()] = item.value().sizes();
     }
     options.rule(name, Rule().posterior(specs.first).prior(specs.second));
+    standalone.emplace_back(name, posterior);
   }
   std::vector<std::string> absent, extra, mismatched;
   for (const auto& [key, sizes] : expected) {
@@ -332,6 +334,20 @@ BayesianModule load(nn::AnyModule module, const std::filesystem::path& path) {
     reader.fail(detail::concat("the module does not have the saved architecture: missing tensors [",
                                joined(absent), "], unexpected tensors [", joined(extra),
                                "], mismatched shapes [", joined(mismatched), "]"));
+  }
+  // The saved variational parameters must describe distributions (a NaN or non-positive scale
+  // in the file is an error naming the parameter): checked on the stand-alone posteriors.
+  for (const auto& [name, posterior] : standalone) {
+    nn::OrderedDict<Tensor> state;
+    for (const auto& item : posterior->state_dict()) {
+      state.insert(item.key(), file.tensors[state_prefix(name) + "." + item.key()]);
+    }
+    try {
+      posterior->load_state_dict(state);
+      posterior->validate();
+    } catch (const Error& e) {
+      reader.fail("the saved parameter '" + name + "': " + e.what());
+    }
   }
 
   BayesianModule bnn(std::move(module), options);

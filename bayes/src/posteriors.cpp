@@ -81,6 +81,21 @@ Tensor GaussianPosterior::sample() { return fused::gaussian_sample(mu, rho, eps)
 
 Tensor GaussianPosterior::fresh_sample() { return mu + sigma() * randn_like(mu); }
 
+void GaussianPosterior::validate() const {
+  NoGradGuard no_grad;
+  // NaN compares false, so "not positive" catches it too.
+  const Tensor bad = logical_not(sigma() > 0).flatten();
+  const int64_t count = bad.sum().item<int64_t>();
+  if (count == 0) return;
+  const int64_t first = bad.to(kInt64).argmax().item<int64_t>();
+  throw Error(detail::concat(registry_name(),
+                             " posterior: sigma = softplus(rho) must be positive, "
+                             "but it is NaN or not positive at ",
+                             count, " of ", bad.numel(), " elements (the first at flat index ",
+                             first, ", where rho = ", rho.detach().flatten()[first].item<double>(),
+                             ")"));
+}
+
 Tensor GaussianPosterior::log_prob(const Tensor& w) {
   const Tensor s = sigma();
   const Tensor z = (w - mu) / s;

@@ -367,6 +367,20 @@ TEST_CASE("loading names what is wrong and leaves the module as it was") {
     edit_description(file.path, [](std::string& text) { text = "{\"format\": \"bayesgrad.bnn\""; });
     test::check_error({"bayes::load", "invalid JSON"}, [&] { bayes::load(fresh, file.path); });
   }
+  SUBCASE("a NaN or non-positive scale in the file: the parameter is named") {
+    TensorFile saved = load_tensors(file.path);
+    {
+      NoGradGuard no_grad;
+      saved.tensors["module.2.parametrizations.bias.rho"].flatten()[1].fill_(std::nan(""));
+    }
+    save_tensors(file.path, saved.tensors, saved.metadata);
+    nn::Sequential fresh = mlp();
+    const auto before = snapshot(*fresh);
+    test::check_error({"bayes::load", "the saved parameter '2.bias'", "sigma = softplus(rho)",
+                       "NaN or not positive at 1 of 2 elements", "flat index 1"},
+                      [&] { bayes::load(fresh, file.path); });
+    check_unchanged(*fresh, before);
+  }
   SUBCASE("a missing file") {
     nn::Sequential fresh = mlp();
     test::check_error({"missing_file.safetensors"},

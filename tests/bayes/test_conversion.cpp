@@ -255,6 +255,57 @@ TEST_CASE("mistakes in the options throw, list what exists, and leave the module
   CHECK(bnn->posteriors().keys() == std::vector<std::string>{"fc.weight", "fc.bias"});
 }
 
+TEST_CASE("converting what is Bayesian (or parametrized) already is an error naming it") {
+  manual_seed(9);
+  nn::Sequential net = mlp();
+  BayesianModule bnn(net);
+  SUBCASE("a BayesianModule itself") {
+    test::check_error({"BayesianModule", "is a BayesianModule already",
+                       "posteriors of 0.weight, 0.bias, 2.weight, 2.bias", "second posterior"},
+                      [&] { std::make_shared<bayes::BayesianModuleImpl>(bnn.ptr()); });
+    test::check_error({"is a BayesianModule already"},
+                      [&] { BayesianModule(bnn, BayesianOptions().prior("laplace")); });
+  }
+  SUBCASE("a model holding a BNN: its posteriors' parameters are named") {
+    nn::Sequential outer(bnn, nn::Linear(2, 1));
+    test::check_error(
+        {"BayesianModule", "the Sequential holds parametrizations already",
+         "0.module.0.weight (GaussianPosterior)", "0.module.2.bias (GaussianPosterior)",
+         "0.module.0.parametrizations.weight.mu", "second layer of posteriors",
+         ".deterministic(\"0.module.0.parametrizations.*\")"},
+        [&] { BayesianModule{outer}; });
+    CHECK_FALSE(nn::utils::is_parametrized(*outer[1]));
+    // Left deterministic, the inner BNN keeps its posteriors and the rest is converted.
+    BayesianModule both(outer, BayesianOptions().deterministic("0.*"));
+    CHECK(both->posteriors().keys() == std::vector<std::string>{"1.weight", "1.bias"});
+    CHECK(both(randn({2, 3})).sizes() == Shape{2, 1});
+  }
+  SUBCASE("a weight-normalized layer") {
+    nn::Linear linear(3, 2);
+    nn::utils::weight_norm(*linear);
+    test::check_error({"the Linear holds parametrizations already", "weight (WeightNorm)",
+                       "parametrizations.weight.g, parametrizations.weight.v"},
+                      [&] { BayesianModule{linear}; });
+    BayesianModule only_bias(linear, BayesianOptions().deterministic("parametrizations.*"));
+    CHECK(only_bias->posteriors().keys() == std::vector<std::string>{"bias"});
+  }
+}
+
+TEST_CASE("a posterior whose sigma is NaN or not positive is an error naming the parameter") {
+  nn::Sequential net = mlp();
+  test::check_error(
+      {"BayesianModule (parameter '0.weight')", "gaussian posterior",
+       "sigma = softplus(rho) must be positive", "NaN or not positive at 12 of 12", "rho = nan"},
+      [&] {
+        BayesianModule(net, BayesianOptions().posterior({"gaussian", {{"rho", std::nan("")}}}));
+      });
+  // softplus(-200) underflows to 0 in float32.
+  test::check_error({"'0.weight'", "NaN or not positive", "rho = -200"}, [&] {
+    BayesianModule(net, BayesianOptions().posterior({"gaussian", {{"rho", -200.0}}}));
+  });
+  CHECK_FALSE(nn::utils::is_parametrized(*net[0]));
+}
+
 TEST_CASE("sample modes: a draw per forward, the mean, or a frozen draw until resample()") {
   manual_seed(5);
   nn::Linear linear(3, 2);

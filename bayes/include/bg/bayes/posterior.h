@@ -41,6 +41,10 @@ class VariationalPosterior : public nn::Parametrization {
   virtual Tensor mean() = 0;
   /// log q(w), elementwise.
   virtual Tensor log_prob(const Tensor& w) = 0;
+  /// Throws a bg::Error when the variational parameters describe no distribution (a NaN or
+  /// non-positive scale). BayesianModule checks every posterior after conversion and bayes::load
+  /// after loading; the default accepts anything.
+  virtual void validate() const {}
 
   /// The draw of the current step of the sampling scope (one per step, whatever the number of
   /// reads), or the mean in Mean mode.
@@ -79,6 +83,8 @@ class GaussianPosterior : public VariationalPosterior {
   Tensor fresh_sample() override;
   Tensor mean() override { return mu; }
   Tensor log_prob(const Tensor& w) override;
+  /// Throws unless sigma = softplus(rho) is positive (not NaN) everywhere.
+  void validate() const override;
   /// softplus(rho).
   Tensor sigma() const;
 
