@@ -33,18 +33,20 @@ class StudentTPrior : public bayes::Prior {
         df(args.number("student_t prior", "df", 3.0)) {
     args.allow_only("student_t prior", {"df", "scale"});
     BG_CHECK(df > 0, "student_t prior", "df must be positive, got ", df);
-    // A buffer, so that it follows the model to another device or dtype and is saved with it.
-    scale = register_buffer("scale", args.tensor("student_t prior", "scale", 1.0, like));
+    // A number stays an exact double; a tensor becomes the buffer "scale", so that it follows the
+    // model to another device or dtype and checkpoints keep it.
+    scale = argument("student_t prior", args, "scale", 1.0, like);
   }
 
   Tensor log_prob(const Tensor& w) const override {
     const double constant =
         std::lgamma((df + 1) / 2) - std::lgamma(df / 2) - 0.5 * std::log(df * M_PI);
-    return ((w / scale).pow(2) / df).log1p() * (-(df + 1) / 2) - scale.log() + constant;
+    const Tensor s = scale.like(w);
+    return ((w / s).pow(2) / df).log1p() * (-(df + 1) / 2) - s.log() + constant;
   }
 
   double df;
-  Tensor scale;
+  bayes::PriorArgument scale;
 };
 
 // A model of our own: a small tanh network plus a linear term with its own raw parameter.

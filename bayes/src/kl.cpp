@@ -19,19 +19,21 @@ const T& as(const auto& object, const char* what) {
 Tensor kl_gaussian_gaussian(VariationalPosterior& q, const Prior& p) {
   const auto& posterior = as<GaussianPosterior>(q, "Gaussian posterior");
   const auto& prior = as<GaussianPrior>(p, "Gaussian prior");
-  return fused::gaussian_kl(posterior.mu, posterior.rho, prior.mu, prior.sigma);
+  return fused::gaussian_kl(posterior.mu, posterior.rho, prior.mu.like(posterior.mu),
+                            prior.sigma.like(posterior.mu));
 }
 
 Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p) {
   const auto& posterior = as<GaussianPosterior>(q, "Gaussian posterior");
   const auto& prior = as<LaplacePrior>(p, "Laplace prior");
   const Tensor s = posterior.sigma();
-  const Tensor d = posterior.mu - prior.mu;
+  const Tensor d = posterior.mu - prior.mu.like(posterior.mu);
+  const Tensor b = prior.b.like(posterior.mu);
   // Phi(-d/s) = (1 + erf(-d / (s sqrt 2))) / 2, so 1 - 2 Phi(-d/s) = erf(d / (s sqrt 2)).
   const Tensor folded_mean =
       s * std::sqrt(2.0 / M_PI) * (d * d / (s * s * -2)).exp() + d * (d / (s * M_SQRT2)).erf();
   const double log_sqrt_2pi_e = 0.5 * std::log(2.0 * M_PI * M_E);
-  return ((prior.b * 2).log() - s.log() - log_sqrt_2pi_e + folded_mean / prior.b).sum();
+  return ((b * 2).log() - s.log() - log_sqrt_2pi_e + folded_mean / b).sum();
 }
 
 Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate) {

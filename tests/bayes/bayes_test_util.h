@@ -15,8 +15,8 @@ namespace bg::bayes::test {
 
 /// Student-t prior: log p(w) = lgamma((df+1)/2) - lgamma(df/2) - log(df pi)/2 - log(scale)
 /// - (df+1)/2 log(1 + ((w - mu)/scale)^2 / df). Arguments: df (number, default 3), mu (number,
-/// default 0), scale (number or tensor, default 1; kept in the buffer "scale", so checkpoints can
-/// restore it).
+/// default 0), scale (number or tensor, default 1; a tensor is kept in the buffer "scale", so
+/// checkpoints can restore it).
 class StudentTPrior : public Prior {
  public:
   StudentTPrior(const Tensor& like, const Args& args)
@@ -25,16 +25,17 @@ class StudentTPrior : public Prior {
         mu(args.number("student_t prior", "mu", 0.0)) {
     args.allow_only("student_t prior", {"df", "mu", "scale"});
     BG_CHECK(df > 0, "student_t prior", "df must be positive, got ", df);
-    scale = register_buffer("scale", args.tensor("student_t prior", "scale", 1.0, like));
+    scale = argument("student_t prior", args, "scale", 1.0, like);
   }
   Tensor log_prob(const Tensor& w) const override {
-    const Tensor z = (w - mu) / scale;
+    const Tensor s = scale.like(w);
+    const Tensor z = (w - mu) / s;
     const double constant =
         std::lgamma((df + 1) / 2) - std::lgamma(df / 2) - 0.5 * std::log(df * std::numbers::pi);
-    return (z * z / df).log1p() * (-(df + 1) / 2) - scale.log() + constant;
+    return (z * z / df).log1p() * (-(df + 1) / 2) - s.log() + constant;
   }
   double df, mu;
-  Tensor scale;
+  PriorArgument scale;
 };
 
 /// A Gaussian posterior with a fixed standard deviation: only mu is learned (mu starts at 0).
@@ -65,10 +66,10 @@ class FixedSigmaPosterior : public VariationalPosterior {
 inline Tensor kl_fixed_sigma_gaussian(VariationalPosterior& q, const Prior& p) {
   const auto& posterior = dynamic_cast<const FixedSigmaPosterior&>(q);
   const auto& prior = dynamic_cast<const GaussianPrior&>(p);
-  const Tensor diff = posterior.mu - prior.mu;
+  const Tensor diff = posterior.mu - prior.mu.like(posterior.mu);
   const double s = posterior.sigma;
-  return ((prior.sigma / s).log() + (diff * diff + s * s) / (prior.sigma * prior.sigma * 2) - 0.5)
-      .sum();
+  const Tensor t = prior.sigma.like(posterior.mu);
+  return ((t / s).log() + (diff * diff + s * s) / (t * t * 2) - 0.5).sum();
 }
 
 /// Registers "student_t" (alias "t"), "fixed_sigma" and the KL of (fixed_sigma, gaussian), once per

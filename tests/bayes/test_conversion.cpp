@@ -109,27 +109,11 @@ TEST_CASE("conv + batch norm: norm weights become posteriors, running statistics
   CHECK(bnn->posteriors().keys() ==
         std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias", "5.weight", "5.bias"});
   CHECK(keys_of(bnn->named_buffers()) ==
-        std::vector<std::string>{"module.0.parametrizations.weight.eps",
-                                 "module.0.parametrizations.weight.prior.mu",
-                                 "module.0.parametrizations.weight.prior.sigma",
-                                 "module.0.parametrizations.bias.eps",
-                                 "module.0.parametrizations.bias.prior.mu",
-                                 "module.0.parametrizations.bias.prior.sigma",
-                                 "module.1.running_mean",
-                                 "module.1.running_var",
-                                 "module.1.num_batches_tracked",
-                                 "module.1.parametrizations.weight.eps",
-                                 "module.1.parametrizations.weight.prior.mu",
-                                 "module.1.parametrizations.weight.prior.sigma",
-                                 "module.1.parametrizations.bias.eps",
-                                 "module.1.parametrizations.bias.prior.mu",
-                                 "module.1.parametrizations.bias.prior.sigma",
-                                 "module.5.parametrizations.weight.eps",
-                                 "module.5.parametrizations.weight.prior.mu",
-                                 "module.5.parametrizations.weight.prior.sigma",
-                                 "module.5.parametrizations.bias.eps",
-                                 "module.5.parametrizations.bias.prior.mu",
-                                 "module.5.parametrizations.bias.prior.sigma"});
+        std::vector<std::string>{
+            "module.0.parametrizations.weight.eps", "module.0.parametrizations.bias.eps",
+            "module.1.running_mean", "module.1.running_var", "module.1.num_batches_tracked",
+            "module.1.parametrizations.weight.eps", "module.1.parametrizations.bias.eps",
+            "module.5.parametrizations.weight.eps", "module.5.parametrizations.bias.eps"});
   auto norm = net->ptr<nn::BatchNorm2dImpl>(1);
   CHECK(equal(norm->running_mean, zeros({2})));
   const Tensor x = randn({4, 1, 8, 8});
@@ -401,12 +385,42 @@ TEST_CASE("bnn->to(kFloat64) moves posteriors, priors, noise and the KL") {
     const auto& q = dynamic_cast<const bayes::GaussianPosterior&>(*item.value());
     const auto& p = dynamic_cast<const bayes::GaussianPrior&>(*q.prior());
     const Tensor s = softplus(q.rho);
+    const Tensor p_mu = p.mu.like(q.mu), p_sigma = p.sigma.like(q.mu);
     expected +=
-        ((p.sigma / s).log() + (s * s + (q.mu - p.mu).pow(2)) / (p.sigma * p.sigma * 2) - 0.5)
+        ((p_sigma / s).log() + (s * s + (q.mu - p_mu).pow(2)) / (p_sigma * p_sigma * 2) - 0.5)
             .sum()
             .item<double>();
   }
   CHECK(kl.item<double>() == doctest::Approx(expected).epsilon(1e-13));
+}
+
+TEST_CASE("bnn->to(kFloat64) keeps the priors' number arguments exact") {
+  nn::Sequential net = mlp();
+  BayesianModule bnn(
+      net, BayesianOptions()
+               .prior({"scale_mixture", {{"pi", 0.25}, {"sigma1", 0.1}, {"sigma2", 0.0025}}})
+               .rule("*.bias", Rule().prior({"gaussian", {{"mu", 0.3}, {"sigma", 0.7}}}))
+               .rule("2.weight", Rule().prior({"laplace", {{"mu", -0.1}, {"b", 0.0025}}})));
+  bnn->to(kFloat64);
+  const Tensor like = zeros({}, kFloat64);
+  const auto& mixture =
+      dynamic_cast<const bayes::ScaleMixturePrior&>(*bnn->posteriors()["0.weight"]->prior());
+  CHECK(mixture.sigma2.like(like).item<double>() == 0.0025);  // not 0.0024999999441206455
+  CHECK(mixture.sigma1.like(like).item<double>() == 0.1);
+  const auto& gaussian =
+      dynamic_cast<const bayes::GaussianPrior&>(*bnn->posteriors()["0.bias"]->prior());
+  CHECK(gaussian.mu.like(like).item<double>() == 0.3);
+  CHECK(gaussian.sigma.like(like).item<double>() == 0.7);
+  const auto& laplace =
+      dynamic_cast<const bayes::LaplacePrior&>(*bnn->posteriors()["2.weight"]->prior());
+  CHECK(laplace.b.like(like).item<double>() == 0.0025);
+  CHECK(laplace.mu.like(like).dtype() == kFloat64);
+  // In float32 the same argument is float32's nearest value.
+  CHECK(laplace.b.like(zeros({})).item<float>() == 0.0025f);
+  // The log densities use the exact arguments: log N(w; 0.3, 0.7^2) at w = 0.3 is
+  // -log(0.7 sqrt(2 pi)).
+  CHECK(gaussian.log_prob(full({1}, 0.3, kFloat64)).item<double>() ==
+        doctest::Approx(-std::log(0.7) - 0.5 * std::log(2 * M_PI)).epsilon(1e-15));
 }
 
 TEST_CASE("a model moved to float64 before conversion gets float64 posteriors") {

@@ -223,8 +223,8 @@ TEST_CASE("the KL's gradients with respect to mu and rho match finite difference
           auto& p = dynamic_cast<bayes::GaussianPrior&>(*q->prior());
           q->mu = in[0];
           q->rho = in[1];
-          p.mu = in[2];
-          p.sigma = in[3];
+          p.mu = bayes::PriorArgument(in[2]);
+          p.sigma = bayes::PriorArgument(in[3]);
           return bayes::kl_gaussian_gaussian(*q, p);
         },
         {mu, rho, prior_mu, prior_sigma});

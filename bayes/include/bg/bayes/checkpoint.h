@@ -8,11 +8,12 @@
 //   bayes::BayesianModule bnn = bayes::load(net, "bnn.safetensors");       // no options repeated
 //
 // The tensors are bnn->state_dict(): the variational parameters ("module.0.parametrizations.
-// weight.mu", ".rho"), the priors' buffers (".prior.sigma": tensor-valued prior arguments
-// included), the deterministic parameters and the wrapped module's buffers (running statistics).
+// weight.mu", ".rho"), the priors' buffers (".prior.sigma": tensor-valued prior arguments; number
+// arguments are in the description, exact), the deterministic parameters and the wrapped
+// module's buffers (running statistics).
 // The metadata entry kCheckpointKey holds JSON describing the conversion:
 //
-//   {"format": "bayesgrad.bnn", "version": 1, "mode": "sample",
+//   {"format": "bayesgrad.bnn", "version": 2, "mode": "sample",
 //    "bayesian": [{"name": "0.weight",
 //                  "posterior": {"name": "gaussian", "args": {"rho": ["number", "-3"]}},
 //                  "prior": {"name": "gaussian", "args": {"sigma": ["tensor", "module.0.pa..."]}}},
@@ -39,9 +40,11 @@ BG_API_BEGIN
 
 namespace bg::bayes {
 
-/// The metadata key holding the conversion, and the format version save() writes.
+/// The metadata key holding the conversion, and the format version save() writes. Version 1 kept
+/// number-valued prior arguments as 0-d tensors in the state as well; version 2 keeps them in the
+/// description only, so that they stay exact at any dtype.
 inline constexpr const char* kCheckpointKey = "bayesgrad.bnn";
-inline constexpr int64_t kCheckpointVersion = 1;
+inline constexpr int64_t kCheckpointVersion = 2;
 
 /// Writes bnn->state_dict() and the description of its conversion (posteriors, priors and their
 /// arguments, deterministic parameters, sample mode) to `path`, with `metadata` beside it.

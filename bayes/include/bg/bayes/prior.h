@@ -1,6 +1,8 @@
 #pragma once
-// Priors p(w) over one parameter tensor. A prior is a module whose tensors are buffers, so it
-// follows bnn->to(...) and is saved in checkpoints (tensor-valued priors included).
+// Priors p(w) over one parameter tensor. A prior is a module: its tensor-valued arguments are
+// buffers, so they follow bnn->to(...) and checkpoints keep them; its number-valued arguments stay
+// exact doubles (PriorArgument), so a prior built in float32 keeps sigma = 0.0025 exact after
+// bnn->to(kFloat64) instead of the float32 rounding of 0.0025.
 
 #include <string>
 
@@ -11,6 +13,28 @@
 BG_API_BEGIN
 
 namespace bg::bayes {
+
+/// One argument of a prior: a number, kept as an exact double and made a 0-d tensor of the dtype
+/// and device it is used with, or a tensor (a buffer of the prior, broadcastable to the parameter).
+class PriorArgument {
+ public:
+  PriorArgument() = default;
+  explicit PriorArgument(double number) : number_(number) {}
+  explicit PriorArgument(Tensor tensor) : tensor_(std::move(tensor)) {}
+  bool is_number() const { return !tensor_.defined(); }
+  /// The number (for a tensor argument, an error).
+  double number() const;
+  /// The tensor (undefined for a number argument).
+  const Tensor& tensor() const { return tensor_; }
+  /// The value with the dtype and device of `like`: the tensor, or the number as a 0-d tensor
+  /// (made once per dtype and device).
+  Tensor like(const Tensor& like) const;
+
+ private:
+  double number_ = 0;
+  Tensor tensor_;
+  mutable Tensor materialized_;
+};
 
 class Prior : public nn::Module {
  public:
@@ -24,6 +48,16 @@ class Prior : public nn::Module {
   const Args& args() const { return args_; }
   void pretty_print(std::ostream& out) const override;
 
+ protected:
+  /// The argument `key` of `args` (or `fallback`), a number or a tensor broadcastable to `like`;
+  /// a tensor is registered as the buffer `key` (where checkpoints look for it). `owner` names the
+  /// prior in errors.
+  PriorArgument argument(const std::string& owner, const Args& args, const std::string& key,
+                         double fallback, const Tensor& like);
+  /// Throws unless every element of `argument` is positive (not NaN).
+  static void check_positive(const std::string& owner, const std::string& key,
+                             const PriorArgument& argument);
+
  private:
   std::string registry_name_;
   Args args_;
@@ -35,7 +69,7 @@ class GaussianPrior : public Prior {
  public:
   GaussianPrior(const Tensor& like, const Args& args);
   Tensor log_prob(const Tensor& w) const override;
-  Tensor mu, sigma;
+  PriorArgument mu, sigma;
 };
 
 /// pi N(0, sigma1^2) + (1 - pi) N(0, sigma2^2) (Blundell et al., 2015), evaluated in log space so
@@ -45,7 +79,7 @@ class ScaleMixturePrior : public Prior {
  public:
   ScaleMixturePrior(const Tensor& like, const Args& args);
   Tensor log_prob(const Tensor& w) const override;
-  Tensor sigma1, sigma2;
+  PriorArgument sigma1, sigma2;
   double pi;
 };
 
@@ -54,7 +88,7 @@ class LaplacePrior : public Prior {
  public:
   LaplacePrior(const Tensor& like, const Args& args);
   Tensor log_prob(const Tensor& w) const override;
-  Tensor mu, b;
+  PriorArgument mu, b;
 };
 
 }  // namespace bg::bayes
