@@ -222,7 +222,8 @@ Tensor BayesianModuleImpl::kl_divergence(const KLOptions& options) {
   int64_t count = 0;
   for (size_t i = 0; i < converted_.size(); ++i) {
     VariationalPosterior& q = *posteriors_.items()[i].value();
-    const Tensor kl = bayes::kl_divergence(q, converted_[i].parameter, {options.mc_samples, false});
+    const Tensor kl =
+        bayes::kl_divergence(q, converted_[i].parameter, {options.mc_samples, options.method});
     total = total.defined() ? total + kl : kl;
     count += converted_[i].parameter.numel();
   }

@@ -39,10 +39,14 @@ Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p) {
 Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate) {
   BG_CHECK(q.prior() != nullptr, "kl_divergence", q.type_name(), " has no prior");
   const Prior& prior = *q.prior();
-  if (!estimate.force_monte_carlo) {
+  if (estimate.method != KLMethod::MonteCarlo) {
     if (const KLFunction* closed_form = find_kl(q.registry_name(), prior.registry_name()))
       return (*closed_form)(q, prior);
   }
+  BG_CHECK(estimate.method != KLMethod::ClosedForm, "kl_divergence",
+           "no closed form is registered for the posterior '", q.registry_name(),
+           "' and the prior '", prior.registry_name(),
+           "' (bayes::register_kl adds one); use KLMethod::Auto or KLMethod::MonteCarlo");
   // Monte Carlo: E_q[log q(w) - log p(w)].
   if (estimate.mc_samples <= 0) return (q.log_prob(value) - prior.log_prob(value)).sum();
   Tensor total;

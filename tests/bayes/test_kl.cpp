@@ -148,7 +148,8 @@ TEST_CASE("Gaussian-Laplace KL equals a numerical integral and the Monte Carlo e
   const int64_t n = 20000;
   auto q = repeated(n, 0.3, -0.5, "laplace", {{"mu", -0.2}, {"b", 0.7}});
   const double analytic = bayes::kl_divergence(*q, q->sample()).item<double>();
-  const double mc = bayes::kl_divergence(*q, q->sample(), {1, true}).item<double>();
+  const double mc =
+      bayes::kl_divergence(*q, q->sample(), {1, bayes::KLMethod::MonteCarlo}).item<double>();
   const double standard_error = std::sqrt(static_cast<double>(n)) * term_std(*q, 2);
   CHECK(std::abs(mc - analytic) < 4 * standard_error);
   CHECK(standard_error < 0.05 * analytic);  // the check has teeth
@@ -176,14 +177,15 @@ TEST_CASE("Monte Carlo KL converges to the value without closed form, within its
   }
   SUBCASE("from fresh draws (mc_samples = 4): the error shrinks by 2") {
     const Tensor eps = q->eps.clone();
-    const double mc = bayes::kl_divergence(*q, q->sample(), {4, false}).item<double>();
+    const double mc = bayes::kl_divergence(*q, q->sample(), {4}).item<double>();
     CHECK(std::abs(mc - n * reference) < 4 * std::sqrt(n / 4.0) * spread);
     CHECK(equal(q->eps, eps));  // fresh draws leave the noise of the forward pass alone
   }
   SUBCASE("forced Monte Carlo on a pair with a closed form agrees with it") {
     auto g = repeated(n, 0.4, -1.0, "gaussian", {{"sigma", 0.8}});
     const double analytic = bayes::kl_divergence(*g, g->sample()).item<double>();
-    const double mc = bayes::kl_divergence(*g, g->sample(), {2, true}).item<double>();
+    const double mc =
+        bayes::kl_divergence(*g, g->sample(), {2, bayes::KLMethod::MonteCarlo}).item<double>();
     CHECK(std::abs(mc - analytic) < 4 * std::sqrt(n / 2.0) * term_std(*g, 1));
   }
 }
@@ -199,7 +201,8 @@ TEST_CASE("the KL's gradients with respect to mu and rho match finite difference
       q->rho = in[1];
       const Tensor eps = tensor({{0.3, -1.1, 0.8}, {0.05, -0.4, 1.7}}, kFloat64);
       const Tensor w = in[0] + bg::softplus(in[1]) * eps;  // the reparameterized draw
-      return bayes::kl_divergence(*q, w, {0, monte_carlo});
+      return bayes::kl_divergence(
+          *q, w, {0, monte_carlo ? bayes::KLMethod::MonteCarlo : bayes::KLMethod::Auto});
     };
   };
   SUBCASE("Gaussian prior, closed form") {
@@ -292,11 +295,34 @@ TEST_CASE("a BNN's KL: the forward pass's draw by default, n fresh draws with mc
   }
   CHECK(fresh == doctest::Approx(replayed).epsilon(1e-5));
 
-  // Pairs with a closed form ignore mc_samples.
+  // ClosedForm refuses a pair without one.
+  test::check_error({"kl_divergence", "no closed form", "posterior 'gaussian'",
+                     "prior 'scale_mixture'", "KLMethod::MonteCarlo"},
+                    [&] { bnn->kl_divergence({.method = bayes::KLMethod::ClosedForm}); });
+
+  // Pairs with a closed form ignore mc_samples, unless Monte Carlo is forced: then the forward
+  // pass's draw (mc_samples = 0) or fresh draws, as for a pair without one.
   nn::Linear other(3, 2);
   BayesianModule gaussian(other);
-  CHECK(gaussian->kl_divergence({bayes::KLReduction::Sum, 5}).item<double>() ==
-        gaussian->kl_divergence().item<double>());
+  const double closed = gaussian->kl_divergence().item<double>();
+  CHECK(gaussian->kl_divergence({bayes::KLReduction::Sum, 5}).item<double>() == closed);
+  CHECK(gaussian->kl_divergence({.method = bayes::KLMethod::ClosedForm}).item<double>() == closed);
+  gaussian(randn({1, 3}));
+  double at_gaussian_draw = 0;
+  for (const auto& item : gaussian->posteriors()) {
+    const Tensor value = item.key() == "weight" ? other->weight : other->bias;
+    at_gaussian_draw += (item.value()->log_prob(value) - item.value()->prior()->log_prob(value))
+                            .sum()
+                            .item<double>();
+  }
+  CHECK(gaussian->kl_divergence({.method = bayes::KLMethod::MonteCarlo}).item<double>() ==
+        doctest::Approx(at_gaussian_draw).epsilon(1e-6));
+  manual_seed(16);
+  const double forced =
+      gaussian->kl_divergence({.mc_samples = 4000, .method = bayes::KLMethod::MonteCarlo})
+          .item<double>();
+  CHECK(forced != closed);
+  CHECK(forced == doctest::Approx(closed).epsilon(0.01));
 }
 
 TEST_CASE("a user-registered closed-form KL is used for its pair") {
@@ -323,9 +349,10 @@ TEST_CASE("a user-registered closed-form KL is used for its pair") {
   // The Monte Carlo estimate at the current draw differs: the closed form was the one used.
   double at_draw = 0;
   for (const auto& item : bnn->posteriors()) {
-    at_draw += bayes::kl_divergence(
-                   *item.value(), item.key() == "weight" ? linear->weight : linear->bias, {0, true})
-                   .item<double>();
+    at_draw +=
+        bayes::kl_divergence(*item.value(), item.key() == "weight" ? linear->weight : linear->bias,
+                             {0, bayes::KLMethod::MonteCarlo})
+            .item<double>();
   }
   CHECK(std::abs(at_draw - kl) > 1e-3);
   CHECK(bayes::find_kl("FIXED_SIGMA", "normal") != nullptr);

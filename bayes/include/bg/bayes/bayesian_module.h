@@ -103,9 +103,13 @@ enum class KLReduction {
 
 struct KLOptions {
   KLReduction reduction = KLReduction::Sum;
-  /// 0: closed forms where registered, else one Monte Carlo sample from the last forward pass;
-  /// n > 0: closed forms where registered, else the mean over n fresh draws.
+  /// For Monte Carlo: 0 takes one sample per posterior, the draw of the last forward pass; n > 0
+  /// the mean over n fresh draws. Pairs computed in closed form ignore it.
   int64_t mc_samples = 0;
+  /// Auto (the default): the closed form where the (posterior, prior) pair has one registered
+  /// (Gaussian-Gaussian, Gaussian-Laplace), Monte Carlo otherwise. MonteCarlo forces Monte Carlo
+  /// for every pair; ClosedForm makes a pair without a closed form an error.
+  KLMethod method = KLMethod::Auto;
 };
 
 /// True when `name` matches the glob `pattern` ('*' any run of characters, '?' one character).

@@ -19,14 +19,20 @@ Tensor kl_gaussian_gaussian(VariationalPosterior& q, const Prior& p);
 /// d = m - mu; summed over the parameter's elements.
 Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p);
 
+/// Closed form or Monte Carlo.
+enum class KLMethod {
+  Auto,        ///< the closed form where one is registered for the pair, else Monte Carlo
+  ClosedForm,  ///< the closed form; a pair without one is an error
+  MonteCarlo,  ///< Monte Carlo even where a closed form exists (e.g. to check one with the other)
+};
+
 /// How the KL of one posterior is computed.
 struct KLEstimate {
-  /// 0: the closed form when the pair has one, else one Monte Carlo sample: the value the
-  /// parameter holds now (the draw of the last forward pass: unbiased, at no extra cost).
-  /// n > 0: the closed form when there is one, else the mean over n fresh draws.
+  /// For Monte Carlo: 0 takes one sample, the value the parameter holds now (the draw of the last
+  /// forward pass: unbiased, at no extra cost); n > 0 the mean over n fresh draws. A closed form
+  /// ignores it.
   int64_t mc_samples = 0;
-  /// Use Monte Carlo even when a closed form exists (for checking one against the other).
-  bool force_monte_carlo = false;
+  KLMethod method = KLMethod::Auto;
 };
 
 /// KL(q || q's prior), summed over the parameter's elements, of a posterior whose parameter
