@@ -13,19 +13,48 @@ VariationalPosterior::VariationalPosterior(std::string type_name, std::string re
                                            Args args)
     : nn::Parametrization(std::move(type_name)),
       registry_name_(std::move(registry_name)),
-      args_(std::move(args)) {}
+      args_(std::move(args)) {
+  // A placeholder until the first draw; every draw then replaces its storage (set_data), so a
+  // graph that saved an earlier noise keeps it.
+  eps_ = register_buffer("eps", zeros({0}), /*persistent=*/false);
+}
+
+Shape VariationalPosterior::noise_shape() { return mean().sizes(); }
+
+Tensor VariationalPosterior::draw_noise(const Shape& sizes) {
+  return randn(sizes, mean().options());
+}
+
+Tensor VariationalPosterior::noise() {
+  // One noise per step of the scope: the value may be computed again within a step (e.g. once
+  // without and once with gradients, or after an optimizer step), and must then be the same draw.
+  const uint64_t step = sampling_scope()->step();
+  if (step_ != step) {
+    NoGradGuard no_grad;
+    eps_.set_data(draw_noise(noise_shape()));
+    step_ = step;
+  }
+  // A handle of its own: it keeps this step's noise when the buffer moves on to the next step's.
+  return eps_.detach();
+}
+
+Tensor VariationalPosterior::checked_sample(const Tensor& noise) {
+  const uint32_t version = noise.version();
+  Tensor value = sample(noise);
+  BG_CHECK(noise.version() == version, type_name(),
+           "sample() modified its noise in place; a posterior must not (autograd saves the noise "
+           "of every draw a loss used): use the noise as it is handed out, or draw other noise "
+           "by overriding draw_noise()");
+  return value;
+}
+
+Tensor VariationalPosterior::current_sample() { return checked_sample(noise()); }
+
+Tensor VariationalPosterior::fresh_sample() { return checked_sample(draw_noise(noise_shape())); }
 
 Tensor VariationalPosterior::compute() {
   if (mode_ == SampleMode::Mean) return mean();
-  // One draw per step of the scope: the value may be computed again within a step (e.g. once
-  // without and once with gradients, or after an optimizer step), and must then use the same noise.
-  const uint64_t step = sampling_scope()->step();
-  if (!has_noise_ || step != step_) {
-    redraw();
-    has_noise_ = true;
-    step_ = step;
-  }
-  return sample();
+  return current_sample();
 }
 
 void VariationalPosterior::set_mode(SampleMode mode) {
@@ -69,17 +98,13 @@ GaussianPosterior::GaussianPosterior(std::string type_name, std::string registry
   }
   mu = register_parameter("mu", initial_mu);
   rho = register_parameter("rho", full_like(original, args.number(owner, "rho", -3.0)));
-  // The noise is replaced, never modified in place, so graphs that saved an earlier draw keep it.
-  eps = register_buffer("eps", zeros_like(original), /*persistent=*/false);
 }
-
-void GaussianPosterior::redraw() { eps.set_data(randn_like(mu)); }
 
 Tensor GaussianPosterior::sigma() const { return softplus(rho); }
 
-Tensor GaussianPosterior::sample() { return fused::gaussian_sample(mu, rho, eps); }
-
-Tensor GaussianPosterior::fresh_sample() { return mu + sigma() * randn_like(mu); }
+Tensor GaussianPosterior::sample(const Tensor& noise) {
+  return fused::gaussian_sample(mu, rho, noise);
+}
 
 void GaussianPosterior::validate() const {
   NoGradGuard no_grad;

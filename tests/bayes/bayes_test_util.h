@@ -47,18 +47,16 @@ class FixedSigmaPosterior : public VariationalPosterior {
         sigma(args.number("fixed_sigma posterior", "sigma", 0.1)) {
     args.allow_only("fixed_sigma posterior", {"sigma"});
     mu = register_parameter("mu", zeros_like(original));
-    eps = register_buffer("eps", zeros_like(original), /*persistent=*/false);
   }
-  void redraw() override { eps.set_data(randn_like(mu)); }
-  Tensor sample() override { return mu + eps * sigma; }
-  Tensor fresh_sample() override { return mu + randn_like(mu) * sigma; }
+  // The safe way: the noise the base class hands out, read and never modified.
+  Tensor sample(const Tensor& noise) override { return mu + noise * sigma; }
   Tensor mean() override { return mu; }
   Tensor log_prob(const Tensor& w) override {
     const Tensor z = (w - mu) / sigma;
     return z * z * -0.5 - std::log(sigma) - 0.5 * std::log(2 * std::numbers::pi);
   }
   double sigma;
-  Tensor mu, eps;
+  Tensor mu;
 };
 
 /// KL(N(mu, s^2) || N(m, t^2)) of a FixedSigmaPosterior against a GaussianPrior, summed over the
@@ -104,6 +102,9 @@ struct TwiceImpl : nn::Module {
   Tensor weight, bias;
 };
 BG_MODULE(Twice);
+
+/// The value a Gaussian posterior's parameter holds for the noise of the current step.
+inline Tensor draw_of(GaussianPosterior& q) { return q.mu + softplus(q.rho) * q.noise(); }
 
 /// The posterior of `name` as a GaussianPosterior.
 inline GaussianPosterior& gaussian_of(BayesianModuleImpl& bnn, const std::string& name) {

@@ -14,6 +14,7 @@ using bayes::BayesianModule;
 using bayes::BayesianOptions;
 using bayes::Rule;
 using bayes::SampleMode;
+using bayes::test::draw_of;
 using bayes::test::gaussian_of;
 
 namespace {
@@ -21,9 +22,6 @@ namespace {
 nn::Sequential mlp() { return nn::Sequential(nn::Linear(3, 4), nn::ReLU(), nn::Linear(4, 2)); }
 
 std::vector<std::string> keys_of(const nn::OrderedDict<Tensor>& dict) { return dict.keys(); }
-
-// The value a Gaussian posterior's parameter holds for its current noise.
-Tensor draw_of(const bayes::GaussianPosterior& q) { return q.mu + softplus(q.rho) * q.eps; }
 
 // A module with a norm layer among its children, for rules on names.
 struct NormedImpl : nn::Module {
@@ -295,8 +293,8 @@ TEST_CASE("sample modes: a draw per forward, the mean, or a frozen draw until re
   nn::Linear linear(3, 2);
   BayesianModule bnn(linear);
   const Tensor x = randn({4, 3});
-  const auto& w = gaussian_of(*bnn, "weight");
-  const auto& b = gaussian_of(*bnn, "bias");
+  auto& w = gaussian_of(*bnn, "weight");
+  auto& b = gaussian_of(*bnn, "bias");
 
   // Sample: a new draw at each forward pass, used throughout it.
   const Tensor first = bnn(x);
@@ -339,7 +337,7 @@ TEST_CASE(
   BayesianModule bnn(linear);
   Generator generator(1);  // the input does not consume the default generator's draws
   const Tensor x = randn({5, 3}, kFloat64, &generator);
-  const auto& w = gaussian_of(*bnn, "weight");
+  auto& w = gaussian_of(*bnn, "weight");
   Tensor loss, expected_mu = zeros({2, 3}, kFloat64), expected_rho = zeros({2, 3}, kFloat64);
   for (int k = 0; k < 3; ++k) {
     const Tensor y = bnn(x);
@@ -347,7 +345,7 @@ TEST_CASE(
     NoGradGuard no_grad;
     const Tensor dw = (y * 2).t().matmul(x);
     expected_mu = expected_mu + dw;
-    expected_rho = expected_rho + dw * w.eps * sigmoid(w.rho);
+    expected_rho = expected_rho + dw * w.noise() * sigmoid(w.rho);
   }
   loss.backward();
   test::check_close(w.mu.grad(), test::values(expected_mu), 1e-12, 1e-12);

@@ -98,7 +98,7 @@ TEST_CASE("Gaussian-Gaussian KL equals the closed form, for scalar and tensor pr
   SUBCASE("scalar prior") {
     auto q = posterior(mu_t, rho_t, "gaussian", {{"mu", 0.25}, {"sigma", 1.5}});
     const double expected = closed_form([](size_t) { return 0.25; }, [](size_t) { return 1.5; });
-    CHECK(bayes::kl_divergence(*q, q->sample()).item<double>() ==
+    CHECK(bayes::kl_divergence(*q, q->current_sample()).item<double>() ==
           doctest::Approx(expected).epsilon(1e-14));
     CHECK(bayes::kl_gaussian_gaussian(*q, *q->prior()).item<double>() ==
           doctest::Approx(expected).epsilon(1e-14));
@@ -109,7 +109,7 @@ TEST_CASE("Gaussian-Gaussian KL equals the closed form, for scalar and tensor pr
                         {"sigma", tensor(prior_sigma, {2, 3}, kFloat64)}});
     const double expected = closed_form([&](size_t i) { return prior_mu[i]; },
                                         [&](size_t i) { return prior_sigma[i]; });
-    CHECK(bayes::kl_divergence(*q, q->sample()).item<double>() ==
+    CHECK(bayes::kl_divergence(*q, q->current_sample()).item<double>() ==
           doctest::Approx(expected).epsilon(1e-14));
     // One sigma per column, broadcast over rows.
     auto columns =
@@ -118,13 +118,13 @@ TEST_CASE("Gaussian-Gaussian KL equals the closed form, for scalar and tensor pr
                                          [](size_t i) {
                                            return std::vector{0.5, 1.0, 2.0}[i % 3];
                                          });
-    CHECK(bayes::kl_divergence(*columns, columns->sample()).item<double>() ==
+    CHECK(bayes::kl_divergence(*columns, columns->current_sample()).item<double>() ==
           doctest::Approx(by_column).epsilon(1e-14));
   }
   SUBCASE("float32 agrees to float32 precision") {
     auto q = posterior(mu_t.to(kFloat32), rho_t.to(kFloat32), "gaussian");
     const double expected = closed_form([](size_t) { return 0.0; }, [](size_t) { return 1.0; });
-    CHECK(bayes::kl_divergence(*q, q->sample()).item<double>() ==
+    CHECK(bayes::kl_divergence(*q, q->current_sample()).item<double>() ==
           doctest::Approx(expected).epsilon(1e-5));
   }
 }
@@ -140,16 +140,16 @@ TEST_CASE("Gaussian-Laplace KL equals a numerical integral and the Monte Carlo e
     const double expected = integrated_kl(
         c.m, s, [&](double w) { return -std::abs(w - c.mu) / c.b - std::log(2 * c.b); });
     auto q = repeated(1, c.m, c.rho, "laplace", {{"mu", c.mu}, {"b", c.b}});
-    CHECK(bayes::kl_divergence(*q, q->sample()).item<double>() ==
+    CHECK(bayes::kl_divergence(*q, q->current_sample()).item<double>() ==
           doctest::Approx(expected).epsilon(1e-9));
   }
   // Monte Carlo with fresh draws (forced): 20000 independent terms summed.
   manual_seed(11);
   const int64_t n = 20000;
   auto q = repeated(n, 0.3, -0.5, "laplace", {{"mu", -0.2}, {"b", 0.7}});
-  const double analytic = bayes::kl_divergence(*q, q->sample()).item<double>();
-  const double mc =
-      bayes::kl_divergence(*q, q->sample(), {1, bayes::KLMethod::MonteCarlo}).item<double>();
+  const double analytic = bayes::kl_divergence(*q, q->current_sample()).item<double>();
+  const double mc = bayes::kl_divergence(*q, q->current_sample(), {1, bayes::KLMethod::MonteCarlo})
+                        .item<double>();
   const double standard_error = std::sqrt(static_cast<double>(n)) * term_std(*q, 2);
   CHECK(std::abs(mc - analytic) < 4 * standard_error);
   CHECK(standard_error < 0.05 * analytic);  // the check has teeth
@@ -168,24 +168,25 @@ TEST_CASE("Monte Carlo KL converges to the value without closed form, within its
   auto q = repeated(n, m, rho, "scale_mixture");
   const double spread = term_std(*q, 2);
   SUBCASE("from the current draw (mc_samples = 0)") {
-    q->redraw();
-    const Tensor w = q->sample();
+    q->sampling_scope()->begin_step();
+    const Tensor w = q->current_sample();
     const double mc = bayes::kl_divergence(*q, w).item<double>();
     CHECK(mc == doctest::Approx((q->log_prob(w) - q->prior()->log_prob(w)).sum().item<double>())
                     .epsilon(1e-12));
     CHECK(std::abs(mc - n * reference) < 4 * std::sqrt(static_cast<double>(n)) * spread);
   }
   SUBCASE("from fresh draws (mc_samples = 4): the error shrinks by 2") {
-    const Tensor eps = q->eps.clone();
-    const double mc = bayes::kl_divergence(*q, q->sample(), {4}).item<double>();
+    const Tensor eps = q->noise().clone();
+    const double mc = bayes::kl_divergence(*q, q->current_sample(), {4}).item<double>();
     CHECK(std::abs(mc - n * reference) < 4 * std::sqrt(n / 4.0) * spread);
-    CHECK(equal(q->eps, eps));  // fresh draws leave the noise of the forward pass alone
+    CHECK(equal(q->noise(), eps));  // fresh draws leave the noise of the forward pass alone
   }
   SUBCASE("forced Monte Carlo on a pair with a closed form agrees with it") {
     auto g = repeated(n, 0.4, -1.0, "gaussian", {{"sigma", 0.8}});
-    const double analytic = bayes::kl_divergence(*g, g->sample()).item<double>();
+    const double analytic = bayes::kl_divergence(*g, g->current_sample()).item<double>();
     const double mc =
-        bayes::kl_divergence(*g, g->sample(), {2, bayes::KLMethod::MonteCarlo}).item<double>();
+        bayes::kl_divergence(*g, g->current_sample(), {2, bayes::KLMethod::MonteCarlo})
+            .item<double>();
     CHECK(std::abs(mc - analytic) < 4 * std::sqrt(n / 2.0) * term_std(*g, 1));
   }
 }

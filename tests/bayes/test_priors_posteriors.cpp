@@ -143,12 +143,13 @@ TEST_CASE("Gaussian posterior: initialization, draws, log density") {
   SUBCASE("sample = mu + softplus(rho) eps; fresh draws have mean mu and std sigma") {
     auto q = std::dynamic_pointer_cast<GaussianPosterior>(
         bayes::make_posterior("gaussian", original, {{"rho", 0.0}}));
-    q->redraw();
-    test::check_close(q->sample(), test::values(q->mu + q->eps * std::log(2.0)), 1e-12, 1e-15);
+    q->sampling_scope()->begin_step();
+    test::check_close(q->current_sample(), test::values(q->mu + q->noise() * std::log(2.0)), 1e-12,
+                      1e-15);
     CHECK(equal(q->mean(), q->mu));
-    const Tensor eps = q->eps.clone();
+    const Tensor eps = q->noise().clone();
     const Tensor z = (q->fresh_sample() - q->mu) / std::log(2.0);
-    CHECK(equal(q->eps, eps));
+    CHECK(equal(q->noise(), eps));
     // 10^4 standard normals: mean within 4 SE (0.04), std within 5%.
     CHECK(std::abs(z.mean().item<double>()) < 0.04);
     CHECK(z.std().item<double>() == doctest::Approx(1.0).epsilon(0.05));
@@ -201,6 +202,71 @@ TEST_CASE("a posterior's value: one draw per step of its scope, the mean, or a f
   CHECK(equal(q->compute(), in_shared));
   shared->begin_step();
   CHECK_FALSE(equal(q->compute(), in_shared));
+}
+
+namespace {
+// The mistake the base class guards against: a posterior that redraws its noise in place.
+class InPlaceNoisePosterior : public bayes::VariationalPosterior {
+ public:
+  explicit InPlaceNoisePosterior(const Tensor& original)
+      : VariationalPosterior("InPlaceNoisePosterior", "test_in_place_noise", {}) {
+    mu = register_parameter("mu", zeros_like(original));
+  }
+  Tensor sample(const Tensor& noise) override {
+    // Wrong: autograd may have saved this noise for an earlier draw. (The const reference stops
+    // `noise.normal_()`; a copy of the handle is the same tensor.)
+    Tensor same = noise;
+    same.normal_();
+    return mu + same;
+  }
+  Tensor mean() override { return mu; }
+  Tensor log_prob(const Tensor& w) override { return (w - mu).pow(2) * -0.5; }
+  Tensor mu;
+};
+}  // namespace
+
+TEST_CASE("a posterior gets fresh noise each step, safe for multi-sample losses") {
+  bayes::test::register_test_types();
+  SUBCASE("the documented way: a user posterior over three forward passes and one backward") {
+    // For y = x W^T with W_k = mu + 0.5 eps_k and L = sum_k sum(y_k^2): dL/dmu = sum_k 2 y_k^T x.
+    manual_seed(21);
+    nn::Linear linear(nn::LinearOptions(3, 2).bias(false));
+    linear->to(kFloat64);
+    bayes::BayesianModule bnn(
+        linear, bayes::BayesianOptions().posterior({"fixed_sigma", {{"sigma", 0.5}}}));
+    auto& q = dynamic_cast<bayes::test::FixedSigmaPosterior&>(*bnn->posteriors()["weight"]);
+    const Tensor x = randn({4, 3}, kFloat64);
+    Tensor loss = zeros({}, kFloat64), expected = zeros({2, 3}, kFloat64);
+    std::vector<Tensor> noises;
+    for (int k = 0; k < 3; ++k) {
+      const Tensor y = bnn(x);
+      noises.push_back(q.noise());
+      loss = loss + (y * y).sum();
+      NoGradGuard no_grad;
+      expected = expected + (y * 2).t().matmul(x);
+    }
+    // Each step handed out new noise; the handles of earlier steps keep theirs.
+    CHECK(noises[0].data_ptr<double>() != noises[1].data_ptr<double>());
+    CHECK_FALSE(equal(noises[0], noises[1]));
+    loss.backward();
+    test::check_close(q.mu.grad(), test::values(expected), 1e-12, 1e-12);
+  }
+  SUBCASE("a posterior that modifies its noise in place is stopped at once, by name") {
+    auto q = std::make_shared<InPlaceNoisePosterior>(zeros({3}));
+    test::check_error(
+        {"InPlaceNoisePosterior", "sample() modified its noise in place", "draw_noise()"},
+        [&] { q->compute(); });
+  }
+  SUBCASE("draw_noise and noise_shape: a Gaussian draws standard normals of mu's shape") {
+    auto q = bayes::make_posterior("gaussian", zeros({2, 5}, kFloat64));
+    CHECK(q->noise_shape() == Shape{2, 5});
+    CHECK(q->noise().dtype() == kFloat64);
+    CHECK(q->noise().sizes() == Shape{2, 5});
+    const Tensor before = q->noise();
+    CHECK(q->noise().data_ptr<double>() == before.data_ptr<double>());  // the same step
+    q->sampling_scope()->begin_step();
+    CHECK_FALSE(equal(q->noise(), before));
+  }
 }
 
 TEST_CASE("registries: case-insensitive names and aliases") {

@@ -12,14 +12,12 @@ namespace F = bg::nn::functional;
 using namespace bg;
 using bayes::BayesianModule;
 using bayes::BayesianOptions;
+using bayes::test::draw_of;
 using bayes::test::gaussian_of;
 
 namespace {
 
 nn::Sequential mlp() { return nn::Sequential(nn::Linear(3, 4), nn::ReLU(), nn::Linear(4, 2)); }
-
-// The value a Gaussian posterior's parameter holds for its current noise.
-Tensor draw_of(const bayes::GaussianPosterior& q) { return q.mu + softplus(q.rho) * q.eps; }
 
 // A module with a Bayesian weight of its own that reads it before and after calling a child BNN:
 // y = inner(x W^T) + x W^T.
@@ -140,10 +138,10 @@ TEST_CASE("two BNNs used alternately in one loss (an ensemble): each gradient is
   } expected_a, expected_b;
   auto accumulate = [&](Expected& expected, BayesianModule& bnn, const Tensor& y) {
     NoGradGuard no_grad;
-    const auto& w = gaussian_of(*bnn, "weight");
+    auto& w = gaussian_of(*bnn, "weight");
     const Tensor dw = (y * 2).t().matmul(x);
     expected.mu = expected.mu + dw;
-    expected.rho = expected.rho + dw * w.eps * sigmoid(w.rho);
+    expected.rho = expected.rho + dw * w.noise() * sigmoid(w.rho);
   };
   // log q(w) - log p(w) summed over a BNN's posteriors, at the draw its weights hold.
   auto log_ratio = [](BayesianModule& bnn) {

@@ -1,10 +1,18 @@
 #pragma once
 // Variational posteriors q(w): the parametrizations a BayesianModule installs on each parameter.
 //
-// A posterior owns the variational parameters (for a Gaussian: mu and rho, sigma = softplus(rho))
-// and the noise of the current draw (a non-persistent buffer "eps"). The parameter it replaces
-// holds, depending on the sample mode, a fresh draw per sampling step, the posterior mean, or a
-// frozen draw (Note [Parametrized tensors] and nn/parametrize.h explain when values are computed).
+// A posterior owns the variational parameters (for a Gaussian: mu and rho, sigma = softplus(rho)).
+// The parameter it replaces holds, depending on the sample mode, a fresh draw per step of its
+// sampling scope, the posterior mean, or a frozen draw (Note [Parametrized tensors] and
+// nn/parametrize.h explain when values are computed).
+//
+// Writing a posterior. A draw is a reparameterization: w = sample(noise), a differentiable
+// function of the variational parameters and of noise that the base class draws (standard
+// normals by default; draw_noise() and noise_shape() change that) once per step and hands out as a
+// new tensor each time (the non-persistent buffer "eps" holds the current one). sample() must not
+// modify its noise in place (no `noise.normal_()`): autograd saves the noise of every draw that a
+// loss used, and a multi-sample loss (several forward passes, one backward) needs each of them
+// unchanged. The base class checks this after every sample().
 
 #include <memory>
 #include <string>
@@ -31,13 +39,9 @@ class VariationalPosterior : public nn::Parametrization {
   /// registered under ("gaussian"), `args` what the posterior was built from.
   VariationalPosterior(std::string type_name, std::string registry_name, Args args);
 
-  /// Draws new noise for the next samples.
-  virtual void redraw() = 0;
-  /// The draw for the current noise, differentiable with respect to the variational parameters
-  /// (the reparameterization trick).
-  virtual Tensor sample() = 0;
-  /// An independent draw that leaves the current noise alone (Monte Carlo KL with fresh samples).
-  virtual Tensor fresh_sample() = 0;
+  /// The draw for `noise` (of noise_shape()), differentiable with respect to the variational
+  /// parameters (the reparameterization trick). Reads `noise`; never modifies it.
+  virtual Tensor sample(const Tensor& noise) = 0;
   virtual Tensor mean() = 0;
   /// log q(w), elementwise.
   virtual Tensor log_prob(const Tensor& w) = 0;
@@ -45,6 +49,20 @@ class VariationalPosterior : public nn::Parametrization {
   /// non-positive scale). BayesianModule checks every posterior after conversion and bayes::load
   /// after loading; the default accepts anything.
   virtual void validate() const {}
+  /// The shape of the noise of one draw; by default the parameter's (mean()'s).
+  virtual Shape noise_shape();
+  /// New noise of `sizes`: by default independent standard normals of mean()'s dtype and device.
+  /// Must return a new tensor at every call.
+  virtual Tensor draw_noise(const Shape& sizes);
+
+  /// The noise of the current step of the sampling scope: drawn at its first use in the step, then
+  /// the same values until the next step. Each handle keeps its step's noise.
+  Tensor noise();
+  /// sample(noise()): the draw of the current step.
+  Tensor current_sample();
+  /// A draw independent of the current one, which it leaves alone (Monte Carlo KL with fresh
+  /// draws).
+  Tensor fresh_sample();
 
   /// The draw of the current step of the sampling scope (one per step, whatever the number of
   /// reads), or the mean in Mean mode.
@@ -67,8 +85,10 @@ class VariationalPosterior : public nn::Parametrization {
   std::string registry_name_;
   Args args_;
   SampleMode mode_ = SampleMode::Sample;
-  uint64_t step_ = 0;  // the step of the sampling scope the current noise belongs to
-  bool has_noise_ = false;
+  // sample(noise), checking that it left the noise alone.
+  Tensor checked_sample(const Tensor& noise);
+  Tensor eps_;         // the buffer "eps": the current noise
+  uint64_t step_ = 0;  // the step of the sampling scope eps_ belongs to (0: none yet)
   std::shared_ptr<Prior> prior_;
 };
 
@@ -78,9 +98,8 @@ class VariationalPosterior : public nn::Parametrization {
 class GaussianPosterior : public VariationalPosterior {
  public:
   GaussianPosterior(const Tensor& original, const Args& args);
-  void redraw() override;
-  Tensor sample() override;
-  Tensor fresh_sample() override;
+  /// mu + softplus(rho) * noise, in one fused kernel.
+  Tensor sample(const Tensor& noise) override;
   Tensor mean() override { return mu; }
   Tensor log_prob(const Tensor& w) override;
   /// Throws unless sigma = softplus(rho) is positive (not NaN) everywhere.
@@ -88,7 +107,7 @@ class GaussianPosterior : public VariationalPosterior {
   /// softplus(rho).
   Tensor sigma() const;
 
-  Tensor mu, rho, eps;
+  Tensor mu, rho;
 
  protected:
   GaussianPosterior(std::string type_name, std::string registry_name, const Tensor& original,
