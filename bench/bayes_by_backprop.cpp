@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
 
   const bg::Tensor x = bg::linspace(-5, 5, 250).unsqueeze(1);
   const bg::Tensor y = (x * 1.5).sin() + 0.1 * bg::randn_like(x);
-  const auto seed_loss = [](bayes::BayesianModule& bnn, const bg::Tensor& input,
+  const auto seed_loss = [](bayes::BayesianModule<>& bnn, const bg::Tensor& input,
                             const bg::Tensor& target) {
     return nn::functional::mse_loss(bnn(input), target) +
            0.1 * bnn->kl_divergence({bayes::KLReduction::Mean});

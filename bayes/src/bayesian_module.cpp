@@ -96,10 +96,14 @@ struct Plan {
 
 }  // namespace
 
-BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptions& options)
-    : nn::Module("BayesianModule"), module_(std::move(module)), mode_(options.mode()) {
-  BG_CHECK(module_.ptr() != nullptr, "BayesianModule", "no module was given");
-  nn::Module& root = *module_.ptr();
+BayesianModuleImpl::BayesianModuleImpl(std::shared_ptr<nn::Module> module, TensorForward forward,
+                                       const BayesianOptions& options)
+    : nn::Module("BayesianModule"),
+      module_(std::move(module)),
+      tensor_forward_(std::move(forward)),
+      mode_(options.mode()) {
+  BG_CHECK(module_ != nullptr, "BayesianModule", "no module was given");
+  nn::Module& root = *module_;
   if (const auto* bnn = root.as<BayesianModuleImpl>()) {
     throw Error(detail::concat(
         "BayesianModule: the module is a BayesianModule already (posteriors of ",
@@ -197,21 +201,29 @@ BayesianModuleImpl::BayesianModuleImpl(nn::AnyModule module, const BayesianOptio
     posteriors_.insert(b.name, b.posterior);
     converted_.push_back(b.converted);
   }
-  register_module("module", module_.ptr());
+  register_module("module", module_);
 }
 
 // ---- Use ----------------------------------------------------------------------------------------
 
 const std::shared_ptr<nn::Module>& BayesianModuleImpl::module() const {
-  BG_CHECK(module_.ptr() != nullptr, "BayesianModule",
+  BG_CHECK(module_ != nullptr, "BayesianModule",
            "this BayesianModule was turned into a plain module by to_deterministic()");
-  return module_.ptr();
+  return module_;
+}
+
+nn::Module& BayesianModuleImpl::begin_forward() {
+  nn::Module& wrapped = *module();  // checks it is still usable
+  if (mode_ == SampleMode::Sample) scope_->begin_step();
+  return wrapped;
 }
 
 Tensor BayesianModuleImpl::forward(const Tensor& input) {
-  module();  // checks it is still usable
-  if (mode_ == SampleMode::Sample) scope_->begin_step();
-  return module_.forward(input);
+  BG_CHECK(module() && tensor_forward_, "BayesianModule", "the wrapped ", module()->type_name(),
+           "'s forward does not take one tensor; call the BNN through its typed holder, "
+           "`bayes::BayesianModule bnn(net); bnn(arguments...)`");
+  begin_forward();
+  return tensor_forward_(input);
 }
 
 Tensor BayesianModuleImpl::kl_divergence(const KLOptions& options) {
@@ -245,7 +257,8 @@ std::shared_ptr<nn::Module> BayesianModuleImpl::to_deterministic() {
   children_.erase("module");
   posteriors_ = {};
   converted_.clear();
-  module_ = nn::AnyModule();
+  module_ = nullptr;
+  tensor_forward_ = nullptr;
   return plain;
 }
 

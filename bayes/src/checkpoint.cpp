@@ -261,9 +261,10 @@ void save(const BayesianModuleImpl& bnn, const std::filesystem::path& path,
   save_tensors(path, state, all);
 }
 
-BayesianModule load(nn::AnyModule module, const std::filesystem::path& path) {
-  BG_CHECK(module.ptr() != nullptr, "bayes::load", "no module was given");
-  const TensorFile file = load_tensors(path);
+namespace internal {
+
+SavedConversion read_checkpoint(nn::Module& root, const std::filesystem::path& path) {
+  TensorFile file = load_tensors(path);
   const Reader reader(path, file);
   const auto entry = file.metadata.find(kCheckpointKey);
   if (entry == file.metadata.end()) {
@@ -274,7 +275,6 @@ BayesianModule load(nn::AnyModule module, const std::filesystem::path& path) {
 
   // The architecture: the same parameter names, then the state the BNN will have (keys and
   // shapes), computed with stand-alone posteriors so that a mismatch leaves the module untouched.
-  nn::Module& root = *module.ptr();
   const nn::OrderedDict<Tensor> parameters = root.named_parameters();
   std::vector<std::string> missing, unexpected;
   for (const std::string& name : saved.names) {
@@ -350,9 +350,8 @@ BayesianModule load(nn::AnyModule module, const std::filesystem::path& path) {
     }
   }
 
-  BayesianModule bnn(std::move(module), options);
-  bnn->load_state_dict(file.tensors);
-  return bnn;
+  return {std::move(options), std::move(file.tensors)};
 }
 
+}  // namespace internal
 }  // namespace bg::bayes

@@ -46,7 +46,7 @@ std::string conversion_of(const bayes::BayesianModuleImpl& bnn) {
 
 // `loaded` is `saved` again: same conversion, same state bit for bit, and in Mean mode the same
 // predictions and KL (the noise of a draw is not saved, so a Monte Carlo KL compares at the mean).
-void check_round_trip(BayesianModule& saved, BayesianModule& loaded, const Tensor& input) {
+void check_round_trip(BayesianModule<>& saved, BayesianModule<>& loaded, const Tensor& input) {
   CHECK(conversion_of(*loaded) == conversion_of(*saved));
   bayes::test::check_same_state(*loaded, *saved);
   const SampleMode saved_mode = saved->mode();

@@ -14,7 +14,7 @@ using bayes::test::gaussian_of;
 namespace {
 
 // A 2 -> 1 linear BNN in float64 with the default N(0, 1) prior.
-bayes::BayesianModule linear_bnn(bayes::SampleMode mode = bayes::SampleMode::Sample) {
+bayes::BayesianModule<> linear_bnn(bayes::SampleMode mode = bayes::SampleMode::Sample) {
   manual_seed(7);
   nn::Linear linear(2, 1);
   linear->to(kFloat64);

@@ -18,7 +18,7 @@ using bayes::Task;
 namespace {
 
 // A float64 BNN 2 -> 3 with wide posteriors, so that draws differ visibly.
-BayesianModule small_bnn() {
+BayesianModule<> small_bnn() {
   manual_seed(1);
   nn::Sequential net(nn::Linear(2, 4), nn::Tanh(), nn::Linear(4, 3));
   net->to(kFloat64);
@@ -27,7 +27,7 @@ BayesianModule small_bnn() {
 }
 
 // `samples` forward passes of `bnn` on `x`, stacked: [samples, ...].
-Tensor stored_samples(BayesianModule& bnn, const Tensor& x, int64_t samples) {
+Tensor stored_samples(BayesianModule<>& bnn, const Tensor& x, int64_t samples) {
   NoGradGuard no_grad;
   std::vector<Tensor> draws;
   for (int64_t k = 0; k < samples; ++k) draws.push_back(bnn(x));

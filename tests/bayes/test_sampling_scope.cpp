@@ -32,7 +32,7 @@ struct AroundImpl : nn::Module {
     return through + x.matmul(weight.t());
   }
   Tensor weight;
-  BayesianModule inner = nullptr;
+  BayesianModule<> inner = nullptr;
 };
 BG_MODULE(Around);
 
@@ -103,7 +103,7 @@ TEST_CASE("nested BNNs: each call of the inner BNN draws anew, the outer once pe
       return first + second;
     }
     Tensor scale, first, second;
-    BayesianModule inner = nullptr;
+    BayesianModule<> inner = nullptr;
   };
   auto module = std::make_shared<TwiceInnerImpl>();
   BayesianModule outer(module, BayesianOptions().deterministic("inner.*"));
@@ -136,7 +136,7 @@ TEST_CASE("two BNNs used alternately in one loss (an ensemble): each gradient is
   struct Expected {
     Tensor mu = zeros({2, 3}, kFloat64), rho = zeros({2, 3}, kFloat64);
   } expected_a, expected_b;
-  auto accumulate = [&](Expected& expected, BayesianModule& bnn, const Tensor& y) {
+  auto accumulate = [&](Expected& expected, BayesianModule<>& bnn, const Tensor& y) {
     NoGradGuard no_grad;
     auto& w = gaussian_of(*bnn, "weight");
     const Tensor dw = (y * 2).t().matmul(x);
@@ -144,7 +144,7 @@ TEST_CASE("two BNNs used alternately in one loss (an ensemble): each gradient is
     expected.rho = expected.rho + dw * w.noise() * sigmoid(w.rho);
   };
   // log q(w) - log p(w) summed over a BNN's posteriors, at the draw its weights hold.
-  auto log_ratio = [](BayesianModule& bnn) {
+  auto log_ratio = [](BayesianModule<>& bnn) {
     NoGradGuard no_grad;
     double total = 0;
     for (const auto& item : bnn->posteriors()) {

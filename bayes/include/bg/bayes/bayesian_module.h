@@ -13,10 +13,12 @@
 // module's code is unchanged and reads its weights as before, which now hold draws from the
 // posteriors. bnn->parameters() are the variational parameters (mu and rho of each posterior).
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bg/bayes/args.h"
@@ -115,15 +117,32 @@ struct KLOptions {
 /// True when `name` matches the glob `pattern` ('*' any run of characters, '?' one character).
 bool glob_match(const std::string& pattern, const std::string& name);
 
+namespace internal {
+/// Whether `M::forward` can be called with `Args` (what BayesianModule<M>'s call checks).
+template <typename M, typename... Args>
+    struct ForwardAccepts : std::bool_constant < requires(M& module, Args&&... args) {
+  module.forward(std::forward<Args>(args)...);
+} > {};
+}  // namespace internal
+
+template <typename M = void>
+class BayesianModule;
+
 class BayesianModuleImpl : public nn::Module {
  public:
-  /// Converts `module` (a holder such as nn::Sequential, or a shared_ptr to a module whose forward
-  /// maps a tensor to a tensor) in place; the options are checked before anything changes.
-  BayesianModuleImpl(nn::AnyModule module, const BayesianOptions& options = {});
+  /// Converts `module` (a shared_ptr to any module) in place; the options are checked before
+  /// anything changes. The holder BayesianModule(net, options) is the usual way to build one.
+  template <typename M>
+  explicit BayesianModuleImpl(std::shared_ptr<M> module, const BayesianOptions& options = {})
+      : BayesianModuleImpl(std::shared_ptr<nn::Module>(module), tensor_forward(module.get()),
+                           options) {
+    static_assert(std::is_base_of_v<nn::Module, M>, "BayesianModule wraps an nn::Module");
+  }
 
-  /// Starts a new step of this BNN's sampling scope (in Sample mode) and runs the wrapped module.
+  /// Starts a new step of this BNN's sampling scope (in Sample mode) and runs the wrapped
+  /// module's forward on one tensor (what containers holding a BNN call; the holder
+  /// BayesianModule<M> calls a forward of any signature).
   Tensor forward(const Tensor& input);
-
   /// The KL divergence between the posteriors and their priors.
   Tensor kl_divergence(const KLOptions& options = {});
 
@@ -162,19 +181,108 @@ class BayesianModuleImpl : public nn::Module {
   void pretty_print(std::ostream& out) const override;
 
  private:
+  template <typename>
+  friend class BayesianModule;
+  using TensorForward = std::function<Tensor(const Tensor&)>;
+  BayesianModuleImpl(std::shared_ptr<nn::Module> module, TensorForward forward,
+                     const BayesianOptions& options);
+  // The one-tensor forward of an M, when it has one (else null: forward() then says so).
+  template <typename M>
+  static TensorForward tensor_forward(M* module) {
+    if constexpr (requires(const Tensor& x) { Tensor(module->forward(x)); }) {
+      return [module](const Tensor& x) { return Tensor(module->forward(x)); };
+    } else {
+      return nullptr;
+    }
+  }
+  // What every forward pass does first: checks the BNN is usable, begins a step in Sample mode.
+  nn::Module& begin_forward();
+  // Starts a step and calls the wrapped module, an M, with `args`.
+  template <typename M, typename... Args>
+  decltype(auto) call(Args&&... args) {
+    return static_cast<M&>(begin_forward()).forward(std::forward<Args>(args)...);
+  }
+
   struct Converted {
     nn::Module* owner;  // the module that registered the parameter
     std::string local;  // its name there
     Tensor parameter;   // the handle the owner's code reads (now holding draws)
   };
-  nn::AnyModule module_;
+  std::shared_ptr<nn::Module> module_;
+  TensorForward tensor_forward_;
   nn::OrderedDict<std::shared_ptr<VariationalPosterior>> posteriors_;
   std::vector<Converted> converted_;  // in the order of posteriors_
   std::vector<std::string> deterministic_;
   SampleMode mode_;
   std::shared_ptr<nn::SamplingScope> scope_ = std::make_shared<nn::SamplingScope>();
 };
-BG_MODULE(BayesianModule);
+
+/// The handle of a BayesianModuleImpl that does not know the wrapped module's type:
+/// `bayes::BayesianModule<>`. Write it where a type must be named (a function parameter, a class
+/// member); it calls the BNN on one tensor. Every BayesianModule<M> converts to it.
+template <>
+class BayesianModule<void> : public nn::ModuleHolder<BayesianModuleImpl> {
+ public:
+  using nn::ModuleHolder<BayesianModuleImpl>::ModuleHolder;
+  /// Runs the BNN on one tensor (a fresh draw in Sample mode).
+  Tensor operator()(const Tensor& input) const { return (*this)->forward(input); }
+};
+
+/// A BNN over a module of type M (LinearImpl, SequentialImpl, your own): the holder that
+/// `bayes::BayesianModule bnn(net, options)` builds, its M deduced from `net`.
+///
+///   bayes::BayesianModule bnn(net);       // BayesianModule<nn::SequentialImpl>
+///   bnn(x);                               // begins a step (a fresh draw), then net's forward
+///   bayes::BayesianModule attention(mha); // forward(q, k, v, mask) -> std::tuple<...>
+///   auto [out, weights] = attention(q, k, v, mask);
+///
+/// A call forwards any arguments to M::forward and returns what it returns, with one draw per
+/// call: a recurrent module that reads its weights at every time step uses one weight sample for
+/// the whole sequence (as Bayes by Backprop for RNNs does, Fortunato et al. 2017). Arguments that
+/// M::forward does not take are a compile error (a static_assert naming M and the arguments).
+///
+/// `BayesianModule other = bnn;` (or `BayesianModule other(bnn)`) is a second handle to the same
+/// BNN, as for every holder; converting a BNN again is an error: a compile error where its type is
+/// known (`BayesianModule(bnn, options)`), a run-time error naming its posteriors otherwise.
+template <typename M>
+class BayesianModule : public BayesianModule<void> {
+  static_assert(!std::is_base_of_v<BayesianModuleImpl, M>,
+                "BayesianModule: the module is a BayesianModule already; converting it again "
+                "would put a second posterior over each mu and rho. `BayesianModule other = bnn;` "
+                "is a second handle to the same BNN");
+
+ public:
+  /// An empty holder, to be assigned later.
+  BayesianModule(std::nullptr_t) : BayesianModule<void>(nullptr) {}  // NOLINT
+  /// Converts the module `module` holds, in place.
+  BayesianModule(const nn::ModuleHolder<M>& module, const BayesianOptions& options = {})
+      : BayesianModule(module.ptr(), options) {}
+  /// Converts `module` in place.
+  BayesianModule(std::shared_ptr<M> module, const BayesianOptions& options = {})
+      : BayesianModule<void>(std::make_shared<BayesianModuleImpl>(std::move(module), options)) {}
+
+  /// Begins a step of the sampling scope (in Sample mode) and calls the wrapped module's forward
+  /// with `args`, returning its result.
+  template <typename... Args>
+  decltype(auto) operator()(Args&&... args) const {
+    if constexpr (internal::ForwardAccepts<M, Args&&...>::value) {
+      return (*this)->template call<M>(std::forward<Args>(args)...);
+    } else {
+      static_assert(internal::ForwardAccepts<M, Args&&...>::value,
+                    "BayesianModule: the wrapped module's forward cannot be called with these "
+                    "arguments (see the module type M and the argument types Args above)");
+    }
+  }
+};
+
+template <typename Impl>
+BayesianModule(const nn::ModuleHolder<Impl>&) -> BayesianModule<Impl>;
+template <typename Impl>
+BayesianModule(const nn::ModuleHolder<Impl>&, const BayesianOptions&) -> BayesianModule<Impl>;
+template <typename M>
+BayesianModule(std::shared_ptr<M>) -> BayesianModule<M>;
+template <typename M>
+BayesianModule(std::shared_ptr<M>, const BayesianOptions&) -> BayesianModule<M>;
 
 }  // namespace bg::bayes
 

@@ -51,18 +51,42 @@ inline constexpr int64_t kCheckpointVersion = 2;
 void save(const BayesianModuleImpl& bnn, const std::filesystem::path& path,
           const std::map<std::string, std::string>& metadata = {});
 /// save() for a BayesianModule holder.
-inline void save(const BayesianModule& bnn, const std::filesystem::path& path,
+inline void save(const BayesianModule<>& bnn, const std::filesystem::path& path,
                  const std::map<std::string, std::string>& metadata = {}) {
   save(*bnn, path, metadata);
 }
+
+namespace internal {
+/// What bayes::load rebuilds a BNN from: the saved conversion as options, and the saved state.
+struct SavedConversion {
+  BayesianOptions options;
+  nn::OrderedDict<Tensor> state;
+};
+/// Reads the checkpoint at `path` and checks it against `module` (parameter names, shapes, valid
+/// posteriors) without changing it.
+SavedConversion read_checkpoint(nn::Module& module, const std::filesystem::path& path);
+}  // namespace internal
 
 /// Rebuilds the BNN saved at `path` around `module`, a freshly built module of the saved
 /// architecture (a holder or a shared_ptr, as for BayesianModule), with the saved posteriors,
 /// priors, deterministic parameters and mode, and loads the saved state strictly (values are
 /// converted to the module's dtype: build it in the dtype you want). Throws bg::Error for a file
-/// that is not a BNN checkpoint, a posterior or prior this program has not registered, or a module
-/// whose parameters or shapes differ from the saved ones; the module is then left as it was.
-BayesianModule load(nn::AnyModule module, const std::filesystem::path& path);
+/// that is not a BNN checkpoint, a posterior or prior this program has not registered, a module
+/// whose parameters or shapes differ from the saved ones, or a saved posterior whose sigma is NaN
+/// or not positive; the module is then left as it was.
+template <typename M>
+BayesianModule<M> load(std::shared_ptr<M> module, const std::filesystem::path& path) {
+  BG_CHECK(module != nullptr, "bayes::load", "no module was given");
+  internal::SavedConversion saved = internal::read_checkpoint(*module, path);
+  BayesianModule<M> bnn(std::move(module), saved.options);
+  bnn->load_state_dict(saved.state);
+  return bnn;
+}
+/// load() for a module holder (nn::Sequential, ...).
+template <typename Impl>
+BayesianModule<Impl> load(const nn::ModuleHolder<Impl>& module, const std::filesystem::path& path) {
+  return load(module.ptr(), path);
+}
 
 }  // namespace bg::bayes
 

@@ -53,7 +53,7 @@ namespace bg::bayes {
 Tensor elbo_loss(const Tensor& nll, BayesianModuleImpl& bnn, int64_t dataset_size,
                  double kl_weight = 1.0, int64_t mc_samples = 0);
 /// elbo_loss for a BayesianModule holder.
-inline Tensor elbo_loss(const Tensor& nll, const BayesianModule& bnn, int64_t dataset_size,
+inline Tensor elbo_loss(const Tensor& nll, const BayesianModule<>& bnn, int64_t dataset_size,
                         double kl_weight = 1.0, int64_t mc_samples = 0) {
   return elbo_loss(nll, *bnn, dataset_size, kl_weight, mc_samples);
 }
