@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "bg/bayes/registry.h"
+#include "bg/core/tensor_impl.h"
 
 namespace bg::bayes {
 
@@ -26,6 +27,10 @@ BayesianOptions& BayesianOptions::deterministic(std::string pattern) {
   Rule deterministic;
   deterministic.deterministic();
   return rule(std::move(pattern), std::move(deterministic));
+}
+BayesianOptions& BayesianOptions::estimator(std::string name) {
+  estimator_ = std::move(name);
+  return *this;
 }
 BayesianOptions& BayesianOptions::mode(SampleMode mode) {
   mode_ = mode;
@@ -92,6 +97,7 @@ struct Plan {
   bool deterministic = false;
   Spec posterior{"gaussian"};
   Spec prior{"gaussian"};
+  std::string estimator;
 };
 
 }  // namespace
@@ -119,7 +125,7 @@ BayesianModuleImpl::BayesianModuleImpl(std::shared_ptr<nn::Module> module, Tenso
   // 1. Decide every parameter's fate and check the options before changing anything.
   std::vector<Plan> plans;
   for (const auto& item : parameters) {
-    plans.push_back({item.key(), false, options.posterior(), options.prior()});
+    plans.push_back({item.key(), false, options.posterior(), options.prior(), options.estimator()});
   }
   for (const auto& [pattern, rule] : options.rules()) {
     bool matched = false;
@@ -129,6 +135,7 @@ BayesianModuleImpl::BayesianModuleImpl(std::shared_ptr<nn::Module> module, Tenso
       if (rule.is_deterministic()) plan.deterministic = *rule.is_deterministic();
       if (rule.posterior()) plan.posterior = *rule.posterior();
       if (rule.prior()) plan.prior = *rule.prior();
+      if (rule.estimator()) plan.estimator = *rule.estimator();
     }
     BG_CHECK(matched, "BayesianModule", "the rule '", pattern,
              "' matches no parameter; the parameters are: ", joined(parameters.keys()));
@@ -177,14 +184,12 @@ BayesianModuleImpl::BayesianModuleImpl(std::shared_ptr<nn::Module> module, Tenso
     try {
       posterior = make_posterior(plan.posterior.name, parameter, plan.posterior.args);
       prior = make_prior(plan.prior.name, parameter, plan.prior.args);
-    } catch (const Error& e) {
-      throw Error(context + ": " + e.what());
-    }
-    try {
       posterior->validate();
+      posterior->set_estimator(estimator_from_name(plan.estimator));
     } catch (const Error& e) {
       throw Error(context + ": " + e.what());
     }
+    posterior->set_parameter_name(plan.name);
     posterior->set_prior(prior);
     posterior->set_mode(mode_);
     posterior->set_sampling_scope(scope_);
@@ -234,10 +239,11 @@ Tensor BayesianModuleImpl::kl_divergence(const KLOptions& options) {
   int64_t count = 0;
   for (size_t i = 0; i < converted_.size(); ++i) {
     VariationalPosterior& q = *posteriors_.items()[i].value();
-    const Tensor kl =
-        bayes::kl_divergence(q, converted_[i].parameter, {options.mc_samples, options.method});
+    // Monte Carlo at the posterior's draw of the current step: the value the parameter holds, or
+    // would hold under an estimator that never draws it (the local reparameterization).
+    const Tensor kl = bayes::kl_divergence(q, Tensor(), {options.mc_samples, options.method});
     total = total.defined() ? total + kl : kl;
-    count += converted_[i].parameter.numel();
+    count += converted_[i].parameter.impl()->numel();  // its size, without computing it
   }
   if (!total.defined()) return zeros({});
   return options.reduction == KLReduction::Mean ? total / static_cast<double>(count) : total;

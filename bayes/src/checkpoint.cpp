@@ -100,9 +100,13 @@ void check_registered(const std::string& parameter, const char* kind, const std:
 
 // What a checkpoint says about the conversion.
 struct Description {
+  struct Bayesian {
+    std::string name;
+    Spec posterior, prior;
+    std::string estimator;
+  };
   SampleMode mode = SampleMode::Sample;
-  std::vector<std::pair<std::string, std::pair<Spec, Spec>>>
-      bayesian;  // (name, (posterior, prior))
+  std::vector<Bayesian> bayesian;
   std::vector<std::string> deterministic;
   std::set<std::string> names;  // every saved parameter, Bayesian or not
 };
@@ -208,7 +212,13 @@ class Reader {
       const std::string at = where + " ('" + name + "')";
       Spec posterior = spec(member(entry, "posterior", Kind::Object, at), at + ".posterior", true);
       Spec prior = spec(member(entry, "prior", Kind::Object, at), at + ".prior", false);
-      out.bayesian.push_back({name, {std::move(posterior), std::move(prior)}});
+      const std::string& estimator = member(entry, "estimator", Kind::String, at).string;
+      try {
+        estimator_from_name(estimator);
+      } catch (const Error& e) {
+        malformed_unless(false, at + ".estimator: " + e.what());
+      }
+      out.bayesian.push_back({name, std::move(posterior), std::move(prior), estimator});
       malformed_unless(out.names.insert(name).second,
                        "the parameter '" + name + "' is listed twice");
     }
@@ -245,7 +255,8 @@ void save(const BayesianModuleImpl& bnn, const std::filesystem::path& path,
         {{"name", Value::of_string(item.key())},
          {"posterior", describe_spec(q.registry_name(), q.args(), prefix, state, "the posterior")},
          {"prior", describe_spec(q.prior()->registry_name(), q.prior()->args(), prefix + ".prior",
-                                 state, "the prior")}}));
+                                 state, "the prior")},
+         {"estimator", Value::of_string(estimator_name(q.estimator()))}}));
   }
   std::vector<Value> deterministic;
   for (const std::string& name : bnn.deterministic_parameters()) {
@@ -298,15 +309,16 @@ SavedConversion read_checkpoint(nn::Module& root, const std::filesystem::path& p
   options.mode(saved.mode);
   std::vector<std::pair<std::string, std::shared_ptr<VariationalPosterior>>> standalone;
   for (const std::string& name : saved.deterministic) options.deterministic(name);
-  for (const auto& [name, specs] : saved.bayesian) {
+  for (const Description::Bayesian& entry : saved.bayesian) {
+    const std::string& name = entry.name;
     if (name.find_first_of("*?") != std::string::npos) {
       reader.fail("the parameter name '" + name +
                   "' contains a glob character, so no conversion rule can name it alone");
     }
     std::shared_ptr<VariationalPosterior> posterior;
     try {
-      posterior = make_posterior(specs.first.name, parameters[name], specs.first.args);
-      posterior->set_prior(make_prior(specs.second.name, parameters[name], specs.second.args));
+      posterior = make_posterior(entry.posterior.name, parameters[name], entry.posterior.args);
+      posterior->set_prior(make_prior(entry.prior.name, parameters[name], entry.prior.args));
     } catch (const Error& e) {
       reader.fail("the saved parameter '" + name + "': " + e.what());
     }
@@ -314,7 +326,8 @@ SavedConversion read_checkpoint(nn::Module& root, const std::filesystem::path& p
     for (const auto& item : posterior->state_dict()) {
       expected[state_prefix(name) + "." + item.key()] = item.value().sizes();
     }
-    options.rule(name, Rule().posterior(specs.first).prior(specs.second));
+    options.rule(name,
+                 Rule().posterior(entry.posterior).prior(entry.prior).estimator(entry.estimator));
     standalone.emplace_back(name, posterior);
   }
   std::vector<std::string> absent, extra, mismatched;

@@ -48,7 +48,10 @@ Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstim
            "' and the prior '", prior.registry_name(),
            "' (bayes::register_kl adds one); use KLMethod::Auto or KLMethod::MonteCarlo");
   // Monte Carlo: E_q[log q(w) - log p(w)].
-  if (estimate.mc_samples <= 0) return (q.log_prob(value) - prior.log_prob(value)).sum();
+  if (estimate.mc_samples <= 0) {
+    const Tensor w = value.defined() ? value : q.current_sample();
+    return (q.log_prob(w) - prior.log_prob(w)).sum();
+  }
   Tensor total;
   for (int64_t i = 0; i < estimate.mc_samples; ++i) {
     const Tensor w = q.fresh_sample();

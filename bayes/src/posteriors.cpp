@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "bg/bayes/posterior.h"
@@ -7,6 +9,31 @@ namespace bg::bayes {
 
 namespace {
 constexpr double kLogSqrt2Pi = 0.91893853320467274178;  // log(sqrt(2 pi))
+}
+
+Estimator estimator_from_name(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  for (Estimator e :
+       {Estimator::Reparameterization, Estimator::LocalReparameterization, Estimator::Flipout}) {
+    if (lower == estimator_name(e)) return e;
+  }
+  throw Error(detail::concat("estimator: unknown name '", name,
+                             "'; the estimators are reparameterization, local_reparameterization, "
+                             "flipout"));
+}
+
+const char* estimator_name(Estimator estimator) {
+  switch (estimator) {
+    case Estimator::Reparameterization:
+      return "reparameterization";
+    case Estimator::LocalReparameterization:
+      return "local_reparameterization";
+    case Estimator::Flipout:
+      return "flipout";
+  }
+  return "reparameterization";
 }
 
 VariationalPosterior::VariationalPosterior(std::string type_name, std::string registry_name,
@@ -63,6 +90,33 @@ void VariationalPosterior::set_mode(SampleMode mode) {
   invalidate();  // the next read computes the new mode's value (the mean, not the last draw)
 }
 
+void VariationalPosterior::set_estimator(Estimator estimator) {
+  BG_CHECK(
+      estimator == Estimator::Reparameterization || independent_gaussian().has_value(), type_name(),
+      "the ", estimator_name(estimator),
+      " estimator needs a posterior of independent Gaussian weights (independent_gaussian()); ",
+      registry_name(), " is not one");
+  estimator_ = estimator;
+}
+
+nn::OperandForm VariationalPosterior::operand_form() {
+  if (mode_ != SampleMode::Sample || estimator_ == Estimator::Reparameterization) return {};
+  const std::optional<IndependentGaussian> gaussian = independent_gaussian();
+  if (estimator_ == Estimator::LocalReparameterization) {
+    return {nn::OperandForm::Kind::LocalReparameterization, gaussian->mean, gaussian->stddev, {}};
+  }
+  return {nn::OperandForm::Kind::Flipout, gaussian->mean, gaussian->stddev, noise()};
+}
+
+void VariationalPosterior::check_direct_read() {
+  if (mode_ != SampleMode::Sample || estimator_ == Estimator::Reparameterization) return;
+  throw Error(detail::concat(
+      "BayesianModule: the parameter '", parameter_name_, "' uses the ", estimator_name(estimator_),
+      " estimator, which only nn::functional's linear, conv1d, conv2d and conv_transpose2d can "
+      "apply, but it was read by other code; give it the default estimator (Rule().estimator("
+      "\"reparameterization\")), or read it in Mean or Frozen mode"));
+}
+
 void VariationalPosterior::set_prior(std::shared_ptr<Prior> prior) {
   prior_ = std::move(prior);
   if (children().empty())
@@ -101,6 +155,10 @@ GaussianPosterior::GaussianPosterior(std::string type_name, std::string registry
 }
 
 Tensor GaussianPosterior::sigma() const { return softplus(rho); }
+
+std::optional<IndependentGaussian> GaussianPosterior::independent_gaussian() {
+  return IndependentGaussian{mu, sigma()};
+}
 
 Tensor GaussianPosterior::sample(const Tensor& noise) {
   return fused::gaussian_sample(mu, rho, noise);

@@ -4,7 +4,9 @@
 #include <numbers>
 #include <vector>
 
+#include "bg/core/tensor_impl.h"
 #include "functional_helpers.h"
+#include "parametrized_ops.h"
 
 namespace bg::nn::functional {
 
@@ -36,11 +38,17 @@ Tensor affine(Tensor x, const Tensor& weight, const Tensor& bias) {
 // ---- Linear -------------------------------------------------------------------------------------
 
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
-  BG_CHECK(input.defined() && weight.defined() && weight.dim() == 2, "linear",
+  // The weight's shape is read without computing it: a parametrized weight may ask to be
+  // evaluated in its own way (linear_with_operand_forms).
+  const Shape weight_sizes = weight.defined() ? weight.impl()->sizes() : Shape{};
+  BG_CHECK(input.defined() && weight_sizes.size() == 2, "linear",
            "expected a 2-d weight [out, in], got ", describe(weight));
-  BG_CHECK(input.dim() >= 1 && input.size(-1) == weight.size(1), "linear", "the input ",
-           describe(input), " does not end in the weight's in_features ", weight.size(1),
+  BG_CHECK(input.dim() >= 1 && input.size(-1) == weight_sizes[1], "linear", "the input ",
+           describe(input), " does not end in the weight's in_features ", weight_sizes[1],
            " (weight ", describe(weight), ")");
+  if (Tensor out = detail::linear_with_operand_forms(input, weight, bias); out.defined()) {
+    return out;
+  }
   const Tensor out = input.matmul(weight.t());
   return bias.defined() ? out + bias : out;
 }
@@ -66,6 +74,45 @@ Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight
   Shape sizes = leading_sizes(input1);
   sizes.push_back(out);
   return result.reshape(sizes);
+}
+
+// ---- Convolution --------------------------------------------------------------------------------
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride,
+              Size2 padding, Size2 dilation, int64_t groups) {
+  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w) {
+    return ::bg::conv2d(x, w, {}, stride, padding, dilation, groups);
+  };
+  if (Tensor out = detail::convolution_with_operand_forms(convolution, input, weight, bias);
+      out.defined()) {
+    return out;
+  }
+  return ::bg::conv2d(input, weight, bias, stride, padding, dilation, groups);
+}
+
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
+              int64_t padding, int64_t dilation, int64_t groups) {
+  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w) {
+    return ::bg::conv1d(x, w, {}, stride, padding, dilation, groups);
+  };
+  if (Tensor out = detail::convolution_with_operand_forms(convolution, input, weight, bias);
+      out.defined()) {
+    return out;
+  }
+  return ::bg::conv1d(input, weight, bias, stride, padding, dilation, groups);
+}
+
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride,
+                        Size2 padding, Size2 output_padding, int64_t groups, Size2 dilation) {
+  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w) {
+    return ::bg::conv_transpose2d(x, w, {}, stride, padding, output_padding, groups, dilation);
+  };
+  if (Tensor out = detail::convolution_with_operand_forms(convolution, input, weight, bias);
+      out.defined()) {
+    return out;
+  }
+  return ::bg::conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
+                                dilation);
 }
 
 // ---- Activations --------------------------------------------------------------------------------

@@ -52,7 +52,10 @@ class ParametrizedValue final : public ValueSource {
     for (const Tensor& t : parametrization_->buffers()) inputs_.push_back({t, nullptr, 0});
   }
 
+  const std::shared_ptr<Parametrization>& parametrization() const { return parametrization_; }
+
   void update(TensorImpl& target) override {
+    parametrization_->check_direct_read();
     const bool grad_mode = GradMode::is_enabled();
     const uint64_t step = parametrization_->sampling_scope()->step();
     const bool stale = !computed_ || (grad_mode && !with_grad_) || inputs_changed() ||
@@ -185,6 +188,12 @@ std::shared_ptr<Parametrization> parametrization_of(const Module& module, const 
   BG_CHECK(is_parametrized(module, name), "parametrization_of", "'", name, "' of ",
            module.type_name(), " is not parametrized");
   return std::dynamic_pointer_cast<Parametrization>(ModuleAccess::children(*dict_of(module))[name]);
+}
+
+std::shared_ptr<Parametrization> parametrization_of(const Tensor& tensor) {
+  if (!tensor.defined()) return nullptr;
+  const auto* value = dynamic_cast<const ParametrizedValue*>(tensor.impl()->source().get());
+  return value ? value->parametrization() : nullptr;
 }
 
 // ---- Weight normalization -----------------------------------------------------------------------

@@ -186,6 +186,45 @@ TEST_CASE("two forward passes summed before one backward differentiate through b
   CHECK(allclose(mu_grad, gradient_of_draw(0) + gradient_of_draw(1), 1e-12));
 }
 
+namespace {
+// A parametrization that asks linear and the convolutions for the local reparameterization trick
+// with a fixed Gaussian, and refuses every other read.
+class GaussianOperand : public nn::Parametrization {
+ public:
+  GaussianOperand(Tensor mean, Tensor stddev)
+      : Parametrization("GaussianOperand"), mean(std::move(mean)), stddev(std::move(stddev)) {}
+  Tensor compute() override { return mean.clone(); }
+  nn::OperandForm operand_form() override {
+    return {active ? nn::OperandForm::Kind::LocalReparameterization : nn::OperandForm::Kind::Value,
+            mean,
+            stddev,
+            {}};
+  }
+  void check_direct_read() override { BG_CHECK(!active, "GaussianOperand", "read directly"); }
+  Tensor mean, stddev;
+  bool active = false;
+};
+}  // namespace
+
+TEST_CASE("operand forms: linear and the convolutions ask the parametrization, other reads check") {
+  nn::Linear linear(3, 2);
+  linear->to(kFloat64);
+  const Tensor mean = tensor({{0.5, -1.0, 2.0}, {1.5, 0.25, -0.5}});
+  auto gaussian = std::make_shared<GaussianOperand>(mean, zeros({2, 3}, kFloat64));
+  utils::register_parametrization(*linear, "weight", gaussian);
+  CHECK(utils::parametrization_of(linear->weight) == gaussian);
+  CHECK(utils::parametrization_of(linear->bias) == nullptr);
+  CHECK(utils::parametrization_of(Tensor()) == nullptr);
+  gaussian->active = true;
+  // With a zero stddev, the local reparameterization gives x mean^T + b exactly.
+  const Tensor x = tensor({{1.0, 2.0, -1.0}});
+  check_close(nn::functional::linear(x, linear->weight, linear->bias),
+              values(x.matmul(mean.t()) + linear->bias), 1e-15);
+  check_error({"GaussianOperand", "read directly"}, [&] { linear->weight.sum(); });
+  gaussian->active = false;
+  check_close(linear->weight.sum(), {2.75}, 1e-15);
+}
+
 // ---- Weight normalization -----------------------------------------------------------------------
 
 TEST_CASE("weight_norm: w = g v / ||v||, recomputed after in-place updates of g or v") {

@@ -59,15 +59,23 @@ class Rule {
     deterministic_ = deterministic;
     return *this;
   }
+  /// How the gradient of the matched parameters is estimated in Sample mode, by name:
+  /// "reparameterization" (the default), "local_reparameterization" or "flipout" (Estimator).
+  Rule& estimator(std::string name) {
+    estimator_ = std::move(name);
+    return *this;
+  }
 
   const std::optional<Spec>& posterior() const { return posterior_; }
   const std::optional<Spec>& prior() const { return prior_; }
   /// Whether the rule makes the parameters deterministic, if it says.
   const std::optional<bool>& is_deterministic() const { return deterministic_; }
+  const std::optional<std::string>& estimator() const { return estimator_; }
 
  private:
   std::optional<Spec> posterior_, prior_;
   std::optional<bool> deterministic_;
+  std::optional<std::string> estimator_;
 };
 
 class BayesianOptions {
@@ -82,18 +90,22 @@ class BayesianOptions {
   BayesianOptions& rule(std::string pattern, Rule rule);
   /// Shorthand for rule(pattern, Rule().deterministic()).
   BayesianOptions& deterministic(std::string pattern);
+  /// The estimator of every parameter, by name (default "reparameterization"; Rule::estimator).
+  BayesianOptions& estimator(std::string name);
   /// What the parameters hold (default: a fresh draw at each forward pass).
   BayesianOptions& mode(SampleMode mode);
 
   const Spec& posterior() const { return posterior_; }
   const Spec& prior() const { return prior_; }
   const std::vector<std::pair<std::string, Rule>>& rules() const { return rules_; }
+  const std::string& estimator() const { return estimator_; }
   SampleMode mode() const { return mode_; }
 
  private:
   Spec posterior_{"gaussian"};
   Spec prior_{"gaussian", {{"mu", 0.0}, {"sigma", 1.0}}};
   std::vector<std::pair<std::string, Rule>> rules_;
+  std::string estimator_ = "reparameterization";
   SampleMode mode_ = SampleMode::Sample;
 };
 

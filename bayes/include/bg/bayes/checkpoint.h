@@ -16,7 +16,8 @@
 //   {"format": "bayesgrad.bnn", "version": 2, "mode": "sample",
 //    "bayesian": [{"name": "0.weight",
 //                  "posterior": {"name": "gaussian", "args": {"rho": ["number", "-3"]}},
-//                  "prior": {"name": "gaussian", "args": {"sigma": ["tensor", "module.0.pa..."]}}},
+//                  "prior": {"name": "gaussian", "args": {"sigma": ["tensor", "module.0.pa..."]}},
+//                  "estimator": "flipout"},
 //                 ...],
 //    "deterministic": ["2.bias"]}
 //

@@ -36,7 +36,7 @@ struct KLEstimate {
 };
 
 /// KL(q || q's prior), summed over the parameter's elements, of a posterior whose parameter
-/// currently holds `value`.
+/// currently holds `value` (undefined: q's draw of the current step, q.current_sample()).
 Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate = {});
 
 }  // namespace bg::bayes

@@ -15,6 +15,7 @@
 // unchanged. The base class checks this after every sample().
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bg/bayes/args.h"
@@ -31,6 +32,35 @@ enum class SampleMode {
   Sample,  ///< a new draw at every step of its sampling scope (every forward pass of its BNN)
   Mean,    ///< the posterior mean: deterministic prediction
   Frozen,  ///< one draw, kept until the BNN's resample() begins a new step
+};
+
+/// How the gradient of a Bayesian weight is estimated in Sample mode (selected per rule:
+/// Rule().estimator("flipout")). All three are unbiased and leave the KL term unchanged; the last
+/// two apply to weights and biases read by nn::functional's linear, conv1d, conv2d and
+/// conv_transpose2d (so by Linear, Conv1d, Conv2d, ConvTranspose2d and user modules calling those
+/// functions), and need a posterior of independent Gaussian weights.
+enum class Estimator {
+  /// "reparameterization": one draw w = sample(noise) per forward pass, shared by the batch.
+  Reparameterization,
+  /// "local_reparameterization" (Kingma, Salimans & Welling, 2015): the op's output, a sum of
+  /// independent Gaussians, is drawn from N(op(x, mean), op(x^2, stddev^2)) independently for
+  /// each example (and, for a convolution, each output position): the per-example gradients are
+  /// independent, so their average has a lower variance. The weight itself is never drawn.
+  LocalReparameterization,
+  /// "flipout" (Wen et al., 2018): one perturbation stddev * noise per forward pass, multiplied by
+  /// random signs per example and channel, so the examples see independent-looking perturbations
+  /// of the same distribution.
+  Flipout,
+};
+
+/// The estimator called `name` (case-insensitive); throws listing the names.
+Estimator estimator_from_name(const std::string& name);
+/// The name of an estimator ("flipout").
+const char* estimator_name(Estimator estimator);
+
+/// A Gaussian with independent elements: what the local reparameterization and Flipout need.
+struct IndependentGaussian {
+  Tensor mean, stddev;  ///< of the parameter's shape, differentiable
 };
 
 class VariationalPosterior : public nn::Parametrization {
@@ -54,6 +84,10 @@ class VariationalPosterior : public nn::Parametrization {
   /// New noise of `sizes`: by default independent standard normals of mean()'s dtype and device.
   /// Must return a new tensor at every call.
   virtual Tensor draw_noise(const Shape& sizes);
+  /// For a posterior of independent Gaussian weights whose sample(noise) is mean + stddev * noise:
+  /// its mean and standard deviation (the local reparameterization and Flipout need them). By
+  /// default none: those estimators are then refused for it.
+  virtual std::optional<IndependentGaussian> independent_gaussian() { return std::nullopt; }
 
   /// The noise of the current step of the sampling scope: drawn at its first use in the step, then
   /// the same values until the next step. Each handle keeps its step's noise.
@@ -72,6 +106,20 @@ class VariationalPosterior : public nn::Parametrization {
 
   void set_mode(SampleMode mode);
   SampleMode mode() const { return mode_; }
+  /// The gradient estimator in Sample mode (BayesianModule sets it from the rules); anything but
+  /// Reparameterization needs independent_gaussian().
+  void set_estimator(Estimator estimator);
+  Estimator estimator() const { return estimator_; }
+  /// The dotted name of the parameter this posterior replaces, for error messages.
+  void set_parameter_name(std::string name) { parameter_name_ = std::move(name); }
+  const std::string& parameter_name() const { return parameter_name_; }
+
+  /// In Sample mode with the local reparameterization or Flipout: the Gaussian, for linear and the
+  /// convolutions to apply the estimator; otherwise the value.
+  nn::OperandForm operand_form() override;
+  /// Refuses a direct read (by any op but linear and the convolutions) of a weight whose estimator
+  /// only those ops can apply, naming the parameter.
+  void check_direct_read() override;
 
   /// The name this type is registered under ("gaussian"): what checkpoints record.
   const std::string& registry_name() const { return registry_name_; }
@@ -85,6 +133,8 @@ class VariationalPosterior : public nn::Parametrization {
   std::string registry_name_;
   Args args_;
   SampleMode mode_ = SampleMode::Sample;
+  Estimator estimator_ = Estimator::Reparameterization;
+  std::string parameter_name_;
   // sample(noise), checking that it left the noise alone.
   Tensor checked_sample(const Tensor& noise);
   Tensor eps_;         // the buffer "eps": the current noise
@@ -104,6 +154,8 @@ class GaussianPosterior : public VariationalPosterior {
   Tensor log_prob(const Tensor& w) override;
   /// Throws unless sigma = softplus(rho) is positive (not NaN) everywhere.
   void validate() const override;
+  /// mu and softplus(rho).
+  std::optional<IndependentGaussian> independent_gaussian() override;
   /// softplus(rho).
   Tensor sigma() const;
 

@@ -40,6 +40,25 @@ class SamplingScope {
   uint64_t step_ = 1;
 };
 
+/// How linear and the convolutions (nn::functional: linear, conv1d, conv2d, conv_transpose2d)
+/// evaluate a parametrized weight or bias. They ask the tensor's parametrization before reading
+/// the tensor, so that a random weight can be evaluated other than by one draw shared by the whole
+/// batch (the local reparameterization trick samples the op's output instead of the weight).
+struct OperandForm {
+  enum class Kind {
+    Value,  ///< read the tensor as usual
+    /// Independent Gaussian weights N(mean, stddev^2): the op draws its output from the Gaussian
+    /// it implies, independently for each example (Kingma, Salimans & Welling, 2015).
+    LocalReparameterization,
+    /// Independent Gaussian weights: one perturbation stddev * noise shared by the batch, made
+    /// independent across examples by random signs (Wen et al., 2018).
+    Flipout,
+  };
+  Kind kind = Kind::Value;
+  Tensor mean, stddev;  ///< the Gaussian (differentiable), of the tensor's shape
+  Tensor noise;         ///< Flipout: the standard normal noise of the shared perturbation
+};
+
 /// A module that computes the value of another module's parameter.
 class Parametrization : public Module {
  public:
@@ -59,6 +78,11 @@ class Parametrization : public Module {
   const std::shared_ptr<SamplingScope>& sampling_scope() const { return scope_; }
   /// Makes this parametrization follow `scope` (BayesianModule gives its posteriors one scope).
   void set_sampling_scope(std::shared_ptr<SamplingScope> scope);
+  /// How linear and the convolutions evaluate the tensor now (OperandForm); by default its value.
+  virtual OperandForm operand_form() { return {}; }
+  /// Called before every other read of the tensor: throws when the tensor may not be read directly
+  /// now (a weight whose operand form only those ops can apply). By default every read is fine.
+  virtual void check_direct_read() {}
 
  private:
   uint64_t revision_ = 0;
@@ -81,6 +105,10 @@ bool is_parametrized(const Module& module, const std::string& name = "");
 
 /// The parametrization of `name`; throws if there is none.
 std::shared_ptr<Parametrization> parametrization_of(const Module& module, const std::string& name);
+
+/// The parametrization whose value `tensor` holds (a parametrized parameter's handle), or null.
+/// Reading it this way does not compute the tensor.
+std::shared_ptr<Parametrization> parametrization_of(const Tensor& tensor);
 
 /// Weight normalization (Salimans & Kingma, 2016): w = g v / ||v||, the norm taken over every dim
 /// but `dim` (dim = 0: one g per output row). g and v start from the current weight.

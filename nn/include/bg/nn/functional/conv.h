@@ -11,13 +11,20 @@ BG_API_BEGIN
 
 namespace bg::nn::functional {
 
+// The convolutions are the core ops, except that a parametrized weight or bias may ask to be
+// evaluated in its own way (nn::OperandForm: the local reparameterization trick, Flipout).
+
 /// 2-d convolution: weight [C_out, C_in / groups, kH, kW], optional bias [C_out].
-using ::bg::conv2d;
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {}, Size2 stride = 1,
+              Size2 padding = 0, Size2 dilation = 1, int64_t groups = 1);
 /// 1-d convolution: weight [C_out, C_in / groups, k], optional bias [C_out].
-using ::bg::conv1d;
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias = {},
+              int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1, int64_t groups = 1);
 /// Transposed 2-d convolution (conv2d's gradient with respect to its input): weight
 /// [C_in, C_out / groups, kH, kW].
-using ::bg::conv_transpose2d;
+Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias = {},
+                        Size2 stride = 1, Size2 padding = 0, Size2 output_padding = 0,
+                        int64_t groups = 1, Size2 dilation = 1);
 /// 2-d max pooling; the stride defaults to the kernel size.
 using ::bg::max_pool2d;
 /// 1-d max pooling; the stride defaults to the kernel size.
