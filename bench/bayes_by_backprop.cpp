@@ -6,7 +6,11 @@
 //                          with ReLU, batch 64, loss MSE + 0.1 * mean KL, Adam(1e-2)
 //   bbb_seed_training      the whole example's training: 250 points, 500 epochs of shuffled
 //                          batches of 64 (2000 steps), one iteration = the whole training
-//   bbb_seed_predict       1000 predictive draws on 5000 points: mean and std
+//   bbb_seed_predict       1000 predictive draws on 5000 points: mean and std (bayes::predict:
+//                          vectorised chunks of draws; the peer loops over forward passes)
+//   bbb_seed_predict_32    the same on 32 points, where a forward pass is mostly per-op overhead
+//   bbb_seed_step_10_samples  one step of a 10-sample ELBO (the mean of 10 draws' MSE, batch 64):
+//                          forward_samples here, 10 forward passes in the peer
 //   bbb_mlp_784_1200_1200_10  one step of a Bayesian MLP 784-1200-1200-10 (4.8 M variational
 //                          parameters), batch 128, loss cross-entropy + KL / 60000, Adam(1e-3)
 
@@ -29,7 +33,9 @@ template <typename Fn>
 void run(const bench::Args& args, const char* name, double goal_max_us, Fn&& fn) {
   if (!args.wants(name)) return;
   bench::Report report(name, args);
-  report.us_per_iter(bench::measure(args, fn)).field("goal_max_us", goal_max_us).print();
+  report.us_per_iter(bench::measure(args, fn));
+  if (goal_max_us > 0) report.field("goal_max_us", goal_max_us);
+  report.print();
 }
 
 }  // namespace
@@ -76,6 +82,22 @@ int main(int argc, char** argv) {
     bayes::BayesianModule bnn(seed_mlp());
     const bg::Tensor grid = bg::linspace(-8.5, 8.5, 5000).unsqueeze(1);
     run(args, "bbb_seed_predict", 0.15e6, [&] { (void)bayes::predict(bnn, grid, 1000); });
+    const bg::Tensor few = bg::linspace(-8.5, 8.5, 32).unsqueeze(1);
+    run(args, "bbb_seed_predict_32", 0, [&] { (void)bayes::predict(bnn, few, 1000); });
+  }
+
+  {
+    bayes::BayesianModule bnn(seed_mlp());
+    bg::optim::Adam optimizer(bnn->parameters(), bg::optim::AdamOptions(1e-2));
+    const bg::Tensor batch_x = x.narrow(0, 0, 64), batch_y = y.narrow(0, 0, 64);
+    run(args, "bbb_seed_step_10_samples", 0, [&] {
+      optimizer.zero_grad();
+      const bg::Tensor draws = bnn->forward_samples(batch_x, 10);  // [10, 64, 1]
+      (nn::functional::mse_loss(draws, batch_y.expand({10, 64, 1})) +
+       0.1 * bnn->kl_divergence({bayes::KLReduction::Mean}))
+          .backward();
+      optimizer.step();
+    });
   }
 
   {

@@ -231,6 +231,35 @@ Tensor BayesianModuleImpl::forward(const Tensor& input) {
   return tensor_forward_(input);
 }
 
+Tensor BayesianModuleImpl::forward_samples(const Tensor& input, int64_t samples) {
+  BG_CHECK(samples >= 1, "forward_samples", "samples must be at least 1, got ", samples);
+  BG_CHECK(module() && tensor_forward_, "forward_samples", "the wrapped ", module()->type_name(),
+           "'s forward does not take one tensor");
+  BG_CHECK(input.defined() && input.dim() >= 1, "forward_samples",
+           "expected an input with a batch dim, got ", describe(input));
+  const int64_t batch = input.size(0);
+  Shape folded = input.sizes();
+  folded[0] = samples * batch;
+  Shape repeated = input.sizes();
+  repeated.insert(repeated.begin(), samples);
+  const Tensor stacked = input.unsqueeze(0).expand(repeated).reshape(folded);
+  begin_forward();
+  // The scope asks for S draws until the pass ends, even when it ends by an error.
+  struct VectorizedPass {
+    nn::SamplingScope& scope;
+    ~VectorizedPass() { scope.set_samples(0); }
+  } pass{*scope_};
+  scope_->set_samples(samples);
+  const Tensor out = tensor_forward_(stacked);
+  BG_CHECK(out.dim() >= 1 && out.size(0) == samples * batch, "forward_samples", "the ",
+           module()->type_name(), " returned ", describe(out), " for ", samples,
+           " samples of a batch of ", batch, ": its output must keep the batch dim first");
+  Shape unfolded = out.sizes();
+  unfolded[0] = batch;
+  unfolded.insert(unfolded.begin(), samples);
+  return out.reshape(unfolded);
+}
+
 Tensor BayesianModuleImpl::kl_divergence(const KLOptions& options) {
   module();
   BG_CHECK(options.mc_samples >= 0, "kl_divergence", "mc_samples must be non-negative, got ",

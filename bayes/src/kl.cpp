@@ -50,7 +50,9 @@ Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstim
   // Monte Carlo: E_q[log q(w) - log p(w)].
   if (estimate.mc_samples <= 0) {
     const Tensor w = value.defined() ? value : q.current_sample();
-    return (q.log_prob(w) - prior.log_prob(w)).sum();
+    const Tensor total = (q.log_prob(w) - prior.log_prob(w)).sum();
+    // After a vectorised pass, the current draws are S: their mean.
+    return w.dim() > q.mean().dim() ? total / static_cast<double>(w.size(0)) : total;
   }
   Tensor total;
   for (int64_t i = 0; i < estimate.mc_samples; ++i) {

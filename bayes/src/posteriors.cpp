@@ -55,14 +55,24 @@ Tensor VariationalPosterior::draw_noise(const Shape& sizes) {
 Tensor VariationalPosterior::noise() {
   // One noise per step of the scope: the value may be computed again within a step (e.g. once
   // without and once with gradients, or after an optimizer step), and must then be the same draw.
-  const uint64_t step = sampling_scope()->step();
-  if (step_ != step) {
+  // A vectorised pass in Sample mode draws the noise of its S samples at once.
+  const nn::SamplingScope& scope = *sampling_scope();
+  const int64_t draws = mode_ == SampleMode::Sample ? scope.samples() : 0;
+  if (step_ != scope.step() || (draws > 0 && noise_draws_ != draws)) {
     NoGradGuard no_grad;
-    eps_.set_data(draw_noise(noise_shape()));
-    step_ = step;
+    Shape sizes = noise_shape();
+    if (draws > 0) sizes.insert(sizes.begin(), draws);
+    eps_.set_data(draw_noise(sizes));
+    step_ = scope.step();
+    noise_draws_ = draws;
   }
   // A handle of its own: it keeps this step's noise when the buffer moves on to the next step's.
   return eps_.detach();
+}
+
+Tensor VariationalPosterior::one_draw_noise() {
+  const Tensor all = noise();
+  return noise_draws_ > 0 ? all[0] : all;
 }
 
 Tensor VariationalPosterior::checked_sample(const Tensor& noise) {
@@ -81,7 +91,7 @@ Tensor VariationalPosterior::fresh_sample() { return checked_sample(draw_noise(n
 
 Tensor VariationalPosterior::compute() {
   if (mode_ == SampleMode::Mean) return mean();
-  return current_sample();
+  return checked_sample(one_draw_noise());
 }
 
 void VariationalPosterior::set_mode(SampleMode mode) {
@@ -100,16 +110,32 @@ void VariationalPosterior::set_estimator(Estimator estimator) {
 }
 
 nn::OperandForm VariationalPosterior::operand_form() {
-  if (mode_ != SampleMode::Sample || estimator_ == Estimator::Reparameterization) return {};
+  using Kind = nn::OperandForm::Kind;
+  if (mode_ != SampleMode::Sample) return {};
+  if (estimator_ == Estimator::Reparameterization) {
+    if (sampling_scope()->samples() == 0) return {};
+    return {Kind::Samples, {}, {}, {}, current_sample()};
+  }
   const std::optional<IndependentGaussian> gaussian = independent_gaussian();
   if (estimator_ == Estimator::LocalReparameterization) {
-    return {nn::OperandForm::Kind::LocalReparameterization, gaussian->mean, gaussian->stddev, {}};
+    return {Kind::LocalReparameterization, gaussian->mean, gaussian->stddev, {}, {}};
   }
-  return {nn::OperandForm::Kind::Flipout, gaussian->mean, gaussian->stddev, noise()};
+  // Flipout's rows (S blocks of the batch in a vectorised pass) share one perturbation.
+  return {Kind::Flipout, gaussian->mean, gaussian->stddev, one_draw_noise(), {}};
 }
 
 void VariationalPosterior::check_direct_read() {
-  if (mode_ != SampleMode::Sample || estimator_ == Estimator::Reparameterization) return;
+  if (mode_ != SampleMode::Sample) return;
+  if (sampling_scope()->samples() > 0) {
+    throw VectorizedReadError(detail::concat(
+        "BayesianModule::forward_samples: the parameter '", parameter_name_,
+        "' was read by code other than nn::functional's linear, conv1d, conv2d and "
+        "conv_transpose2d, which would see one tensor where ",
+        sampling_scope()->samples(),
+        " draws are needed; run the draws one by one (forward passes in a loop; bayes::predict "
+        "does so by itself)"));
+  }
+  if (estimator_ == Estimator::Reparameterization) return;
   throw Error(detail::concat(
       "BayesianModule: the parameter '", parameter_name_, "' uses the ", estimator_name(estimator_),
       " estimator, which only nn::functional's linear, conv1d, conv2d and conv_transpose2d can "
@@ -161,7 +187,8 @@ std::optional<IndependentGaussian> GaussianPosterior::independent_gaussian() {
 }
 
 Tensor GaussianPosterior::sample(const Tensor& noise) {
-  return fused::gaussian_sample(mu, rho, noise);
+  if (noise.dim() == mu.dim()) return fused::gaussian_sample(mu, rho, noise);
+  return mu + sigma() * noise;  // S draws at once: [S, ...]
 }
 
 void GaussianPosterior::validate() const {

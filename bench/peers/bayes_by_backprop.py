@@ -94,6 +94,26 @@ def main():
 
     run("bbb_seed_predict", seed_predict)
 
+    few = torch.linspace(-8.5, 8.5, 32).unsqueeze(1)
+
+    def seed_predict_32():
+        with torch.no_grad():
+            draws = torch.stack([model(few) for _ in range(1000)])
+            return draws.mean(0), draws.std(0, unbiased=False)
+
+    run("bbb_seed_predict_32", seed_predict_32)
+
+    model = seed_mlp()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+    def seed_step_10_samples():
+        optimizer.zero_grad(set_to_none=True)
+        draws = torch.stack([model(batch_x) for _ in range(10)])
+        (F.mse_loss(draws, batch_y.expand(10, 64, 1)) + 0.1 * model.kl("mean")).backward()
+        optimizer.step()
+
+    run("bbb_seed_step_10_samples", seed_step_10_samples)
+
     model = BayesMLP(BayesLinear(784, 1200), nn.ReLU(), BayesLinear(1200, 1200), nn.ReLU(),
                      BayesLinear(1200, 10))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)

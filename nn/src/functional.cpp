@@ -80,8 +80,8 @@ Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride,
               Size2 padding, Size2 dilation, int64_t groups) {
-  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w) {
-    return ::bg::conv2d(x, w, {}, stride, padding, dilation, groups);
+  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w, int64_t factor) {
+    return ::bg::conv2d(x, w, {}, stride, padding, dilation, groups * factor);
   };
   if (Tensor out = detail::convolution_with_operand_forms(convolution, input, weight, bias);
       out.defined()) {
@@ -92,8 +92,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
 
 Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride,
               int64_t padding, int64_t dilation, int64_t groups) {
-  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w) {
-    return ::bg::conv1d(x, w, {}, stride, padding, dilation, groups);
+  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w, int64_t factor) {
+    return ::bg::conv1d(x, w, {}, stride, padding, dilation, groups * factor);
   };
   if (Tensor out = detail::convolution_with_operand_forms(convolution, input, weight, bias);
       out.defined()) {
@@ -104,8 +104,9 @@ Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
 
 Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride,
                         Size2 padding, Size2 output_padding, int64_t groups, Size2 dilation) {
-  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w) {
-    return ::bg::conv_transpose2d(x, w, {}, stride, padding, output_padding, groups, dilation);
+  const detail::Convolution convolution = [&](const Tensor& x, const Tensor& w, int64_t factor) {
+    return ::bg::conv_transpose2d(x, w, {}, stride, padding, output_padding, groups * factor,
+                                  dilation);
   };
   if (Tensor out = detail::convolution_with_operand_forms(convolution, input, weight, bias);
       out.defined()) {

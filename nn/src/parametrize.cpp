@@ -21,6 +21,12 @@ struct ModuleAccess {
   }
 };
 
+void SamplingScope::set_samples(int64_t samples) {
+  BG_CHECK(samples >= 0, "SamplingScope", "the number of samples must be non-negative, got ",
+           samples);
+  samples_ = samples;
+}
+
 Parametrization::Parametrization(std::string type_name)
     : Module(std::move(type_name)), scope_(std::make_shared<SamplingScope>()) {}
 

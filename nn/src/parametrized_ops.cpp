@@ -39,20 +39,56 @@ Tensor random_signs(const Shape& sizes, const TensorOptions& options) {
 struct WeightedOp {
   // The op without its bias.
   std::function<Tensor(const Tensor& input, const Tensor& weight)> apply;
+  // The op without its bias for S draws of the weight [S, ...], the input holding S blocks of the
+  // batch along dim 0 (block s for draw s).
+  std::function<Tensor(const Tensor& input, const Tensor& weights)> apply_samples;
   // The shape of one value per example and channel, broadcasting against `t` (the input or the
   // output): linear takes every row as an example and the last dim as channels ([..., C]);
   // a convolution the batch dim and dim 1 ([N, C, 1, ...]).
   std::function<Shape(const Tensor& t)> per_example_channel;
-  // The shape of the bias [C] that broadcasts against the output.
+  // The shape in which a bias [C] broadcasts against an output of `output_dims` dims.
   std::function<Shape(int64_t channels, int64_t output_dims)> bias_view;
 };
 
+// `out` (S blocks of the batch along dim 0) plus bias draw s [C] in block s.
+Tensor add_bias_samples(const WeightedOp& op, const Tensor& out, const Tensor& biases) {
+  const int64_t samples = biases.size(0), channels = biases.size(1);
+  Shape blocks = out.sizes();
+  blocks[0] /= samples;
+  blocks.insert(blocks.begin(), samples);
+  Shape view = op.bias_view(channels, out.dim());
+  view.insert(view.begin(), samples);
+  while (view.size() < blocks.size()) view.insert(view.begin() + 1, 1);
+  return (out.reshape(blocks) + biases.view(view)).reshape(out.sizes());
+}
+
+// The number of draws of a Samples operand, checked against the input's S blocks.
+int64_t sample_count(const Operand& weight, const Operand& bias, const Tensor& input) {
+  int64_t samples = 0;
+  for (const Operand* operand : {&weight, &bias}) {
+    if (operand->kind() != Kind::Samples) continue;
+    const int64_t count = operand->form.samples.size(0);
+    BG_CHECK(samples == 0 || samples == count, "vectorised pass",
+             "the weight and the bias hold different numbers of draws (", samples, " and ", count,
+             ")");
+    samples = count;
+  }
+  BG_CHECK(samples == 0 || (input.dim() >= 1 && input.size(0) % samples == 0), "vectorised pass",
+           "the input of a layer must hold the ", samples,
+           " samples of the batch along its first dim, got ", describe(input));
+  return samples;
+}
+
 Tensor evaluate(const WeightedOp& op, const Tensor& input, const Operand& weight,
                 const Operand& bias) {
+  sample_count(weight, bias, input);
   Tensor out, output_signs;
   switch (weight.kind()) {
     case Kind::Value:
       out = op.apply(input, weight.tensor);
+      break;
+    case Kind::Samples:
+      out = op.apply_samples(input, weight.form.samples);
       break;
     case Kind::LocalReparameterization: {
       // Each output is a sum of independent Gaussians: N(op(x, mean), op(x^2, stddev^2)).
@@ -78,6 +114,8 @@ Tensor evaluate(const WeightedOp& op, const Tensor& input, const Operand& weight
   switch (bias.kind()) {
     case Kind::Value:
       return out + bias.tensor.view(view);
+    case Kind::Samples:
+      return add_bias_samples(op, out, bias.form.samples);
     case Kind::LocalReparameterization:
       return out + bias.form.mean.view(view) +
              bias.form.stddev.view(view) * randn(op.per_example_channel(out), out.options());
@@ -98,6 +136,13 @@ Tensor linear_with_operand_forms(const Tensor& input, const Tensor& weight, cons
   if (w.kind() == Kind::Value && b.kind() == Kind::Value) return {};
   const WeightedOp op{
       [](const Tensor& x, const Tensor& m) { return x.matmul(m.t()); },
+      [](const Tensor& x, const Tensor& weights) {
+        // [S * B, ..., in] as [S, B ..., in]: one batched product with the S draws.
+        const int64_t samples = weights.size(0), in = weights.size(2);
+        Shape out_sizes = x.sizes();
+        out_sizes.back() = weights.size(1);
+        return x.reshape({samples, -1, in}).matmul(weights.transpose(1, 2)).reshape(out_sizes);
+      },
       [](const Tensor& t) { return t.sizes(); },
       [](int64_t channels, int64_t) { return Shape{channels}; },
   };
@@ -114,7 +159,29 @@ Tensor convolution_with_operand_forms(const Convolution& convolution, const Tens
     return convolution_with_operand_forms(convolution, input.unsqueeze(0), weight, bias).squeeze(0);
   }
   const WeightedOp op{
-      convolution,
+      [&](const Tensor& x, const Tensor& m) { return convolution(x, m, 1); },
+      [&](const Tensor& x, const Tensor& weights) {
+        // S draws as S groups (times the op's own): the S blocks of the batch [S * B, C, ...] go
+        // side by side along the channels, [B, S * C, ...], and the weights [S, A, ...] are
+        // stacked along their first dim, [S * A, ...].
+        const int64_t samples = weights.size(0);
+        Shape blocks = x.sizes();
+        blocks[0] /= samples;
+        blocks.insert(blocks.begin(), samples);  // [S, B, C, ...]
+        Shape side_by_side = x.sizes();
+        side_by_side[0] /= samples;
+        side_by_side[1] *= samples;  // [B, S * C, ...]
+        const Tensor grouped = x.reshape(blocks).transpose(0, 1).reshape(side_by_side);
+        const Tensor stacked = weights.flatten(0, 1);
+        const Tensor out = convolution(grouped, stacked, samples);  // [B, S * O, ...]
+        Shape out_blocks = out.sizes();
+        out_blocks[1] /= samples;
+        out_blocks.insert(out_blocks.begin() + 1, samples);  // [B, S, O, ...]
+        Shape folded = out_blocks;
+        folded.erase(folded.begin());
+        folded[0] = x.size(0);  // [S * B, O, ...]
+        return out.reshape(out_blocks).transpose(0, 1).reshape(folded);
+      },
       [](const Tensor& t) {
         Shape sizes(static_cast<size_t>(t.dim()), 1);
         sizes[0] = t.size(0);

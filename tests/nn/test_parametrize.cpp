@@ -198,6 +198,7 @@ class GaussianOperand : public nn::Parametrization {
     return {active ? nn::OperandForm::Kind::LocalReparameterization : nn::OperandForm::Kind::Value,
             mean,
             stddev,
+            {},
             {}};
   }
   void check_direct_read() override { BG_CHECK(!active, "GaussianOperand", "read directly"); }

@@ -155,6 +155,17 @@ class BayesianModuleImpl : public nn::Module {
   /// module's forward on one tensor (what containers holding a BNN call; the holder
   /// BayesianModule<M> calls a forward of any signature).
   Tensor forward(const Tensor& input);
+  /// `samples` forward passes at once (vectorised Monte Carlo): begins one step that draws
+  /// `samples` values of every Bayesian weight, runs the wrapped module once on the input repeated
+  /// `samples` times along the batch dim, each linear or convolution evaluating its S draws in
+  /// one batched product, and returns the outputs as [samples, batch, ...], differentiable (a
+  /// multi-sample ELBO: mean over dim 0 of the per-draw losses). For a module whose forward takes
+  /// one tensor [batch, ...] and returns one [batch, ...]; the module must read its Bayesian
+  /// parameters through nn::functional's linear, conv1d, conv2d and conv_transpose2d only (the
+  /// layers Linear, Conv1d, Conv2d, ConvTranspose2d do), else VectorizedReadError. Ops that mix
+  /// examples (batch norm in training mode) see the samples' rows together.
+  Tensor forward_samples(const Tensor& input, int64_t samples);
+
   /// The KL divergence between the posteriors and their priors.
   Tensor kl_divergence(const KLOptions& options = {});
 

@@ -36,7 +36,8 @@ struct KLEstimate {
 };
 
 /// KL(q || q's prior), summed over the parameter's elements, of a posterior whose parameter
-/// currently holds `value` (undefined: q's draw of the current step, q.current_sample()).
+/// currently holds `value` (undefined: q's draw of the current step, q.current_sample()). A value
+/// with a leading dim of S draws ([S, ...], after a vectorised pass) gives the mean over them.
 Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate = {});
 
 }  // namespace bg::bayes

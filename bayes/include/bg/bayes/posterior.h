@@ -58,6 +58,14 @@ Estimator estimator_from_name(const std::string& name);
 /// The name of an estimator ("flipout").
 const char* estimator_name(Estimator estimator);
 
+/// What a vectorised pass (BayesianModule::forward_samples) throws when the module reads a Bayesian
+/// parameter other than through linear or a convolution: such code sees one tensor where S draws
+/// are needed. bayes::predict catches it and evaluates the draws one by one instead.
+class VectorizedReadError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// A Gaussian with independent elements: what the local reparameterization and Flipout need.
 struct IndependentGaussian {
   Tensor mean, stddev;  ///< of the parameter's shape, differentiable
@@ -70,7 +78,8 @@ class VariationalPosterior : public nn::Parametrization {
   VariationalPosterior(std::string type_name, std::string registry_name, Args args);
 
   /// The draw for `noise` (of noise_shape()), differentiable with respect to the variational
-  /// parameters (the reparameterization trick). Reads `noise`; never modifies it.
+  /// parameters (the reparameterization trick). Reads `noise`; never modifies it. Noise with a
+  /// leading dim of S draws ([S, noise_shape()], a vectorised pass) gives S draws [S, ...].
   virtual Tensor sample(const Tensor& noise) = 0;
   virtual Tensor mean() = 0;
   /// log q(w), elementwise.
@@ -90,9 +99,10 @@ class VariationalPosterior : public nn::Parametrization {
   virtual std::optional<IndependentGaussian> independent_gaussian() { return std::nullopt; }
 
   /// The noise of the current step of the sampling scope: drawn at its first use in the step, then
-  /// the same values until the next step. Each handle keeps its step's noise.
+  /// the same values until the next step; in a vectorised pass (in Sample mode) the noise of its S
+  /// draws at once, [S, noise_shape()]. Each handle keeps its step's noise.
   Tensor noise();
-  /// sample(noise()): the draw of the current step.
+  /// sample(noise()): the draw of the current step (the S draws after a vectorised pass).
   Tensor current_sample();
   /// A draw independent of the current one, which it leaves alone (Monte Carlo KL with fresh
   /// draws).
@@ -115,10 +125,12 @@ class VariationalPosterior : public nn::Parametrization {
   const std::string& parameter_name() const { return parameter_name_; }
 
   /// In Sample mode with the local reparameterization or Flipout: the Gaussian, for linear and the
-  /// convolutions to apply the estimator; otherwise the value.
+  /// convolutions to apply the estimator; else, in a vectorised pass, the S draws; otherwise the
+  /// value.
   nn::OperandForm operand_form() override;
-  /// Refuses a direct read (by any op but linear and the convolutions) of a weight whose estimator
-  /// only those ops can apply, naming the parameter.
+  /// Refuses a direct read (by any op but linear and the convolutions) in Sample mode of a weight
+  /// whose estimator only those ops can apply, or during a vectorised pass (VectorizedReadError),
+  /// naming the parameter.
   void check_direct_read() override;
 
   /// The name this type is registered under ("gaussian"): what checkpoints record.
@@ -137,8 +149,11 @@ class VariationalPosterior : public nn::Parametrization {
   std::string parameter_name_;
   // sample(noise), checking that it left the noise alone.
   Tensor checked_sample(const Tensor& noise);
-  Tensor eps_;         // the buffer "eps": the current noise
-  uint64_t step_ = 0;  // the step of the sampling scope eps_ belongs to (0: none yet)
+  // The noise of one draw: noise(), or its first draw after a vectorised pass.
+  Tensor one_draw_noise();
+  Tensor eps_;               // the buffer "eps": the current noise
+  uint64_t step_ = 0;        // the step of the sampling scope eps_ belongs to (0: none yet)
+  int64_t noise_draws_ = 0;  // S when eps_ holds the noise of a vectorised pass's S draws
   std::shared_ptr<Prior> prior_;
 };
 
@@ -148,7 +163,7 @@ class VariationalPosterior : public nn::Parametrization {
 class GaussianPosterior : public VariationalPosterior {
  public:
   GaussianPosterior(const Tensor& original, const Args& args);
-  /// mu + softplus(rho) * noise, in one fused kernel.
+  /// mu + softplus(rho) * noise, in one fused kernel for one draw.
   Tensor sample(const Tensor& noise) override;
   Tensor mean() override { return mu; }
   Tensor log_prob(const Tensor& w) override;

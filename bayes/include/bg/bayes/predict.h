@@ -25,8 +25,12 @@ struct Prediction {
   Tensor mutual_information;  ///< predictive - expected entropy: the epistemic part
 };
 
-/// Runs `model` `samples` times on `input` without recording a graph. The moments are streamed
-/// (Welford's algorithm), so memory holds a few outputs whatever the number of samples.
+/// Draws `samples` outputs of `model` on `input` without recording a graph and summarizes them.
+/// The moments are streamed (Chan et al.'s combination of chunk moments), so memory holds a few
+/// chunks of outputs whatever the number of samples. A BayesianModule in Sample mode draws them in
+/// chunks of one vectorised pass each (BayesianModuleImpl::forward_samples), or one by one if its
+/// module reads a Bayesian parameter other than through linear or a convolution; any other model
+/// runs once per draw (MC dropout).
 Prediction predict(const nn::AnyModule& model, const Tensor& input, int64_t samples,
                    Task task = Task::Regression);
 

@@ -35,9 +35,16 @@ class SamplingScope {
   uint64_t step() const { return step_; }
   /// Starts a new step: the scope's stochastic parametrizations draw new values when next read.
   void begin_step() { ++step_; }
+  /// The number of draws a vectorised pass evaluates at once (0 outside one): linear and the
+  /// convolutions then get S draws of each weight (OperandForm::Kind::Samples) and run the S
+  /// samples of the batch, stacked along the batch dim, in one batched product.
+  int64_t samples() const { return samples_; }
+  /// Begins (samples >= 1) or ends (0) a vectorised pass (BayesianModule::forward_samples).
+  void set_samples(int64_t samples);
 
  private:
   uint64_t step_ = 1;
+  int64_t samples_ = 0;
 };
 
 /// How linear and the convolutions (nn::functional: linear, conv1d, conv2d, conv_transpose2d)
@@ -47,6 +54,9 @@ class SamplingScope {
 struct OperandForm {
   enum class Kind {
     Value,  ///< read the tensor as usual
+    /// `samples` holds S draws [S, ...] for a vectorised pass of S samples (SamplingScope::
+    /// samples()): the op's input holds S blocks of the batch along dim 0, block s for draw s.
+    Samples,
     /// Independent Gaussian weights N(mean, stddev^2): the op draws its output from the Gaussian
     /// it implies, independently for each example (Kingma, Salimans & Welling, 2015).
     LocalReparameterization,
@@ -57,6 +67,7 @@ struct OperandForm {
   Kind kind = Kind::Value;
   Tensor mean, stddev;  ///< the Gaussian (differentiable), of the tensor's shape
   Tensor noise;         ///< Flipout: the standard normal noise of the shared perturbation
+  Tensor samples;       ///< Samples: [S, ...], differentiable
 };
 
 /// A module that computes the value of another module's parameter.
