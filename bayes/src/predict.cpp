@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <functional>
 
+#include <cmath>
+
 #include "bg/bayes/bayesian_module.h"
+#include "bg/bayes/likelihood.h"
 
 namespace bg::bayes {
 
@@ -72,14 +75,30 @@ struct RunningMoments {
   }
 };
 
-Prediction regression(const DrawChunks& next, int64_t chunk, int64_t samples) {
+Prediction regression(const DrawChunks& next, int64_t chunk, int64_t samples,
+                      Likelihood* likelihood) {
   RunningMoments means;
+  Tensor noise;  // the sum over draws of the likelihood's noise variance
   for (int64_t done = 0; done < samples; done += chunk) {
-    means.add(next(std::min(chunk, samples - done)));
+    const Tensor outputs = next(std::min(chunk, samples - done));
+    if (likelihood == nullptr) {
+      means.add(outputs);
+      continue;
+    }
+    means.add(likelihood->predictive_mean(outputs));
+    const Tensor variance = likelihood->noise_variance(outputs).sum(0);
+    noise = noise.defined() ? noise + variance : variance;
   }
   Prediction result;
   result.mean = means.mean;
-  result.std = (means.m2 / static_cast<double>(samples)).sqrt();
+  result.epistemic_std = (means.m2 / static_cast<double>(samples)).sqrt();
+  if (likelihood == nullptr) {
+    result.std = result.epistemic_std;
+    return result;
+  }
+  const Tensor aleatoric_variance = noise / static_cast<double>(samples);
+  result.aleatoric_std = aleatoric_variance.sqrt();
+  result.std = (means.m2 / static_cast<double>(samples) + aleatoric_variance).sqrt();
   return result;
 }
 
@@ -110,8 +129,36 @@ Prediction predict(const nn::AnyModule& model, const Tensor& input, int64_t samp
   NoGradGuard no_grad;
   int64_t chunk = 1;
   const DrawChunks next = draws_of(model, input, chunk);
-  return task == Task::Regression ? regression(next, chunk, samples)
+  return task == Task::Regression ? regression(next, chunk, samples, nullptr)
                                   : classification(next, chunk, samples);
+}
+
+Prediction predict(const nn::AnyModule& model, const Tensor& input, int64_t samples,
+                   Likelihood& likelihood) {
+  BG_CHECK(samples >= 1, "predict", "samples must be at least 1, got ", samples);
+  NoGradGuard no_grad;
+  int64_t chunk = 1;
+  const DrawChunks next = draws_of(model, input, chunk);
+  return likelihood.task() == Task::Regression ? regression(next, chunk, samples, &likelihood)
+                                               : classification(next, chunk, samples);
+}
+
+double predictive_log_likelihood(const nn::AnyModule& model, const Tensor& input,
+                                 const Tensor& target, int64_t samples, Likelihood& likelihood) {
+  BG_CHECK(samples >= 1, "predictive_log_likelihood", "samples must be at least 1, got ", samples);
+  BG_CHECK(target.defined() && target.dim() >= 1, "predictive_log_likelihood",
+           "expected a target with a batch dim, got ", describe(target));
+  NoGradGuard no_grad;
+  int64_t chunk = 1;
+  const DrawChunks next = draws_of(model, input, chunk);
+  // log sum_s p_s per example, accumulated over chunks in log space: [batch].
+  Tensor log_total;
+  for (int64_t done = 0; done < samples; done += chunk) {
+    const Tensor log_p = likelihood.log_prob(next(std::min(chunk, samples - done)), target);
+    const Tensor chunk_total = log_p.to(kFloat64).logsumexp({0});
+    log_total = log_total.defined() ? stack({log_total, chunk_total}).logsumexp({0}) : chunk_total;
+  }
+  return (log_total - std::log(static_cast<double>(samples))).mean().item<double>();
 }
 
 }  // namespace bg::bayes

@@ -7,6 +7,7 @@
 #include "bg/bayes/dropout.h"
 #include "bg/bayes/elbo.h"
 #include "bg/bayes/kl.h"
+#include "bg/bayes/likelihood.h"
 #include "bg/bayes/metrics.h"
 #include "bg/bayes/posterior.h"
 #include "bg/bayes/predict.h"
