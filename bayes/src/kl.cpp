@@ -36,6 +36,21 @@ Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p) {
   return ((b * 2).log() - s.log() - log_sqrt_2pi_e + folded_mean / b).sum();
 }
 
+Tensor kl_lowrank_gaussian(VariationalPosterior& q, const Prior& p) {
+  const auto& posterior = as<LowRankGaussianPosterior>(q, "low-rank Gaussian posterior");
+  const auto& prior = as<GaussianPrior>(p, "Gaussian prior");
+  const Tensor& mu = posterior.mu;
+  const Tensor variance =
+      (prior.sigma.like(mu) * prior.sigma.like(mu)).expand(mu.sizes()).flatten();
+  const Tensor d = posterior.diagonal_std().flatten();
+  const Tensor& v = posterior.factor;  // [n, rank]
+  const Tensor trace = ((d * d + (v * v).sum(1)) / variance).sum();
+  const Tensor mahalanobis = ((mu - prior.mu.like(mu)).flatten().pow(2) / variance).sum();
+  return (trace + mahalanobis - static_cast<double>(mu.numel()) + variance.log().sum() -
+          posterior.log_det_covariance()) *
+         0.5;
+}
+
 Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstimate& estimate) {
   BG_CHECK(q.prior() != nullptr, "kl_divergence", q.type_name(), " has no prior");
   const Prior& prior = *q.prior();
@@ -50,14 +65,15 @@ Tensor kl_divergence(VariationalPosterior& q, const Tensor& value, const KLEstim
   // Monte Carlo: E_q[log q(w) - log p(w)].
   if (estimate.mc_samples <= 0) {
     const Tensor w = value.defined() ? value : q.current_sample();
-    const Tensor total = (q.log_prob(w) - prior.log_prob(w)).sum();
+    // Summed apart: a posterior that does not factorize gives one log q per draw.
+    const Tensor total = q.log_prob(w).sum() - prior.log_prob(w).sum();
     // After a vectorised pass, the current draws are S: their mean.
     return w.dim() > q.mean().dim() ? total / static_cast<double>(w.size(0)) : total;
   }
   Tensor total;
   for (int64_t i = 0; i < estimate.mc_samples; ++i) {
     const Tensor w = q.fresh_sample();
-    const Tensor term = (q.log_prob(w) - prior.log_prob(w)).sum();
+    const Tensor term = q.log_prob(w).sum() - prior.log_prob(w).sum();
     total = total.defined() ? total + term : term;
   }
   return total / static_cast<double>(estimate.mc_samples);

@@ -163,7 +163,7 @@ GaussianPosterior::GaussianPosterior(std::string type_name, std::string registry
                                      bool mu_from_original)
     : VariationalPosterior(std::move(type_name), std::move(registry_name), args) {
   const std::string owner = this->registry_name() + " posterior";
-  args.allow_only(owner, mu_from_original ? std::vector<std::string>{"rho"}
+  args.allow_only(owner, mu_from_original ? std::vector<std::string>{"rho", "delta"}
                                           : std::vector<std::string>{"mu_std", "rho"});
   BG_CHECK(original.is_floating_point(), owner,
            "only floating-point parameters can be Bayesian, got ", describe(original));
@@ -177,7 +177,20 @@ GaussianPosterior::GaussianPosterior(std::string type_name, std::string registry
     initial_mu = randn(original.sizes(), original.options()) * mu_std;
   }
   mu = register_parameter("mu", initial_mu);
-  rho = register_parameter("rho", full_like(original, args.number(owner, "rho", -3.0)));
+  Tensor initial_rho;
+  if (args.contains("delta")) {
+    // MOPED: sigma = delta |w|, inverted through softplus in double precision, where expm1 of a
+    // tiny sigma keeps its digits; 1e-20 keeps the log finite for a weight of 0.
+    BG_CHECK(!args.contains("rho"), owner, "takes rho or delta, not both");
+    const double delta = args.number(owner, "delta", 0.0);
+    BG_CHECK(delta > 0 && std::isfinite(delta), owner, "delta must be positive and finite, got ",
+             delta);
+    const Tensor sigma = original.detach().to(kFloat64).abs() * delta;
+    initial_rho = (sigma.expm1() + 1e-20).log().to(original.dtype());
+  } else {
+    initial_rho = zeros_like(original) + args.tensor(owner, "rho", -3.0, original);
+  }
+  rho = register_parameter("rho", initial_rho);
 }
 
 Tensor GaussianPosterior::sigma() const { return softplus(rho); }
@@ -215,5 +228,112 @@ Tensor GaussianPosterior::log_prob(const Tensor& w) {
 PretrainedGaussianPosterior::PretrainedGaussianPosterior(const Tensor& original, const Args& args)
     : GaussianPosterior("PretrainedGaussianPosterior", "pretrained_gaussian", original, args,
                         true) {}
+
+// ---- Low-rank plus diagonal
+// ----------------------------------------------------------------------
+
+namespace {
+
+// The lower Cholesky factor of a small symmetric positive-definite matrix [k, k], built from
+// Tensor ops (entry by entry), so that autograd differentiates it. For a small k only.
+std::vector<std::vector<Tensor>> cholesky_small(const Tensor& a) {
+  const int64_t k = a.size(0);
+  std::vector<std::vector<Tensor>> l(static_cast<size_t>(k));
+  for (int64_t i = 0; i < k; ++i) {
+    for (int64_t j = 0; j <= i; ++j) {
+      Tensor sum = a[i][j];
+      for (int64_t p = 0; p < j; ++p) sum = sum - l[i][p] * l[j][p];
+      l[i].push_back(i == j ? sum.sqrt() : sum / l[j][j]);
+    }
+  }
+  return l;
+}
+
+// z with L z = u for the lower factor `l` and right-hand sides u [..., k] (forward substitution).
+Tensor forward_solve(const std::vector<std::vector<Tensor>>& l, const Tensor& u) {
+  std::vector<Tensor> z;
+  for (size_t i = 0; i < l.size(); ++i) {
+    Tensor sum = u.select(-1, static_cast<int64_t>(i));
+    for (size_t p = 0; p < i; ++p) sum = sum - l[i][p] * z[p];
+    z.push_back(sum / l[i][i]);
+  }
+  return stack(z, -1);
+}
+
+// The capacitance I + V^T diag(d^-2) V [k, k] of diag(d^2) + V V^T.
+Tensor capacitance(const Tensor& factor, const Tensor& inverse_variance) {
+  const int64_t k = factor.size(1);
+  return eye(k, std::nullopt, factor.options()) +
+         factor.t().matmul(factor * inverse_variance.unsqueeze(1));
+}
+
+}  // namespace
+
+LowRankGaussianPosterior::LowRankGaussianPosterior(const Tensor& original, const Args& args)
+    : VariationalPosterior("LowRankGaussianPosterior", "lowrank_gaussian", args) {
+  const std::string owner = "lowrank_gaussian posterior";
+  args.allow_only(owner, {"rank", "mu_std", "rho", "factor_std"});
+  BG_CHECK(original.is_floating_point(), owner,
+           "only floating-point parameters can be Bayesian, got ", describe(original));
+  const double rank = args.number(owner, "rank", 2);
+  BG_CHECK(rank >= 1 && rank == std::floor(rank) && rank <= 64, owner,
+           "rank must be a whole number in [1, 64], got ", rank);
+  const double mu_std = args.number(owner, "mu_std", 0.1);
+  const double factor_std = args.number(owner, "factor_std", 0.01);
+  BG_CHECK(mu_std >= 0 && factor_std >= 0, owner,
+           "mu_std and factor_std must be non-negative, got ", mu_std, " and ", factor_std);
+  NoGradGuard no_grad;
+  mu = register_parameter("mu", randn(original.sizes(), original.options()) * mu_std);
+  rho = register_parameter("rho", zeros_like(original) + args.tensor(owner, "rho", -3.0, original));
+  factor = register_parameter(
+      "factor",
+      randn({original.numel(), static_cast<int64_t>(rank)}, original.options()) * factor_std);
+}
+
+Shape LowRankGaussianPosterior::noise_shape() { return {mu.numel() + rank()}; }
+
+Tensor LowRankGaussianPosterior::diagonal_std() const { return softplus(rho); }
+
+Tensor LowRankGaussianPosterior::sample(const Tensor& noise) {
+  const int64_t n = mu.numel();
+  Shape sizes(noise.sizes().begin(), noise.sizes().end() - 1);  // the leading draws, if any
+  sizes.insert(sizes.end(), mu.sizes().begin(), mu.sizes().end());
+  const Tensor diagonal = noise.narrow(-1, 0, n).reshape(sizes);
+  const Tensor along_factor = noise.narrow(-1, n, rank()).matmul(factor.t()).reshape(sizes);
+  return mu + diagonal_std() * diagonal + along_factor;
+}
+
+Tensor LowRankGaussianPosterior::log_det_covariance() const {
+  const Tensor d = diagonal_std().flatten();
+  const auto l = cholesky_small(capacitance(factor, d.pow(-2)));
+  // det(D + V V^T) = det(D) det(I + V^T D^-1 V) (the matrix determinant lemma).
+  Tensor log_det = d.log().sum() * 2;
+  for (size_t i = 0; i < l.size(); ++i) log_det = log_det + l[i][i].log() * 2;
+  return log_det;
+}
+
+Tensor LowRankGaussianPosterior::log_prob(const Tensor& w) {
+  const int64_t n = mu.numel();
+  Shape flat(w.sizes().begin(), w.sizes().end() - mu.dim());
+  flat.push_back(n);
+  const Tensor r = (w - mu).reshape(flat);  // [..., n]
+  const Tensor inverse_variance = diagonal_std().flatten().pow(-2);
+  const Tensor scaled = r * inverse_variance;
+  // (w - mu)^T (D + V V^T)^-1 (w - mu) = r^T D^-1 r - u^T C^-1 u with u = V^T D^-1 r and the
+  // capacitance C = L L^T (Woodbury): u^T C^-1 u = |L^-1 u|^2.
+  const auto l = cholesky_small(capacitance(factor, inverse_variance));
+  const Tensor z = forward_solve(l, scaled.matmul(factor));
+  const Tensor quadratic = (r * scaled).sum(-1) - (z * z).sum(-1);
+  return (quadratic + log_det_covariance() + static_cast<double>(n) * 2 * kLogSqrt2Pi) * -0.5;
+}
+
+void LowRankGaussianPosterior::validate() const {
+  NoGradGuard no_grad;
+  const int64_t bad =
+      logical_not(diagonal_std() > 0).sum().item<int64_t>() + isnan(factor).sum().item<int64_t>();
+  BG_CHECK(bad == 0, "lowrank_gaussian posterior",
+           "the diagonal std softplus(rho) must be positive and the factor finite, but ", bad,
+           " elements are NaN or not positive");
+}
 
 }  // namespace bg::bayes

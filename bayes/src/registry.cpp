@@ -74,6 +74,11 @@ Registry& registry() {
                         return std::make_shared<PretrainedGaussianPosterior>(t, a);
                       },
                       {"pretrained_normal"});
+    r->posteriors.add("lowrank_gaussian",
+                      [](const Tensor& t, const Args& a) {
+                        return std::make_shared<LowRankGaussianPosterior>(t, a);
+                      },
+                      {"low_rank_gaussian"});
     r->priors.add(
         "gaussian",
         [](const Tensor& t, const Args& a) { return std::make_shared<GaussianPrior>(t, a); },
@@ -90,6 +95,8 @@ Registry& registry() {
       r->kls.emplace(std::pair{std::string(posterior), std::string("laplace")},
                      kl_gaussian_laplace);
     }
+    r->kls.emplace(std::pair{std::string("lowrank_gaussian"), std::string("gaussian")},
+                   kl_lowrank_gaussian);
     return r;
   }();
   return *instance;

@@ -220,7 +220,7 @@ TEST_CASE("mistakes in the options throw, list what exists, and leave the module
   test::check_error({"gaussian prior", "'sigma' of shape [5]", "parameter's shape [4, 3]"}, [&] {
     BayesianModule(net, BayesianOptions().prior({"gaussian", {{"sigma", ones({5})}}}));
   });
-  test::check_error({"gaussian posterior", "'rho' must be a number, got a flag"}, [&] {
+  test::check_error({"gaussian posterior", "'rho' must be a number or a tensor, got a flag"}, [&] {
     BayesianModule(net, BayesianOptions().posterior({"gaussian", {{"rho", true}}}));
   });
   test::check_error({"scale_mixture prior", "pi must lie in (0, 1), got 1.5"}, [&] {

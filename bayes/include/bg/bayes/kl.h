@@ -26,6 +26,11 @@ enum class KLMethod {
   MonteCarlo,  ///< Monte Carlo even where a closed form exists (e.g. to check one with the other)
 };
 
+/// KL(N(mu, D + V V^T) || N(m, diag(s^2))) = (tr(diag(s^-2) (D + V V^T)) + sum (mu - m)^2 / s^2 - n
+/// + sum log s^2 - log det(D + V V^T)) / 2, for a low-rank-plus-diagonal posterior and a Gaussian
+/// prior (scalar or elementwise m, s), the log-determinant by the matrix determinant lemma.
+Tensor kl_lowrank_gaussian(VariationalPosterior& q, const Prior& p);
+
 /// How the KL of one posterior is computed.
 struct KLEstimate {
   /// For Monte Carlo: 0 takes one sample, the value the parameter holds now (the draw of the last

@@ -82,7 +82,8 @@ class VariationalPosterior : public nn::Parametrization {
   /// leading dim of S draws ([S, noise_shape()], a vectorised pass) gives S draws [S, ...].
   virtual Tensor sample(const Tensor& noise) = 0;
   virtual Tensor mean() = 0;
-  /// log q(w), elementwise.
+  /// log q(w) for w of the parameter's shape (or S draws [S, ...]): elementwise for a posterior
+  /// that factorizes over the elements, else one value per draw; the KL sums it either way.
   virtual Tensor log_prob(const Tensor& w) = 0;
   /// Throws a bg::Error when the variational parameters describe no distribution (a NaN or
   /// non-positive scale). BayesianModule checks every posterior after conversion and bayes::load
@@ -158,8 +159,8 @@ class VariationalPosterior : public nn::Parametrization {
 };
 
 /// Mean-field Gaussian q(w) = N(mu, softplus(rho)^2), as torchbayesian's default.
-/// Arguments: mu_std (initial mu ~ N(0, mu_std^2), default 0.1), rho (initial rho, default -3:
-/// sigma = softplus(-3) ~ 0.049).
+/// Arguments: mu_std (initial mu ~ N(0, mu_std^2), default 0.1), rho (initial rho, a number or a
+/// tensor broadcastable to the parameter, default -3: sigma = softplus(-3) ~ 0.049).
 class GaussianPosterior : public VariationalPosterior {
  public:
   GaussianPosterior(const Tensor& original, const Args& args);
@@ -182,10 +183,42 @@ class GaussianPosterior : public VariationalPosterior {
 };
 
 /// A Gaussian whose mu starts at the parameter's current value: for converting trained models.
-/// Arguments: rho (default -3).
+/// Arguments: rho (a number or a tensor broadcastable to the parameter, default -3), or delta
+/// instead (MOPED, Krishnan et al. 2020: sigma = delta |w| for each weight w, i.e. rho =
+/// log(expm1(delta |w|) + 1e-20), so a weight of 0 gets sigma ~ 1e-20).
 class PretrainedGaussianPosterior : public GaussianPosterior {
  public:
   PretrainedGaussianPosterior(const Tensor& original, const Args& args);
+};
+
+/// A Gaussian with a low-rank-plus-diagonal covariance over the parameter's n elements:
+/// q(w) = N(mu, diag(d^2) + V V^T), d = softplus(rho), V [n, rank] (the parameter "factor"), so
+/// that the weights are correlated along `rank` directions. A draw is mu + d * eps1 + V eps2 with
+/// noise [n + rank] = (eps1, eps2). Its density and the KL to a Gaussian prior (registered in
+/// closed form) use the Woodbury identity and the matrix determinant lemma through the
+/// rank x rank capacitance I + V^T diag(d^-2) V, whose Cholesky factor is built from Tensor ops
+/// (so costs ~rank^3 small ops: meant for a small rank). Not independent Gaussian weights: the
+/// local reparameterization and Flipout do not apply.
+/// Arguments: rank (default 2), mu_std (default 0.1), rho (default -3), factor_std (initial
+/// V ~ N(0, factor_std^2), default 0.01).
+class LowRankGaussianPosterior : public VariationalPosterior {
+ public:
+  LowRankGaussianPosterior(const Tensor& original, const Args& args);
+  /// Noise of n + rank elements.
+  Shape noise_shape() override;
+  Tensor sample(const Tensor& noise) override;
+  Tensor mean() override { return mu; }
+  /// log q(w), one value per draw (the density does not factorize over elements): 0-d for w of
+  /// the parameter's shape, [S] for S draws [S, ...].
+  Tensor log_prob(const Tensor& w) override;
+  void validate() const override;
+  /// softplus(rho): the diagonal part's standard deviations.
+  Tensor diagonal_std() const;
+  /// log det(diag(d^2) + V V^T).
+  Tensor log_det_covariance() const;
+  int64_t rank() const { return factor.size(1); }
+
+  Tensor mu, rho, factor;
 };
 
 }  // namespace bg::bayes
