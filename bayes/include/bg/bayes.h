@@ -13,4 +13,5 @@
 #include "bg/bayes/predict.h"
 #include "bg/bayes/prior.h"
 #include "bg/bayes/registry.h"
+#include "bg/bayes/torchbayesian.h"
 #include "bg/nn.h"
