@@ -90,8 +90,8 @@ TEST_CASE("regression: the mean and population std of the stored draws") {
 }
 
 TEST_CASE("regression with many samples converges to the posterior predictive moments") {
-  // y = w x with w ~ N(mu, s^2) and x = 1: predictive mean mu and std s. Welford's update keeps
-  // memory at a few outputs however many samples.
+  // y = w x with w ~ N(mu, s^2) and x = 1: predictive mean mu and std s. The moments, combined
+  // chunk by chunk, keep memory at a few chunks of outputs however many samples.
   nn::Linear linear(nn::LinearOptions(1, 1).bias(false));
   linear->to(kFloat64);
   BayesianModule bnn(linear);
