@@ -174,11 +174,11 @@ TEST_CASE("Gaussian posterior: initialization, draws, log density") {
 TEST_CASE("a posterior's value: one draw per step of its scope, the mean, or a frozen draw") {
   auto q = bayes::make_posterior("gaussian", zeros({3}));
   q->set_prior(bayes::make_prior("gaussian", zeros({3})));
-  nn::SamplingScope& scope = *q->sampling_scope();
-  scope.begin_step();
+  const std::shared_ptr<nn::SamplingScope> scope = q->sampling_scope();
+  scope->begin_step();
   const Tensor first = q->compute();
   CHECK(equal(q->compute(), first));  // the same step: the same draw
-  scope.begin_step();
+  scope->begin_step();
   const Tensor second = q->compute();
   CHECK_FALSE(equal(second, first));
   q->set_mode(bayes::SampleMode::Mean);
@@ -191,14 +191,14 @@ TEST_CASE("a posterior's value: one draw per step of its scope, the mean, or a f
   const Tensor frozen = q->compute();
   CHECK(equal(frozen, second));
   CHECK(equal(q->compute(), frozen));
-  scope.begin_step();
+  scope->begin_step();
   CHECK_FALSE(equal(q->compute(), frozen));
   // A posterior given another scope follows that one's steps.
   auto shared = std::make_shared<nn::SamplingScope>();
   q->set_mode(bayes::SampleMode::Sample);
   q->set_sampling_scope(shared);
   const Tensor in_shared = q->compute();
-  scope.begin_step();
+  scope->begin_step();
   CHECK(equal(q->compute(), in_shared));
   shared->begin_step();
   CHECK_FALSE(equal(q->compute(), in_shared));
