@@ -1,7 +1,7 @@
 // AnyModule with forwards of any signature: one and several tensors, defaults, optional
 // parameters, non-tensor results, the run-time errors that name the module and the types; AnyValue;
 // Sequential whose first module takes several arguments. (Calling a holder with the wrong
-// arguments fails to compile: tests/nn/compile_fail/, checked by ctest.)
+// arguments fails to compile: tests/nn/compile_errors/, checked by ctest.)
 
 #include <bg/nn.h>
 

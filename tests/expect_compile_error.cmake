@@ -3,7 +3,9 @@
 # first lines of the diagnostic: the lines before the first error (GCC names the instantiation,
 # with its types, there), that line and the four after it (clang's notes follow the error).
 #
-#   cmake -DBUILD_DIR=... -DTARGET=... -DFIRST_ERROR=... "-DNAMED=a;b" -P check.cmake
+#   cmake -DBUILD_DIR=... -DTARGET=... -DFIRST_ERROR=... "-DNAMED=a;b" -P expect_compile_error.cmake
+#
+# tests/CMakeLists.txt's bg_expect_compile_error() makes such a test from a source file.
 execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${TARGET}
                 RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE output)
 if(result EQUAL 0)
