@@ -49,28 +49,24 @@
 //          ramp([2, 4], 0.5, 2.0, torch.sin))
 
 #include <bg/nn.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "pytorch_reference.h"
 #include "test_util.h"
 
 using namespace bg;
+using test::check_against;
 using test::check_error;
+using test::Expected;
+using test::fill;
+using test::ramp;
 
 namespace {
-
-struct Expected {
-  std::vector<std::vector<double>> results;  // the output, then the final states
-  std::vector<double> parameter_grads;       // per parameter: the sum and the weighted sum
-  std::vector<std::vector<double>> input_grads;
-};
 
 // lstm
 const Expected kLstm{
@@ -275,56 +271,6 @@ const Expected kRnnCellRelu{
     {{0, 0.257687074895, 0.394179891995, 0.294362861096, 0.114234245043, -0.119620521413},
      {0.336588393923, 0.396665924181, 0.27018527222, 0.0166322649733, -0.208649542418,
       -0.333347358544, -0.301266703252, -0.127495609997}}};
-
-// The Python's fill(), ramp() and weights().
-template <typename Module>
-void fill(Module& module) {
-  NoGradGuard no_grad;
-  module->to(kFloat64);
-  double i = 0;
-  for (const auto& item : module->named_parameters()) {
-    Tensor p = item.value();
-    p.copy_(((arange(p.numel(), kFloat64) * 0.7 + i).sin() * 0.4).reshape(p.sizes()));
-    i += 1;
-  }
-  module->eval();
-}
-
-Tensor ramp(const Shape& sizes, double a, double b, bool sine = false) {
-  const Tensor angle = arange(numel_of(sizes), kFloat64) * a + b;
-  return ((sine ? angle.sin() : angle.cos()) * 0.5).reshape(sizes).requires_grad_();
-}
-
-Tensor weights(const Tensor& t, double a) {
-  return (arange(t.numel(), kFloat64) * a).cos().reshape(t.sizes());
-}
-
-// The results, the parameters' and the inputs' gradients of `module` against PyTorch's.
-void check_against(const nn::Module& module, const std::vector<Tensor>& results,
-                   const std::vector<Tensor>& inputs, const Expected& expected) {
-  REQUIRE(results.size() == expected.results.size());
-  Tensor loss = zeros({}, kFloat64);
-  for (size_t k = 0; k < results.size(); ++k) {
-    INFO("result ", k);
-    test::check_close(results[k], expected.results[k], 1e-9, 1e-11);
-    loss = loss + (results[k] * weights(results[k], 0.11 + 0.02 * static_cast<double>(k))).sum();
-  }
-  loss.backward();
-  std::vector<double> parameter_grads;
-  for (const Tensor& p : module.parameters()) {
-    parameter_grads.push_back(p.grad().sum().item<double>());
-    parameter_grads.push_back((p.grad() * weights(p.grad(), 0.19)).sum().item<double>());
-  }
-  INFO("parameter gradients");
-  test::check_close(
-      tensor(parameter_grads, {static_cast<int64_t>(parameter_grads.size())}, kFloat64),
-      expected.parameter_grads, 1e-9, 1e-11);
-  REQUIRE(inputs.size() == expected.input_grads.size());
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    INFO("input ", k);
-    test::check_close(inputs[k].grad(), expected.input_grads[k], 1e-9, 1e-11);
-  }
-}
 
 }  // namespace
 
@@ -555,15 +501,8 @@ TEST_CASE("an LSTM loads a safetensors file written by PyTorch and reproduces it
       0x6f, 0x13, 0xbf
 
   };
-  const std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                     ("bg_test_rnn_" + std::to_string(::getpid()) + ".safetensors");
-  {
-    std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(file), sizeof(file));
-  }
   nn::LSTM lstm(2, 3);
-  const auto metadata = bg::load(lstm, path);
-  std::filesystem::remove(path);
+  const auto metadata = test::load_file_bytes(lstm, file, sizeof(file));
   CHECK(metadata.at("format") == "pt");
   const Tensor x = (arange(8) * 0.3 + 0.1).cos().reshape({4, 1, 2}) * 0.5;
   auto [output, state] = lstm(x);
