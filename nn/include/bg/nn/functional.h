@@ -7,6 +7,7 @@
 
 #include "bg/core.h"
 #include "bg/core/api.h"
+#include "bg/nn/functional/attention.h"
 #include "bg/nn/functional/conv.h"
 #include "bg/nn/loss_options.h"
 
