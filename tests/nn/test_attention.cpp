@@ -1,9 +1,12 @@
-// scaled_dot_product_attention against PyTorch: outputs and gradients of bool, float and causal
-// masks, float64 gradchecks, scale, dropout, fully masked queries, errors.
+// scaled_dot_product_attention and MultiheadAttention against PyTorch 1.13: outputs, attention
+// weights and gradients for the same weights and inputs (bool, float and causal masks, key
+// padding, batch_first, kdim/vdim, add_bias_kv/add_zero_attn, encoder-decoder and unbatched
+// attention, weights averaged or per head), float64 gradchecks, parameter names, shapes and
+// initialization, a safetensors file PyTorch wrote, dropout, AnyModule and Sequential, errors.
 //
 // PyTorch 1.13 has no public scaled_dot_product_attention: its numbers are PyTorch 2's documented
 // formula, softmax(Q K^T / sqrt(E) + bias) V, computed with torch 1.13. The reference values were
-// printed by this Python (fill, ramp and weights are in pytorch_reference.h),:
+// printed by this Python (fill, ramp and weights are in pytorch_reference.h), eval mode throughout:
 //
 //   import torch.nn as nn
 //   def c(xs): return "{" + ", ".join("%.12g" % x for x in xs) + "}"
@@ -31,6 +34,23 @@
 //   q, k, v = [ramp(t.shape, 0.3 + 0.1 * i, 0.1) for i, t in enumerate((q, k, v))]
 //   report("sdpa causal", None, [sdpa(q, k, v, torch.zeros(3, 5).masked_fill(
 //       ~torch.ones(3, 5, dtype=torch.bool).tril(), float("-inf")))], [q, k, v])
+//   m = nn.MultiheadAttention(4, 2); fill(m); m.eval()
+//   x = ramp([3, 2, 4], 0.3, 0.1)
+//   out, w = m(x, x, x, key_padding_mask=torch.tensor([[F, F, T], [F, F, F]]),
+//              attn_mask=ramp([3, 3], 0.9, 0.3, torch.sin, False))
+//   report("mha self", m, [out, w], [x])
+//   m = nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, kdim=3, vdim=5,
+//                             batch_first=True); fill(m); m.eval()
+//   q, k, v = (ramp([2, 3, 4], 0.3, 0.1), ramp([2, 4, 3], 0.4, 0.7, torch.sin),
+//              ramp([2, 4, 5], 0.5, 0.2))
+//   mask = torch.arange(4 * 3 * 4).reshape(4, 3, 4) % 3 == 1  # true: blocked
+//   out, w = m(q, k, v, key_padding_mask=torch.tensor([[F, F, F, T], [F, T, F, F]]),
+//              attn_mask=mask, average_attn_weights=False)
+//   report("mha kdim vdim", m, [out, w], [q, k, v])
+//   m = nn.MultiheadAttention(4, 2, bias=False); fill(m); m.eval()
+//   q, kv = ramp([3, 4], 0.3, 0.1), ramp([2, 4], 0.4, 0.7, torch.sin)
+//   out, w = m(q, kv, kv, key_padding_mask=torch.tensor([0.0, -1.5]))
+//   report("mha cross unbatched", m, [out, w], [q, kv])
 
 #include <bg/nn.h>
 
@@ -357,6 +377,250 @@ const Expected kSdpaCausal{
       0,
       0,
       0}}};
+// mha self
+const Expected kMhaSelf{
+    {{0.0824959562727,  -0.356318904117, -0.134604277968, -0.689583696232,  0.0115513842618,
+      -0.289846287654,  -0.188923674504, -0.653694414798, 0.00734509463508, -0.288033250157,
+      -0.188133953747,  -0.656995637376, 0.0363229021617, -0.314030764167,  -0.16812088427,
+      -0.6687116457,    0.0943562439151, -0.370503069169, -0.119735291218,  -0.703419314178,
+      0.00801990686099, -0.286061819083, -0.192523818774, -0.650694610648},
+     {0.389543873918, 0.610456126082, 0, 0.649612192169, 0.350387807831, 0, 0.330548687159,
+      0.669451312841, 0, 0.267898871465, 0.345933080557, 0.386168047978, 0.450549093407,
+      0.300165817043, 0.24928508955, 0.21210687212, 0.372347191286, 0.415545936594}},
+    {-0.0405718094935, 0.0727519426782, -0.321824577008, 0.286139462941, 5.83875293411, 2.00488431,
+     5.30511519716, 5.09984458581},
+    {{0.011050001476,    -0.0200866919097, -0.0417763002271,   -0.0438178617749,  -0.00240994664403,
+      -0.00878334619183, -0.011025800782,  -0.00808264898157,  0.0177382072517,   -0.0144848819691,
+      -0.0398955048674,  -0.046542648442,  -0.000327093631627, -0.00711380622713, -0.0105547845977,
+      -0.00903168284895, 0.00116823038087, -0.00251650205215,  -0.00501768424862, -0.00515897113948,
+      -0.0118180591487,  -0.0160963421407, -0.0128042639117,   -0.00349014029281}}};
+// mha kdim vdim
+const Expected kMhaKdimVdim{
+    {{0.201130527973, 0.452523929193, 0.295606712243, 0.157505959454, 0.203999016312,
+      0.446218333402, 0.304620770356, 0.146825061377, 0.180875476673, 0.475017614246,
+      0.273473658381, 0.176720790032, 0.189421892565, 0.461873098807, 0.289697354696,
+      0.159292647238, 0.229923877263, 0.412983756362, 0.341324631343, 0.110893242794,
+      0.228288913129, 0.411015233319, 0.346669168256, 0.102790281678},
+     {0.285553696624,
+      0,
+      0.206953346185,
+      0,
+      0.258487633613,
+      0.249005323577,
+      0,
+      0.244244069802,
+      0.253342850285,
+      0,
+      0.254944058854,
+      0.24746902106,
+      0.233406067097,
+      0.241002362063,
+      0,
+      0,
+      0.268737067225,
+      0.256854503615,
+      0.213878867619,
+      0,
+      0.236029458135,
+      0,
+      0.286007160859,
+      0.264084513386,
+      0,
+      0.221598013263,
+      0.222308596146,
+      0,
+      0.296865479075,
+      0.259227911516,
+      0.204741624075,
+      0.214277420049,
+      0,
+      0,
+      0.312082802412,
+      0.268898153465,
+      0.20123076797,
+      0,
+      0.195071473963,
+      0.197060565479,
+      0.20982726125,
+      0.196809931338,
+      0,
+      0,
+      0.354896924533,
+      0,
+      0.332583237537,
+      0.31251983793,
+      0.223509376855,
+      0,
+      0,
+      0.231401112681,
+      0.27827795834,
+      0.266811552124,
+      0.184455189879,
+      0,
+      0.16080256094,
+      0.183813987025,
+      0.247556039112,
+      0.223372223044,
+      0,
+      0,
+      0.261609780751,
+      0,
+      0.37952910191,
+      0.358861117338,
+      0.229950192903,
+      0,
+      0,
+      0.229364330557,
+      0.279560066343,
+      0.261125410198}},
+    {0.229621175992, -0.27173792615, 0.04203751037, -0.0201062352566, 0.268404917167,
+     0.0856086866371, 0.610238050811, -0.130484120011, -0.0185486250734, -0.0162835793664,
+     0.30571678866, 0.277440121038, -0.297367729593, -0.0417782614829, 5.30511519716,
+     5.09984458581},
+    {{0.00742186683265,  0.002754165821,   -0.0032088624113,  -0.0076627125117,  -0.000869017272016,
+      -0.00439358540811, -0.0058517816751, -0.00455779358368, -0.0184490228263,  -0.00175770752047,
+      0.0157602850972,   0.0258659693724,  -0.00170546472176, 0.00577234421596,  0.0105353294736,
+      0.0103433846607,   0.0086087209382,  0.0010596632327,   -0.00698777064884, -0.0117487468073,
+      -0.0037629104499,  0.00128106206622, 0.00572253107544,  0.00747260430287},
+     {-0.00897686210317,
+      -0.00368351157419,
+      0.00334225200458,
+      -0.0135054340027,
+      -0.00772879693513,
+      0.00168281409682,
+      -0.00155069257016,
+      0.00561615986326,
+      0.0101416445581,
+      0,
+      0,
+      0,
+      -0.000107627318513,
+      -0.00691201065852,
+      -0.0104655673827,
+      0,
+      0,
+      0,
+      -0.00803644971985,
+      -0.0159836492919,
+      -0.0164134888506,
+      -0.0016010686527,
+      -0.00310795698059,
+      -0.00315312457735},
+     {0.00439962917692,
+      0.00694578447397,
+      0.00622522880203,
+      0.00257685075262,
+      -0.00228346047016,
+      0.00298280560461,
+      0.00577751376225,
+      0.00585496692135,
+      0.00317873765097,
+      -0.000992501605816,
+      0.00854645711174,
+      0.00659038696468,
+      0.00153475485049,
+      -0.00424269645109,
+      -0.00802474131776,
+      0,
+      0,
+      0,
+      0,
+      0,
+      -0.00809539598335,
+      -0.00101217295334,
+      0.00654709083226,
+      0.0110271554983,
+      0.0103209766295,
+      0,
+      0,
+      0,
+      0,
+      0,
+      -0.00855577789421,
+      -0.00143918833714,
+      0.00635427398282,
+      0.0111592219604,
+      0.0107158134823,
+      -0.00807192494545,
+      -0.00116887606692,
+      0.00628391349008,
+      0.0107812803438,
+      0.0102080425897}}};
+// mha cross unbatched
+const Expected kMhaCrossUnbatched{
+    {{-0.071162251696, 0.0332116159435, 0.00857679867262, -0.049374118585, -0.0724516341189,
+      0.0346266950084, 0.00719954287806, -0.048193835293, -0.0722512642514, 0.0346405121095,
+      0.00697313544788, -0.0477810001165},
+     {0.820559039779, 0.179440960221, 0.820980817084, 0.179019182916, 0.817018540471,
+      0.182981459529}},
+    {0.564893513886, 1.60439819977, -1.47916191956, -0.88833246144},
+    {{-0.00079269571841, -0.000343595172719, 0.000267103551524, 0.000752179301878,
+      -0.000475504023536, -0.000154236716333, 0.000239570528576, 0.000520704010503,
+      -5.57741898469e-05, 8.29502324099e-05, 0.000182661864231, 0.000196464767134},
+     {0.010942683736, -0.0937982537393, -0.154424406843, -0.14242234846, 6.1055094317e-05,
+      -0.0218776563714, -0.0335269641978, -0.0294080168888}}};
+
+const unsigned char kMhaFile[] = {
+    0x48, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x7b, 0x22, 0x71, 0x5f, 0x70, 0x72, 0x6f, 0x6a,
+    0x5f, 0x77, 0x65, 0x69, 0x67, 0x68, 0x74, 0x22, 0x3a, 0x7b, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65,
+    0x22, 0x3a, 0x22, 0x46, 0x33, 0x32, 0x22, 0x2c, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3a,
+    0x5b, 0x34, 0x2c, 0x34, 0x5d, 0x2c, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x6f, 0x66, 0x66, 0x73,
+    0x65, 0x74, 0x73, 0x22, 0x3a, 0x5b, 0x30, 0x2c, 0x36, 0x34, 0x5d, 0x7d, 0x2c, 0x22, 0x6b, 0x5f,
+    0x70, 0x72, 0x6f, 0x6a, 0x5f, 0x77, 0x65, 0x69, 0x67, 0x68, 0x74, 0x22, 0x3a, 0x7b, 0x22, 0x64,
+    0x74, 0x79, 0x70, 0x65, 0x22, 0x3a, 0x22, 0x46, 0x33, 0x32, 0x22, 0x2c, 0x22, 0x73, 0x68, 0x61,
+    0x70, 0x65, 0x22, 0x3a, 0x5b, 0x34, 0x2c, 0x33, 0x5d, 0x2c, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5f,
+    0x6f, 0x66, 0x66, 0x73, 0x65, 0x74, 0x73, 0x22, 0x3a, 0x5b, 0x36, 0x34, 0x2c, 0x31, 0x31, 0x32,
+    0x5d, 0x7d, 0x2c, 0x22, 0x76, 0x5f, 0x70, 0x72, 0x6f, 0x6a, 0x5f, 0x77, 0x65, 0x69, 0x67, 0x68,
+    0x74, 0x22, 0x3a, 0x7b, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3a, 0x22, 0x46, 0x33, 0x32,
+    0x22, 0x2c, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3a, 0x5b, 0x34, 0x2c, 0x35, 0x5d, 0x2c,
+    0x22, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x6f, 0x66, 0x66, 0x73, 0x65, 0x74, 0x73, 0x22, 0x3a, 0x5b,
+    0x31, 0x31, 0x32, 0x2c, 0x31, 0x39, 0x32, 0x5d, 0x7d, 0x2c, 0x22, 0x69, 0x6e, 0x5f, 0x70, 0x72,
+    0x6f, 0x6a, 0x5f, 0x62, 0x69, 0x61, 0x73, 0x22, 0x3a, 0x7b, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65,
+    0x22, 0x3a, 0x22, 0x46, 0x33, 0x32, 0x22, 0x2c, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3a,
+    0x5b, 0x31, 0x32, 0x5d, 0x2c, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x6f, 0x66, 0x66, 0x73, 0x65,
+    0x74, 0x73, 0x22, 0x3a, 0x5b, 0x31, 0x39, 0x32, 0x2c, 0x32, 0x34, 0x30, 0x5d, 0x7d, 0x2c, 0x22,
+    0x62, 0x69, 0x61, 0x73, 0x5f, 0x6b, 0x22, 0x3a, 0x7b, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65, 0x22,
+    0x3a, 0x22, 0x46, 0x33, 0x32, 0x22, 0x2c, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3a, 0x5b,
+    0x31, 0x2c, 0x31, 0x2c, 0x34, 0x5d, 0x2c, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x6f, 0x66, 0x66,
+    0x73, 0x65, 0x74, 0x73, 0x22, 0x3a, 0x5b, 0x32, 0x34, 0x30, 0x2c, 0x32, 0x35, 0x36, 0x5d, 0x7d,
+    0x2c, 0x22, 0x62, 0x69, 0x61, 0x73, 0x5f, 0x76, 0x22, 0x3a, 0x7b, 0x22, 0x64, 0x74, 0x79, 0x70,
+    0x65, 0x22, 0x3a, 0x22, 0x46, 0x33, 0x32, 0x22, 0x2c, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22,
+    0x3a, 0x5b, 0x31, 0x2c, 0x31, 0x2c, 0x34, 0x5d, 0x2c, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x6f,
+    0x66, 0x66, 0x73, 0x65, 0x74, 0x73, 0x22, 0x3a, 0x5b, 0x32, 0x35, 0x36, 0x2c, 0x32, 0x37, 0x32,
+    0x5d, 0x7d, 0x2c, 0x22, 0x6f, 0x75, 0x74, 0x5f, 0x70, 0x72, 0x6f, 0x6a, 0x2e, 0x77, 0x65, 0x69,
+    0x67, 0x68, 0x74, 0x22, 0x3a, 0x7b, 0x22, 0x64, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3a, 0x22, 0x46,
+    0x33, 0x32, 0x22, 0x2c, 0x22, 0x73, 0x68, 0x61, 0x70, 0x65, 0x22, 0x3a, 0x5b, 0x34, 0x2c, 0x34,
+    0x5d, 0x2c, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x6f, 0x66, 0x66, 0x73, 0x65, 0x74, 0x73, 0x22,
+    0x3a, 0x5b, 0x32, 0x37, 0x32, 0x2c, 0x33, 0x33, 0x36, 0x5d, 0x7d, 0x2c, 0x22, 0x6f, 0x75, 0x74,
+    0x5f, 0x70, 0x72, 0x6f, 0x6a, 0x2e, 0x62, 0x69, 0x61, 0x73, 0x22, 0x3a, 0x7b, 0x22, 0x64, 0x74,
+    0x79, 0x70, 0x65, 0x22, 0x3a, 0x22, 0x46, 0x33, 0x32, 0x22, 0x2c, 0x22, 0x73, 0x68, 0x61, 0x70,
+    0x65, 0x22, 0x3a, 0x5b, 0x34, 0x5d, 0x2c, 0x22, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x6f, 0x66, 0x66,
+    0x73, 0x65, 0x74, 0x73, 0x22, 0x3a, 0x5b, 0x33, 0x33, 0x36, 0x2c, 0x33, 0x35, 0x32, 0x5d, 0x7d,
+    0x2c, 0x22, 0x5f, 0x5f, 0x6d, 0x65, 0x74, 0x61, 0x64, 0x61, 0x74, 0x61, 0x5f, 0x5f, 0x22, 0x3a,
+    0x7b, 0x22, 0x66, 0x6f, 0x72, 0x6d, 0x61, 0x74, 0x22, 0x3a, 0x22, 0x70, 0x74, 0x22, 0x7d, 0x7d,
+    0x63, 0x0d, 0xa1, 0x3e, 0x5e, 0x19, 0x38, 0x3f, 0x72, 0x81, 0x36, 0xbe, 0x10, 0xe7, 0x25, 0x3f,
+    0x63, 0xf0, 0x0e, 0xbe, 0x8b, 0xac, 0xbb, 0x3d, 0x10, 0xbf, 0x48, 0x3f, 0xb6, 0xaa, 0x4d, 0xbf,
+    0xf4, 0x91, 0x0b, 0xbf, 0x6d, 0x82, 0x60, 0xbe, 0xd9, 0xd6, 0xac, 0xbe, 0x17, 0x8d, 0x3f, 0x3f,
+    0xfb, 0xb3, 0x0f, 0xbf, 0x28, 0x1d, 0xcc, 0xbe, 0xed, 0xe3, 0x1a, 0xbf, 0x4e, 0xa3, 0x4f, 0xbf,
+    0x30, 0x5a, 0x0a, 0xbf, 0xb9, 0xbb, 0x4b, 0x3f, 0x32, 0x84, 0xd3, 0x3e, 0x93, 0xbe, 0xe5, 0x3e,
+    0x82, 0x6f, 0x47, 0x3d, 0xae, 0x05, 0xf3, 0xbe, 0xd1, 0x64, 0x20, 0x3e, 0x81, 0x4b, 0x5d, 0xbf,
+    0x61, 0x41, 0x2b, 0xbf, 0x19, 0x5f, 0xf4, 0xbe, 0xe0, 0x89, 0x15, 0x3f, 0xc6, 0xf6, 0x0a, 0x3f,
+    0xc5, 0x66, 0xb9, 0xbe, 0x81, 0x58, 0xf1, 0xbc, 0xd8, 0xae, 0x05, 0x3f, 0xfc, 0xcb, 0x4f, 0x3f,
+    0x45, 0xea, 0xa5, 0x3e, 0x77, 0xe6, 0xe1, 0x3d, 0xac, 0x25, 0x0c, 0x3f, 0x89, 0x25, 0xf6, 0xbe,
+    0x04, 0xcd, 0x1b, 0x3e, 0x8a, 0x0e, 0x22, 0xbf, 0xfc, 0xde, 0x10, 0xbf, 0xb1, 0xf4, 0xd7, 0xbe,
+    0x98, 0x27, 0xbd, 0x3e, 0x25, 0x1f, 0xa8, 0x3e, 0x79, 0xa1, 0xf7, 0xbe, 0xe9, 0x96, 0x7c, 0x3e,
+    0xe6, 0x7e, 0xe5, 0x3e, 0x0d, 0x0f, 0xd3, 0xbd, 0xed, 0x62, 0xff, 0x3c, 0x01, 0xba, 0x41, 0x3e,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x7b, 0x00, 0x8e, 0xbf, 0x9f, 0x99, 0x04, 0x3e, 0x48, 0xcd, 0x03, 0xbf, 0xb4, 0x31, 0x80, 0xbe,
+    0xdb, 0xf6, 0x0b, 0x3e, 0x9a, 0x08, 0xeb, 0xbe, 0x95, 0x90, 0xa5, 0xbc, 0x0c, 0x84, 0x13, 0x3e,
+    0x00, 0x54, 0x75, 0xbb, 0x5e, 0x54, 0x89, 0x3e, 0x16, 0xb3, 0xd2, 0xbe, 0x80, 0x66, 0xbc, 0xbe,
+    0xf4, 0x32, 0x45, 0xbe, 0xec, 0x4b, 0x09, 0x3e, 0x40, 0x4f, 0x22, 0xbc, 0xce, 0xfa, 0xca, 0x3e,
+    0x70, 0xbf, 0x35, 0xbd, 0x4c, 0x7b, 0x07, 0x3e, 0xac, 0xbb, 0x1a, 0xbe, 0x70, 0x48, 0xc9, 0xbd,
+    0xb8, 0x91, 0xf4, 0xbe, 0x52, 0x8b, 0xa9, 0xbe, 0xe8, 0x0e, 0x53, 0xbe, 0x00, 0xbb, 0x97, 0x3c,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // The masks of the Python above.
@@ -431,7 +695,213 @@ TEST_CASE("scaled_dot_product_attention: gradients, masks, scale, dropout and em
   CHECK(isnan(out).sum().item<int64_t>() == 2 * 3);
 }
 
-TEST_CASE("scaled_dot_product_attention errors name the op, the shapes and the dtypes") {
+TEST_CASE("MultiheadAttention matches PyTorch: self-attention, key padding, float attn_mask") {
+  nn::MultiheadAttention mha(4, 2);
+  fill(mha);
+  const Tensor x = ramp({3, 2, 4}, 0.3, 0.1);
+  const Tensor padding = bools({0, 0, 1, 0, 0, 0}, {2, 3});
+  auto [output, weights] = mha(x, x, x, padding, true, ramp({3, 3}, 0.9, 0.3, true, false));
+  CHECK(output.sizes() == Shape{3, 2, 4});
+  CHECK(weights.sizes() == Shape{2, 3, 3});  // averaged over the heads
+  check_against(*mha, {output, weights}, {x}, kMhaSelf);
+}
+
+TEST_CASE(
+    "MultiheadAttention matches PyTorch: kdim, vdim, add_bias_kv, add_zero_attn, "
+    "batch_first, 3-d bool attn_mask, weights per head") {
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(4, 2)
+                                 .add_bias_kv(true)
+                                 .add_zero_attn(true)
+                                 .kdim(3)
+                                 .vdim(5)
+                                 .batch_first(true));
+  fill(mha);
+  const Tensor q = ramp({2, 3, 4}, 0.3, 0.1), k = ramp({2, 4, 3}, 0.4, 0.7, true),
+               v = ramp({2, 4, 5}, 0.5, 0.2);
+  // arange(48) % 3 == 1, true: blocked.
+  std::vector<int64_t> every_third(4 * 3 * 4);
+  for (size_t i = 0; i < every_third.size(); ++i) every_third[i] = i % 3 == 1;
+  const Tensor blocked = bools(every_third, {4, 3, 4});
+  const Tensor padding = bools({0, 0, 0, 1, 0, 1, 0, 0}, {2, 4});
+  auto [output, weights] = mha(q, k, v, padding, true, blocked, false);
+  CHECK(output.sizes() == Shape{2, 3, 4});
+  CHECK(weights.sizes() == Shape{2, 2, 3, 6});  // [N, H, L, S + bias_k + zero]
+  check_against(*mha, {output, weights}, {q, k, v}, kMhaKdimVdim);
+}
+
+TEST_CASE(
+    "MultiheadAttention matches PyTorch: encoder-decoder attention, unbatched, no bias, "
+    "float key padding; need_weights false") {
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(4, 2).bias(false));
+  fill(mha);
+  const Tensor q = ramp({3, 4}, 0.3, 0.1), kv = ramp({2, 4}, 0.4, 0.7, true);
+  const Tensor padding = tensor({0.0, -1.5}, kFloat64);
+  auto [output, weights] = mha(q, kv, kv, padding);
+  CHECK(weights.sizes() == Shape{3, 2});
+  auto [same_output, no_weights] = mha(q.detach(), kv.detach(), kv.detach(), padding, false);
+  CHECK_FALSE(no_weights.defined());
+  CHECK(allclose(same_output, output.detach()));
+  check_against(*mha, {output, weights}, {q, kv}, kMhaCrossUnbatched);
+}
+
+TEST_CASE("MultiheadAttention: gradcheck, projections by identity, masks combined") {
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(4, 2).add_bias_kv(true));
+  mha->to(kFloat64);
+  const Tensor attn_mask = test::leaf({3, 4}, 7).detach(), padding = bools({0, 1, 0, 0}, {1, 4});
+  test::check_gradients(
+      [&](const std::vector<Tensor>& in) {
+        return std::get<0>(mha(in[0], in[1], in[2], padding, false, attn_mask));
+      },
+      {test::leaf({3, 1, 4}, 1), test::strided_leaf({4, 1, 4}, 2), test::leaf({4, 1, 4}, 3)},
+      false);
+  // The same tensor as query, key and value takes the one-product path, distinct tensors the
+  // three-product path: the same numbers.
+  const Tensor x = test::leaf({3, 2, 4}, 4).detach();
+  const auto [packed, packed_weights] = mha(x, x, x);
+  const auto [separate, separate_weights] = mha(x, x.clone(), x.clone());
+  CHECK(allclose(packed, separate));
+  CHECK(allclose(packed_weights, separate_weights));
+  // Bool masks block where true; a float mask adds. Both masks together add up.
+  const Tensor blocked = bools({0, 1, 0, 0, 0, 0, 1, 0, 0}, {3, 3});
+  const Tensor blocked_float = zeros({3, 3}, kFloat64).masked_fill(blocked, -kInf);
+  const Tensor kpm = bools({0, 0, 1, 0, 0, 0}, {2, 3});
+  const Tensor kpm_float = zeros({2, 3}, kFloat64).masked_fill(kpm, -kInf);
+  CHECK(allclose(std::get<0>(mha(x, x, x, kpm, true, blocked)),
+                 std::get<0>(mha(x, x, x, kpm_float, true, blocked_float))));
+  CHECK(allclose(
+      std::get<0>(mha(x, x, x, kpm, true, blocked)),
+      std::get<0>(mha(x, x, x, Tensor(), true,
+                      blocked_float.unsqueeze(0) +
+                          kpm_float.view({2, 1, 1, 3}).expand({2, 2, 1, 3}).reshape({4, 1, 3})))));
+  // A query whose keys are all padding gets NaN, as in PyTorch (bias_k would give it one key).
+  nn::MultiheadAttention plain(4, 2);
+  plain->to(kFloat64);
+  const auto [all_padding, nan_weights] = plain(x, x, x, bools({0, 0, 0, 1, 1, 1}, {2, 3}));
+  CHECK(isnan(all_padding.select(1, 1)).sum().item<int64_t>() == 3 * 4);
+  CHECK(isnan(all_padding.select(1, 0)).sum().item<int64_t>() == 0);
+}
+
+TEST_CASE("MultiheadAttention: parameter names, shapes and initialization are PyTorch's") {
+  // [(n, list(p.shape)) for n, p in nn.MultiheadAttention(4, 2).named_parameters()], and with
+  // add_bias_kv=True, kdim=3, vdim=5.
+  const auto names_and_shapes = [](const nn::Module& module) {
+    std::vector<std::pair<std::string, Shape>> result;
+    for (const auto& item : module.named_parameters()) {
+      result.emplace_back(item.key(), item.value().sizes());
+    }
+    return result;
+  };
+  const std::vector<std::pair<std::string, Shape>> packed = {{"in_proj_weight", {12, 4}},
+                                                             {"in_proj_bias", {12}},
+                                                             {"out_proj.weight", {4, 4}},
+                                                             {"out_proj.bias", {4}}};
+  CHECK(names_and_shapes(*nn::MultiheadAttention(4, 2)) == packed);
+  const std::vector<std::pair<std::string, Shape>> separate = {
+      {"q_proj_weight", {4, 4}},   {"k_proj_weight", {4, 3}}, {"v_proj_weight", {4, 5}},
+      {"in_proj_bias", {12}},      {"bias_k", {1, 1, 4}},     {"bias_v", {1, 1, 4}},
+      {"out_proj.weight", {4, 4}}, {"out_proj.bias", {4}}};
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(4, 2).add_bias_kv(true).kdim(3).vdim(5));
+  CHECK(names_and_shapes(*mha) == separate);
+  CHECK(nn::MultiheadAttention(nn::MultiheadAttentionOptions(4, 2).bias(false))
+            ->named_parameters()
+            .keys() == std::vector<std::string>{"in_proj_weight", "out_proj.weight"});
+  // xavier_uniform: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)); zero biases.
+  nn::MultiheadAttention big(64, 4);
+  const double bound = std::sqrt(6.0 / (64 + 3 * 64));
+  CHECK(big->in_proj_weight.abs().max().item<double>() <= bound);
+  CHECK(big->in_proj_weight.abs().max().item<double>() > 0.9 * bound);
+  CHECK(big->in_proj_bias.abs().max().item<double>() == 0.0);
+  CHECK(big->out_proj->bias.abs().max().item<double>() == 0.0);
+  CHECK(big->head_dim == 16);
+  // bias_k, bias_v: xavier_normal of a [1, 1, E] tensor, std sqrt(2 / (E + E)).
+  CHECK(mha->bias_k.abs().max().item<double>() > 0.0);
+}
+
+TEST_CASE(
+    "MultiheadAttention loads a safetensors file written by PyTorch and reproduces its "
+    "outputs") {
+  // import json, struct, torch
+  // def write(module, path):  # the safetensors layout, written by hand
+  //     header, blobs, offset = {}, [], 0
+  //     for name, t in module.state_dict().items():
+  //         data = t.contiguous().numpy().tobytes()
+  //         header[name] = {"dtype": "F32", "shape": list(t.shape),
+  //                         "data_offsets": [offset, offset + len(data)]}
+  //         blobs.append(data); offset += len(data)
+  //     header["__metadata__"] = {"format": "pt"}
+  //     h = json.dumps(header, separators=(",", ":")).encode()
+  //     h += b" " * ((8 - len(h) % 8) % 8)
+  //     open(path, "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+  // def ramp(n, a, b): return 0.5 * torch.cos(a * torch.arange(float(n)) + b)
+  // torch.manual_seed(0)
+  // mha = torch.nn.MultiheadAttention(4, 2, kdim=3, vdim=5, add_bias_kv=True)
+  // write(mha, "mha.safetensors")   # its bytes are kMhaFile
+  // q, k, v = (ramp(12, 0.3, 0.1).reshape(3, 1, 4), ramp(6, 0.4, 0.2).reshape(2, 1, 3),
+  //            ramp(10, 0.5, 0.3).reshape(2, 1, 5))
+  // out, w = mha(q, k, v)            # printed below
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(4, 2).kdim(3).vdim(5).add_bias_kv(true));
+  CHECK(test::load_file_bytes(mha, kMhaFile, sizeof(kMhaFile)).at("format") == "pt");
+  const auto ramp32 = [](int64_t n, double a, double b) { return (arange(n) * a + b).cos() * 0.5; };
+  auto [output, weights] =
+      mha(ramp32(12, 0.3, 0.1).reshape({3, 1, 4}), ramp32(6, 0.4, 0.2).reshape({2, 1, 3}),
+          ramp32(10, 0.5, 0.3).reshape({2, 1, 5}));
+  test::check_close(output,
+                    {-0.011105221, 0.033194888, 0.002429876, 0.081958473, -0.030588569, 0.018990409,
+                     -0.009135369, 0.092190951, -0.0453838, 0.000522216, -0.018755719, 0.09577845},
+                    1e-5, 1e-7);
+  test::check_close(weights,
+                    {0.352576077, 0.335346758, 0.312077165, 0.339628041, 0.312589169, 0.347782791,
+                     0.322037965, 0.304988056, 0.372974008},
+                    1e-5, 1e-7);
+}
+
+TEST_CASE("MultiheadAttention dropout: drawn in training (weights 0 or w / (1 - p)), off in eval") {
+  nn::MultiheadAttention mha(nn::MultiheadAttentionOptions(8, 2).dropout(0.5));
+  const Tensor x = randn({5, 3, 8});
+  mha->eval();
+  const auto [eval_output, eval_weights] = mha(x, x, x, Tensor(), true, Tensor(), false);
+  mha->train();
+  manual_seed(3);
+  const auto [train_output, train_weights] = mha(x, x, x, Tensor(), true, Tensor(), false);
+  CHECK_FALSE(allclose(train_output, eval_output));
+  const Tensor kept = train_weights != 0.0;
+  CHECK(allclose(train_weights.masked_select(kept), (eval_weights * 2.0).masked_select(kept)));
+  const double kept_share = kept.to(kFloat32).mean().item<double>();
+  CHECK(kept_share > 0.3);
+  CHECK(kept_share < 0.7);
+  // Training with p = 0 is eval.
+  nn::MultiheadAttention no_dropout(8, 2);
+  const auto [a, a_weights] = no_dropout(x, x, x);
+  no_dropout->eval();
+  CHECK(allclose(a, std::get<0>(no_dropout(x, x, x))));
+}
+
+TEST_CASE("AnyModule and Sequential hold MultiheadAttention") {
+  nn::AnyModule any(nn::MultiheadAttention(8, 2));
+  const Tensor x = randn({5, 3, 8});
+  using Result = std::tuple<Tensor, Tensor>;
+  // The defaults declared with BG_FORWARD_DEFAULT_ARGS fill the masks and flags left out.
+  const auto [output, weights] = any.forward<Result>(x, x, x);
+  CHECK(output.sizes() == Shape{5, 3, 8});
+  CHECK(weights.sizes() == Shape{3, 5, 5});
+  const auto [padded, none] = any.forward<Result>(x, x, x, zeros({3, 5}, kBool), false);
+  CHECK_FALSE(none.defined());
+  CHECK(allclose(padded, output));
+  check_error({"AnyModule", "MultiheadAttentionImpl",
+               "takes (bg::Tensor, bg::Tensor, bg::Tensor, "
+               "bg::Tensor, bool, bg::Tensor, bool)",
+               "called with (bg::Tensor)"},
+              [&] { any.forward<Result>(x); });
+  // In a chain, a module after it takes the tuple.
+  struct OutputOnlyImpl : nn::Module {
+    Tensor forward(const Result& result) { return std::get<0>(result); }
+  };
+  nn::Sequential chain(nn::MultiheadAttention(8, 2), std::make_shared<OutputOnlyImpl>(),
+                       nn::Linear(8, 1));
+  CHECK(chain->forward(x, x, x).sizes() == Shape{5, 3, 1});
+}
+
+TEST_CASE("attention errors name the op, the shapes and the dtypes") {
   const Tensor q = zeros({2, 3, 4}), k = zeros({2, 5, 4}), v = zeros({2, 5, 6});
   check_error({"scaled_dot_product_attention", "expected query [..., L, E], key [..., S, E]",
                "float32[2, 5, 3]"},
@@ -455,5 +925,31 @@ TEST_CASE("scaled_dot_product_attention errors name the op, the shapes and the d
               [&] { F::scaled_dot_product_attention(q, k, v, {}, 1.5); });
   check_error({"scaled_dot_product_attention", "one dtype", "float64[2, 5, 4]"}, [&] {
     F::scaled_dot_product_attention(q, zeros({2, 5, 4}, kFloat64), v);
+  });
+
+  check_error({"MultiheadAttention", "embed_dim 6 must be divisible by num_heads 4"},
+              [] { nn::MultiheadAttention(6, 4); });
+  nn::MultiheadAttention mha(4, 2);
+  const Tensor x = zeros({3, 2, 4});
+  check_error({"MultiheadAttention", "expected query [L, N, 4]", "float32[3, 2, 5]"}, [&] {
+    mha(zeros({3, 2, 5}), x, x);
+  });
+  check_error({"MultiheadAttention", "all 3-d (batched) or all 2-d", "float32[3, 4]"}, [&] {
+    mha(x, zeros({3, 4}), x);
+  });
+  check_error({"MultiheadAttention", "expected attn_mask [3, 3] or [4, 3, 3]", "bool[2, 3, 3]"},
+              [&] {
+                mha(x, x, x, Tensor(), true, zeros({2, 3, 3}, kBool));
+              });
+  check_error({"MultiheadAttention", "expected key_padding_mask [2, 3]", "bool[3, 2]"}, [&] {
+    mha(x, x, x, zeros({3, 2}, kBool));
+  });
+  check_error(
+      {"MultiheadAttention", "key_padding_mask", "float mask of the query's dtype", "int64[2, 3]"},
+      [&] {
+        mha(x, x, x, zeros({2, 3}, kInt64));
+      });
+  check_error({"MultiheadAttention", "float64[3, 2, 4]", "does not match the parameters"}, [&] {
+    mha(zeros({3, 2, 4}, kFloat64), x, x);
   });
 }

@@ -12,6 +12,7 @@
 #include "bg/nn/loss_options.h"
 #include "bg/nn/module.h"
 #include "bg/nn/modules/activation.h"
+#include "bg/nn/modules/attention.h"
 #include "bg/nn/modules/container.h"
 #include "bg/nn/modules/conv.h"
 #include "bg/nn/modules/dropout.h"
