@@ -23,6 +23,7 @@
 #include "bg/nn/modules/normalization.h"
 #include "bg/nn/modules/pooling.h"
 #include "bg/nn/modules/rnn.h"
+#include "bg/nn/modules/transformer.h"
 #include "bg/nn/optim.h"
 #include "bg/nn/options.h"
 #include "bg/nn/ordered_dict.h"
