@@ -5,6 +5,7 @@
 // value (bias rows, scalars). Those plain loops are what the compiler vectorizes.
 
 #include <cmath>
+#include <cstdint>
 #include <functional>
 
 #include "bg/core/tensor_impl.h"
@@ -159,11 +160,42 @@ void CpuBackend::where(const Tensor& out, const Tensor& cond, const Tensor& a, c
     StridedLoop<4> loop({&out, &cond, &a, &b});
     parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
       loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        for (int64_t i = 0; i < n; ++i) {
-          *reinterpret_cast<T*>(p[0] + i * s[0]) =
-              *reinterpret_cast<const bool*>(p[1] + i * s[1])
-                  ? *reinterpret_cast<const T*>(p[2] + i * s[2])
-                  : *reinterpret_cast<const T*>(p[3] + i * s[3]);
+        T* __restrict o = reinterpret_cast<T*>(p[0]);
+        // The bools read as bytes: GCC vectorizes a choice on an integer, not on a bool.
+        const uint8_t* __restrict c = reinterpret_cast<const uint8_t*>(p[1]);
+        const T* __restrict x = reinterpret_cast<const T*>(p[2]);
+        const T* __restrict y = reinterpret_cast<const T*>(p[3]);
+        constexpr auto step = static_cast<int64_t>(sizeof(T));
+        // The contiguous cases (a ReLU's backward: where(y > 0, g, 0)) as plain loops the
+        // compiler vectorizes: both values are read before the choice, so it is a blend rather
+        // than a branch (which a random mask would mispredict half the time).
+        const auto choose = [](int condition, T if_true, T if_false) {
+          return condition != 0 ? if_true : if_false;
+        };
+        if (s[0] == step && s[1] == 1 && s[2] == step && s[3] == step) {
+          for (int64_t i = 0; i < n; ++i) {
+            const T xi = x[i], yi = y[i];
+            o[i] = choose(c[i], xi, yi);
+          }
+        } else if (s[0] == step && s[1] == 1 && s[2] == step && s[3] == 0) {
+          const T yv = *y;
+          for (int64_t i = 0; i < n; ++i) {
+            const T xi = x[i];
+            o[i] = choose(c[i], xi, yv);
+          }
+        } else if (s[0] == step && s[1] == 1 && s[2] == 0 && s[3] == step) {
+          const T xv = *x;
+          for (int64_t i = 0; i < n; ++i) {
+            const T yi = y[i];
+            o[i] = choose(c[i], xv, yi);
+          }
+        } else {
+          for (int64_t i = 0; i < n; ++i) {
+            *reinterpret_cast<T*>(p[0] + i * s[0]) =
+                *reinterpret_cast<const bool*>(p[1] + i * s[1])
+                    ? *reinterpret_cast<const T*>(p[2] + i * s[2])
+                    : *reinterpret_cast<const T*>(p[3] + i * s[3]);
+          }
         }
       });
     });
