@@ -43,6 +43,31 @@ struct Operand {
   float at(int64_t i, int64_t j) const { return data[i * row_stride + j * col_stride]; }
 };
 
+// The first n of 16 lanes.
+inline __mmask16 lanes_below(int64_t n) {
+  return static_cast<__mmask16>((1u << std::clamp<int64_t>(n, 0, 16)) - 1);
+}
+
+// out[c * 8 + r] = rows[r][k + c] for r, c < 8: an 8 x 8 block of 8 rows, transposed.
+inline void transpose_8x8(const float* const* rows, int64_t k, float* out) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows[i] + k);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // a0 b0 a1 b1 | a4 b4 a5 b5
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // a2 b2 a3 b3 | a6 b6 a7 b7
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);      // a0 b0 c0 d0 | a4 b4 c4 d4
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);  // a1 b1 c1 d1 | a5 ...
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(out + i * 8, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(out + (i + 4) * 8, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+
 // Copies one panel of A, rows [i0, i0 + min(rows, kRows)) x depth [k0, k0 + depth): for each k,
 // the kRows values A(i0 + r, k0 + k), 0 past the last row.
 inline void pack_a(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64_t depth,
@@ -57,10 +82,19 @@ inline void pack_a(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64
     }
     return;
   }
+  int64_t k_done = 0;
+  if (a.col_stride == 1 && valid == kRows) {
+    // A row-major: 8 x 8 blocks transposed in registers, 8 rows of A in, 8 values of k out.
+    const float* rows[kRows];
+    for (int64_t r = 0; r < kRows; ++r) rows[r] = a.data + (i0 + r) * a.row_stride + k0;
+    for (; k_done + 8 <= depth; k_done += 8) {
+      transpose_8x8(rows, k_done, out + k_done * kRows);
+    }
+  }
   for (int64_t r = 0; r < valid; ++r) {
     // Walks one row of A (contiguous when A is row-major) into every kRows-th slot.
     const float* row = a.data + (i0 + r) * a.row_stride + k0 * a.col_stride;
-    for (int64_t k = 0; k < depth; ++k) out[k * kRows + r] = row[k * a.col_stride];
+    for (int64_t k = k_done; k < depth; ++k) out[k * kRows + r] = row[k * a.col_stride];
   }
 }
 
@@ -87,20 +121,18 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
     }
     for (int64_t k = 0; k < depth; ++k) {
       const float* row = b.data + (k0 + k) * b.row_stride + (j0 + q) * b.col_stride;
-      if (b.col_stride == 1 && valid == kCols) {
-        // Three vector moves (std::copy would call memmove for each 192-byte row).
-        for (int64_t v = 0; v < kCols; v += 16) _mm512_storeu_ps(out + v, _mm512_loadu_ps(row + v));
+      if (b.col_stride == 1) {
+        // Three vector moves (std::copy would call memmove for each 192-byte row); masked loads
+        // give the zeros past the last column of a partial panel.
+        for (int64_t v = 0; v < kCols; v += 16) {
+          _mm512_storeu_ps(out + v, _mm512_maskz_loadu_ps(lanes_below(valid - v), row + v));
+        }
         out += kCols;
         continue;
       }
       for (int64_t c = 0; c < kCols; ++c) *out++ = c < valid ? row[c * b.col_stride] : 0.0f;
     }
   }
-}
-
-// The first n of 16 lanes.
-inline __mmask16 lanes_below(int64_t n) {
-  return static_cast<__mmask16>((1u << std::clamp<int64_t>(n, 0, 16)) - 1);
 }
 
 // C[0:rows, 0:cols] (+)= A panel x B panel over `depth`, for rows <= kRows and cols <= kCols.
