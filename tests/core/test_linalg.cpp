@@ -183,6 +183,12 @@ TEST_CASE("a large float32 product (the tiled parallel path) is within rounding 
   const Tensor b_transposed = b.t().contiguous().t();
   CHECK_FALSE(b_transposed.is_contiguous());
   check_product(matmul(a, b_transposed), a, b_transposed);
+  // A narrow product (at most three 48-column panels) reads a row-major A in place instead of
+  // packing it; 301 rows end in a partial panel of 5, and K = 300 spans two depth slices.
+  const Tensor tall = randn({301, 300}, kFloat32, &generator);
+  const Tensor narrow = randn({300, 130}, kFloat32, &generator);
+  check_product(matmul(tall, narrow), tall, narrow);
+  check_product(matmul(tall, narrow.t().contiguous().t()), tall, narrow);
 }
 
 // ---- Gradients ----------------------------------------------------------------------------------

@@ -28,13 +28,14 @@
 
 namespace bg::cpu::packed {
 
-constexpr int64_t kRows = 8;           // rows of a micro-tile
-constexpr int64_t kCols = 48;          // columns of a micro-tile: 3 registers of 16 floats
-constexpr int64_t kDepth = 256;        // inner-dimension slice: A and B panels stay in L1/L2
-constexpr int64_t kBlockRows = 128;    // rows of a parallel task (a multiple of kRows)
-constexpr int64_t kBlockCols = 96;     // columns of a parallel task (a multiple of kCols)
-constexpr int64_t kOuter = 4096;       // rows and columns packed at once (bounds the buffers)
-constexpr int64_t kOuterDepth = 1024;  // inner dimension packed at once
+constexpr int64_t kRows = 8;              // rows of a micro-tile
+constexpr int64_t kCols = 48;             // columns of a micro-tile: 3 registers of 16 floats
+constexpr int64_t kDepth = 256;           // inner-dimension slice: A and B panels stay in L1/L2
+constexpr int64_t kBlockRows = 128;       // rows of a parallel task (a multiple of kRows)
+constexpr int64_t kBlockCols = 96;        // columns of a parallel task (a multiple of kCols)
+constexpr int64_t kOuter = 4096;          // rows and columns packed at once (bounds the buffers)
+constexpr int64_t kOuterDepth = 1024;     // inner dimension packed at once
+constexpr int64_t kInPlaceColPanels = 3;  // A is read in place for products this narrow
 
 /// A matrix operand: element (i, j) is data[i * row_stride + j * col_stride].
 struct Operand {
@@ -136,26 +137,33 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
 }
 
 // C[0:rows, 0:cols] (+)= A panel x B panel over `depth`, for rows <= kRows and cols <= kCols.
-// Row k of the B panel starts at b + k * b_stride: kCols for a packed panel, or B's own row
-// stride when B is read in place. kEdge: B is read in place and only its first `cols` columns
+// The A panel is `a` with element (r, k) at a[r * a_row + k * a_col]: a packed panel (a_row = 1,
+// a_col = kRows) or A read in place (kPackedA false: each of the kRows rows is walked by its own
+// pointer). Row k of the B panel starts at b + k * b_stride: kCols for a packed panel, or B's own
+// row stride when B is read in place. kEdge: B is read in place and only its first `cols` columns
 // exist (masked loads, which cost a separate instruction each, so only at the right edge).
-template <bool kEdge>
-void micro_kernel(int64_t depth, const float* a, const float* b, int64_t b_stride, float* c,
-                  int64_t ldc, int64_t rows, int64_t cols, bool accumulate) {
+template <bool kEdge, bool kPackedA>
+void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, const float* b,
+                  int64_t b_stride, float* c, int64_t ldc, int64_t rows, int64_t cols,
+                  bool accumulate) {
   __m512 acc[kRows][3];
   for (auto& row : acc) row[0] = row[1] = row[2] = _mm512_setzero_ps();
   const __mmask16 m0 = lanes_below(cols), m1 = lanes_below(cols - 16), m2 = lanes_below(cols - 32);
+  // Rows past `rows` (A read in place has none) repeat the last row: computed, never stored.
+  const float* a_rows[kRows];
+  for (int64_t r = 0; r < kRows; ++r) a_rows[r] = a + std::min(r, rows - 1) * a_row;
   for (int64_t k = 0; k < depth; ++k) {
     const __m512 b0 = kEdge ? _mm512_maskz_loadu_ps(m0, b) : _mm512_loadu_ps(b);
     const __m512 b1 = kEdge ? _mm512_maskz_loadu_ps(m1, b + 16) : _mm512_loadu_ps(b + 16);
     const __m512 b2 = kEdge ? _mm512_maskz_loadu_ps(m2, b + 32) : _mm512_loadu_ps(b + 32);
     for (int64_t r = 0; r < kRows; ++r) {
-      const __m512 a_r = _mm512_set1_ps(a[r]);  // folded into the FMAs as an embedded broadcast
+      // Folded into the FMAs as an embedded broadcast.
+      const __m512 a_r = _mm512_set1_ps(kPackedA ? a[r] : a_rows[r][k * a_col]);
       acc[r][0] = _mm512_fmadd_ps(a_r, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(a_r, b1, acc[r][1]);
       acc[r][2] = _mm512_fmadd_ps(a_r, b2, acc[r][2]);
     }
-    a += kRows;
+    if (kPackedA) a += kRows;
     b += b_stride;
   }
   for (int64_t r = 0; r < rows; ++r) {
@@ -195,12 +203,18 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
         const int64_t slices = (depth + kDepth - 1) / kDepth;
         // Panel p of A holds its slices one after the other: slice s starts at
         // p * kRows * depth + s * kRows * kDepth. Likewise for B.
-        float* a_packed = scratch(Scratch::A, row_panels * kRows * depth);
+        // Packing A costs a pass over it, which only pays when its panels meet many B panels:
+        // with at most kInPlaceColPanels of them (a product with few columns, such as the
+        // [2048, 512] x [512, 128] of a Transformer's feed-forward block) A is read in place.
+        // (A stored transposed is cheap to pack, 8 contiguous floats per k, and read in place it
+        // would fetch a cache line per k for 8 of its floats.)
+        const bool a_in_place = col_panels <= kInPlaceColPanels && a.col_stride == 1;
+        float* a_packed = a_in_place ? nullptr : scratch(Scratch::A, row_panels * kRows * depth);
         // With one or two row panels, each element of B is used once or twice: packing it would
         // cost a full copy of B for nothing, so a row-major B is read in place.
         const bool b_in_place = row_panels <= 2 && b.col_stride == 1;
         float* b_packed = b_in_place ? nullptr : scratch(Scratch::B, col_panels * kCols * depth);
-        parallel_for(row_panels * slices, 16, [&](int64_t begin, int64_t end) {
+        parallel_for(a_in_place ? 0 : row_panels * slices, 16, [&](int64_t begin, int64_t end) {
           for (int64_t t = begin; t < end; ++t) {
             const int64_t p = t / slices, s = t % slices;
             pack_a(a, i_outer + p * kRows, std::min(kRows, rows - p * kRows), k_outer + s * kDepth,
@@ -232,12 +246,19 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
                     b_in_place ? b.data + (k_outer + s * kDepth) * b.row_stride + j_outer + j
                                : b_packed + (j / kCols * depth + s * kDepth) * kCols;
                 const int64_t b_stride = b_in_place ? b.row_stride : kCols;
+                const bool edge = b_in_place && j1 - j < kCols;
                 const auto kernel =
-                    b_in_place && j1 - j < kCols ? micro_kernel<true> : micro_kernel<false>;
+                    a_in_place ? (edge ? micro_kernel<true, false> : micro_kernel<false, false>)
+                               : (edge ? micro_kernel<true, true> : micro_kernel<false, true>);
                 for (int64_t i = i0; i < i1; i += kRows) {
-                  kernel(slice, a_packed + (i * depth / kRows + s * kDepth) * kRows, b_panel,
-                         b_stride, c + (i_outer + i) * ldc + j_outer + j, ldc,
-                         std::min(kRows, i1 - i), std::min(kCols, j1 - j), k_outer > 0 || s > 0);
+                  const int64_t row = i_outer + i, k = k_outer + s * kDepth;
+                  const float* a_panel = a_in_place
+                                             ? a.data + row * a.row_stride + k * a.col_stride
+                                             : a_packed + (i * depth / kRows + s * kDepth) * kRows;
+                  kernel(slice, a_panel, a_in_place ? a.row_stride : 1,
+                         a_in_place ? a.col_stride : kRows, b_panel, b_stride,
+                         c + (i_outer + i) * ldc + j_outer + j, ldc, std::min(kRows, i1 - i),
+                         std::min(kCols, j1 - j), k_outer > 0 || s > 0);
                 }
               }
             }
