@@ -5,6 +5,7 @@
 //   softmax = e / sum(e),   log_softmax = (x - max) - log(sum(e)).
 
 #include <Eigen/Core>
+#include <cmath>
 
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
@@ -16,8 +17,31 @@ namespace bg::cpu {
 
 namespace {
 
+// Over the last dim (C = 1): each of the A rows of D elements is contiguous, and a column
+// vector of Eigen's is what vectorizes (a D x 1 row-major matrix has rows of one element).
+template <typename T>
+void softmax_rows(T* out, const T* in, int64_t A, int64_t D, bool log) {
+  using Vector = Eigen::Array<T, Eigen::Dynamic, 1>;
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(D, 1));
+  parallel_for(A, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t a = begin; a < end; ++a) {
+      Eigen::Map<const Vector> x(in + a * D, D);
+      Eigen::Map<Vector> y(out + a * D, D);
+      const T max = x.maxCoeff();
+      y = x - max;
+      if (log) {
+        y -= std::log(y.exp().sum());
+      } else {
+        y = exp_underflowing(y);  // masked (-inf) entries give exactly 0
+        y /= y.sum();
+      }
+    }
+  });
+}
+
 template <typename T>
 void softmax_slices(T* out, const T* in, int64_t A, int64_t D, int64_t C, bool log) {
+  if (C == 1 && D > 0) return softmax_rows(out, in, A, D, log);
   using Matrix = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(D * C, 1));
   parallel_for(A, grain, [&](int64_t begin, int64_t end) {
