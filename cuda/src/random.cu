@@ -56,6 +56,8 @@ __global__ void random_kernel(T* out, int64_t n, RandomOp op, uint64_t seed, uin
       }
       if (op == RandomOp::Uniform) {
         for (int j = 0; j < per_block; ++j) values[j] = lo + scale * values[j];
+      } else if (op == RandomOp::Bernoulli) {
+        for (int j = 0; j < per_block; ++j) values[j] = values[j] < lo ? static_cast<T>(b) : T(0);
       } else {
         for (int j = 0; j < per_block; j += 2) {
           const T r = sqrt(T(-2) * log(T(1) - values[j]));

@@ -1,5 +1,6 @@
 // Random numbers (random.h): the Philox-4x32-10 block function, the documented layout of fills,
-// generator state and seeding, and the distributions of rand, randn, randint, uniform_ and normal_.
+// generator state and seeding, and the distributions of rand, randn, randint, uniform_, normal_
+// and dropout_mask.
 
 #include <cmath>
 #include <cstdint>
@@ -339,4 +340,20 @@ TEST_CASE("random: invalid parameters throw") {
   CHECK_THROWS_WITH_AS(i.uniform_(), doctest::Contains("uniform_: expected a float32 or float64"),
                        Error);
   CHECK_THROWS_WITH_AS(i.normal_(), doctest::Contains("int64[3]"), Error);
+}
+
+TEST_CASE("dropout_mask keeps with probability 1 - p and scales by 1 / (1 - p)") {
+  manual_seed(3);
+  const Tensor mask = dropout_mask({1000}, 0.25);
+  manual_seed(3);
+  const Tensor expected = (rand({1000}) < 0.75).to(kFloat32) * (1.0 / 0.75);
+  CHECK(equal(mask, expected));
+  const double kept = (mask != 0.0).to(kFloat64).mean().item<double>();
+  CHECK(kept > 0.7);
+  CHECK(kept < 0.8);
+  CHECK(equal(dropout_mask({4}, 0.0, kFloat64), ones({4}, kFloat64)));
+  CHECK(equal(dropout_mask({4}, 1.0), zeros({4})));
+  test::check_error({"dropout_mask", "[0, 1]", "1.5"}, [] { dropout_mask({4}, 1.5); });
+  test::check_error({"dropout_mask", "float dtype", "int64"},
+                    [] { dropout_mask({4}, 0.5, kInt64); });
 }

@@ -124,9 +124,10 @@ template <typename T>
 void fill_chunk(RandomOp op, T* out, int64_t begin, int64_t n, uint64_t seed, uint64_t offset,
                 double a, double b) {
   const int64_t words_per_value = std::is_same_v<T, float> && op != RandomOp::Randint ? 1 : 2;
-  const int64_t computed = op == RandomOp::Randint   ? n
-                           : op == RandomOp::Uniform ? round_up(n, kGroup)
-                                                     : 2 * round_up((n + 1) / 2, kGroup);
+  const bool uniform = op == RandomOp::Uniform || op == RandomOp::Bernoulli;
+  const int64_t computed = op == RandomOp::Randint ? n
+                           : uniform               ? round_up(n, kGroup)
+                                                   : 2 * round_up((n + 1) / 2, kGroup);
   const std::vector<uint32_t> w =
       words(seed, offset, begin * words_per_value, computed * words_per_value);
   if (op == RandomOp::Randint) {
@@ -144,6 +145,12 @@ void fill_chunk(RandomOp op, T* out, int64_t begin, int64_t n, uint64_t seed, ui
     if (op == RandomOp::Uniform) {
       const Array<T> u = T(a) + T(b - a) * unit<T>(w, computed, words_per_value, 0);
       std::copy_n(u.data(), n, out);
+      return;
+    }
+    if (op == RandomOp::Bernoulli) {
+      const Array<T> u = unit<T>(w, computed, words_per_value, 0);
+      const T probability = T(a), value = T(b);
+      for (int64_t i = 0; i < n; ++i) out[i] = u[i] < probability ? value : T(0);
       return;
     }
     // Box-Muller: pair j -> (r cos(2 pi u2), r sin(2 pi u2)), u1 in (0, 1] keeps the log finite.

@@ -123,6 +123,17 @@ Tensor randn(const Shape& sizes, TensorOptions options, Generator* generator) {
                 options);
 }
 
+Tensor dropout_mask(const Shape& sizes, double p, TensorOptions options, Generator* generator) {
+  BG_CHECK(is_floating(options.dtype()), "dropout_mask", "expected a float dtype, got ",
+           options.dtype());
+  BG_CHECK(p >= 0.0 && p <= 1.0, "dropout_mask", "the dropout probability must be in [0, 1], got ",
+           p);
+  if (p == 1.0) return zeros(sizes, options);
+  return finish(random_tensor("dropout_mask", RandomOp::Bernoulli, sizes, options.dtype(),
+                              options.device(), generator, 1.0 - p, 1.0 / (1.0 - p)),
+                options);
+}
+
 Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options,
                Generator* generator) {
   BG_CHECK(low < high, "randint", "expected low < high, got [", low, ", ", high, ")");

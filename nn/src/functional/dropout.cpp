@@ -23,8 +23,7 @@ Tensor keep_mask(const Shape& sizes, double p, const Tensor& like) {
 // input times a mask of `mask_sizes` (broadcast against it) whose elements are 1 / (1 - p) with
 // probability 1 - p and 0 otherwise.
 Tensor apply_dropout_mask(const Tensor& input, const Shape& mask_sizes, double p, bool inplace) {
-  const Tensor mask = p == 1.0 ? zeros(mask_sizes, input.options())
-                               : keep_mask(mask_sizes, p, input) * (1.0 / (1.0 - p));
+  const Tensor mask = dropout_mask(mask_sizes, p, input.options());
   if (!inplace) return input * mask;
   Tensor self = input;
   return self.mul_(mask);

@@ -101,6 +101,9 @@ enum class RandomOp : uint8_t {
   Uniform,  // U[a, b)
   Normal,   // N(a, b^2)
   Randint,  // integers in [a, b)
+  // b where the uniform draw is below a, else 0 (a scaled Bernoulli draw: dropout's mask). The
+  // same words as Uniform, so it is exactly (rand < a) * b.
+  Bernoulli,
 };
 
 /// How many values one Philox block (four 32-bit words) gives for a random fill of `dtype`

@@ -36,6 +36,10 @@ Tensor randn(const Shape& sizes, TensorOptions options = {}, Generator* generato
 /// Integers drawn uniformly from [low, high); int64 by default.
 Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options = {},
                Generator* generator = nullptr);
+/// Dropout's mask: 1 / (1 - p) with probability 1 - p, else 0 (zeros when p = 1); a float dtype.
+/// Element i is kept exactly when rand(sizes)'s element i would be below 1 - p.
+Tensor dropout_mask(const Shape& sizes, double p, TensorOptions options = {},
+                    Generator* generator = nullptr);
 /// A 0-dim tensor holding `value`.
 Tensor scalar_tensor(const Scalar& value, TensorOptions options = {});
 
