@@ -200,10 +200,11 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
              t == &weight ? "weight" : "bias", " to have shape ", shape_str(normalized_shape),
              ", got ", describe(*t));
   }
-  std::vector<int64_t> dims;
-  for (int64_t d = input.dim() - k; d < input.dim(); ++d) dims.push_back(d);
-  return affine(normalize(input, input.mean(dims, true), input.var(dims, 0, true), eps), weight,
-                bias);
+  // The normalized dims as one (a view of a contiguous input), for the fused op over the last dim.
+  Shape rows(input.sizes().begin(), input.sizes().end() - k);
+  rows.push_back(numel_of(normalized_shape));
+  const auto flat = [](const Tensor& t) { return t.defined() ? t.reshape({-1}) : t; };
+  return bg::layer_norm(input.reshape(rows), flat(weight), flat(bias), eps).view(input.sizes());
 }
 
 Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight, const Tensor& bias,

@@ -230,6 +230,30 @@ TEST_SUITE("cuda: op parity" * doctest::skip(test::kNoGpu)) {
     }
   }
 
+  TEST_CASE("layer norm, multi-head attention and dropout masks (compositions on the GPU)") {
+    check_parity("layer_norm", [](const V& v) { return layer_norm(v[0], v[1], v[2], 1e-5); },
+                 {leaf({5, 7}, 50), leaf({7}, 51), leaf({7}, 52)});
+    check_parity("layer_norm without affine",
+                 [](const V& v) { return layer_norm(v[0].transpose(0, 1), {}, {}, 1e-3); },
+                 {leaf({7, 5}, 53)});
+    check_parity("multi_head_attention {q, kv} with a bias",
+                 [](const V& v) {
+                   return multi_head_attention({v[0], v[1]}, 2, v[2], 0.0, 0.5);
+                 },
+                 {leaf({3, 2, 4}, 54), leaf({5, 2, 8}, 55), leaf({2, 1, 3, 5}, 56)});
+    check_parity("multi_head_attention {qkv}",
+                 [](const V& v) { return multi_head_attention({v[0]}, 2, {}, 0.0, 0.7); },
+                 {leaf({4, 3, 12}, 57)});
+    // The same seed draws the same mask on either device (one Philox layout).
+    for (Dtype dtype : {kFloat32, kFloat64}) {
+      Generator on_cpu(9), on_gpu(9);
+      const Tensor cpu = dropout_mask({1001}, 0.3, dtype, &on_cpu);
+      const Tensor gpu =
+          dropout_mask({1001}, 0.3, TensorOptions(dtype).device(Device::cuda()), &on_gpu);
+      check_matches(gpu, cpu, 0, 0);
+    }
+  }
+
   TEST_CASE("convolution and pooling") {
     const Tensor input = leaf({2, 3, 9, 8}, 18), weight = leaf({4, 3, 3, 3}, 19),
                  bias = leaf({4}, 20);

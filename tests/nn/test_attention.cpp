@@ -781,6 +781,48 @@ TEST_CASE("MultiheadAttention: gradcheck, projections by identity, masks combine
   CHECK(isnan(all_padding.select(1, 0)).sum().item<int64_t>() == 0);
 }
 
+TEST_CASE(
+    "MultiheadAttention without the weights (one fused op) gives the composition's outputs "
+    "and gradients") {
+  const Tensor x = test::leaf({5, 3, 8}, 1).detach(), memory = test::leaf({4, 3, 8}, 2).detach();
+  const Tensor padding = bools({0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0, 0}, {3, 4});
+  const Tensor causal = full({5, 5}, -kInf, kFloat64).triu(1);
+  for (const auto& options :
+       {nn::MultiheadAttentionOptions(8, 2), nn::MultiheadAttentionOptions(8, 4).dropout(0.3),
+        nn::MultiheadAttentionOptions(8, 2).add_bias_kv(true).add_zero_attn(true).kdim(6).vdim(5),
+        nn::MultiheadAttentionOptions(8, 2).bias(false).batch_first(true)}) {
+    nn::MultiheadAttention mha(options);
+    mha->to(kFloat64);
+    const bool separate = options.kdim() != 8;
+    // Batch-first layers take the same sequences transposed.
+    const auto layout = [&](const Tensor& t) {
+      return options.batch_first() ? t.transpose(0, 1) : t;
+    };
+    const Tensor query = layout(x), keys = layout(separate ? memory.narrow(2, 0, 6) : memory),
+                 values = layout(separate ? memory.narrow(2, 0, 5) : memory);
+    const Tensor self_keys = separate ? layout(x.narrow(2, 0, 6)) : query;
+    const Tensor self_values = separate ? layout(x.narrow(2, 0, 5)) : query;
+    // Self-attention ({qkv}), encoder-decoder ({q, kv}) or separate projections, with masks.
+    const auto run = [&](bool need_weights) {
+      std::vector<Tensor> results;
+      manual_seed(4);
+      results.push_back(
+          std::get<0>(mha(query, self_keys, self_values, Tensor(), need_weights, causal)));
+      results.push_back(std::get<0>(mha(query, keys, values, padding, need_weights)));
+      Tensor loss = zeros({}, kFloat64);
+      for (const Tensor& r : results) loss = loss + (r * r.cos()).sum();
+      const auto grads = autograd::grad({loss}, mha->parameters());
+      results.insert(results.end(), grads.begin(), grads.end());
+      return results;
+    };
+    const auto fused = run(false), composed = run(true);
+    for (size_t i = 0; i < fused.size(); ++i) {
+      INFO("result ", i);
+      test::check_close(fused[i], test::values(composed[i]), 1e-10, 1e-12);
+    }
+  }
+}
+
 TEST_CASE("MultiheadAttention: parameter names, shapes and initialization are PyTorch's") {
   // [(n, list(p.shape)) for n, p in nn.MultiheadAttention(4, 2).named_parameters()], and with
   // add_bias_kv=True, kdim=3, vdim=5.

@@ -22,4 +22,5 @@
 #include "bg/core/tensor.h"
 #include "bg/core/tensor_options.h"
 #include "bg/core/threading.h"
+#include "bg/core/transformer.h"
 #include "bg/version.h"

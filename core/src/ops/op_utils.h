@@ -55,6 +55,11 @@ bool shares_storage(const Tensor& a, const Tensor& b);
 /// Adds size-1 dims back at `dims` (sorted) so a reduced result lines up with its input again.
 Tensor unsqueeze_dims(const Tensor& x, const std::vector<int64_t>& dims);
 
+/// The gradient of softmax's input along `dim` for its output y and the gradient g of y:
+/// y (g - sum(g y)). One fused pass when the backend has TransformerKernels, grad mode is off (no
+/// create_graph) and `dim` is the last; Tensor ops otherwise.
+Tensor softmax_backward(const Tensor& grad, const Tensor& output, int64_t dim);
+
 /// Sizes of `sizes` with `dims` removed (keepdim = false) or set to 1 (keepdim = true).
 Shape reduced_shape(const Shape& sizes, const std::vector<int64_t>& dims, bool keepdim);
 

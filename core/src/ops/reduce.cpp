@@ -77,11 +77,9 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
                        return {g - c.output().exp() * g.sum(d, true)};
                      });
   } else {
-    // d softmax: y * (g - sum(g * y))
     autograd::record(out, "SoftmaxBackward", {x}, {}, true,
                      [d](const Context& c, const Tensor& g) -> Grads {
-                       const Tensor y = c.output();
-                       return {y * (g - (g * y).sum(d, true))};
+                       return {detail::softmax_backward(g, c.output(), d)};
                      });
   }
   return out;
@@ -240,6 +238,24 @@ Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
                    });
   return out;
 }
+
+namespace detail {
+
+Tensor softmax_backward(const Tensor& grad, const Tensor& output, int64_t dim) {
+  TransformerKernels* kernels = backend_of(output).transformer_kernels();
+  if (GradMode::is_enabled() || kernels == nullptr || dim != output.dim() - 1 ||
+      output.numel() == 0) {
+    return output * (grad - (grad * output).sum(dim, true));  // d softmax: y (g - sum(g y))
+  }
+  const Tensor y = output.is_contiguous() ? output : output.contiguous();
+  const Tensor g = grad.is_contiguous() ? grad : grad.contiguous();
+  Tensor grad_input =
+      empty_tensor("softmax_backward", output.sizes(), output.dtype(), output.device());
+  kernels->softmax_backward(grad_input, g, y);
+  return grad_input;
+}
+
+}  // namespace detail
 
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", x, dim, false); }
 Tensor log_softmax(const Tensor& x, int64_t dim) {

@@ -19,6 +19,13 @@ Tensor project_rows(const Tensor& x, const Tensor& weight, const Tensor& bias, i
                             bias.defined() ? bias.narrow(0, start, rows) : Tensor());
 }
 
+// Block i (0: query, 1: key, 2: value) of the projections {qkv}, {q, kv} or {q, k, v}: [seq, N, E].
+Tensor projections_block(const std::vector<Tensor>& projections, int i, int64_t E) {
+  if (projections.size() == 3) return projections[static_cast<size_t>(i)];
+  if (projections.size() == 1) return projections.front().narrow(-1, i * E, E);
+  return i == 0 ? projections.front() : projections.back().narrow(-1, (i - 1) * E, E);
+}
+
 // `bias` [..., S] with a 0 appended to its last dim: the score bias of an appended key.
 Tensor pad_key(const Tensor& bias) {
   if (!bias.defined()) return bias;
@@ -73,11 +80,9 @@ void MultiheadAttentionImpl::reset_parameters() {
   }
 }
 
-std::tuple<Tensor, Tensor, Tensor> MultiheadAttentionImpl::project(const Tensor& query,
-                                                                   const Tensor& key,
-                                                                   const Tensor& value,
-                                                                   bool self_attention,
-                                                                   bool shared_key_value) const {
+std::vector<Tensor> MultiheadAttentionImpl::project(const Tensor& query, const Tensor& key,
+                                                    const Tensor& value, bool self_attention,
+                                                    bool shared_key_value) const {
   const int64_t E = options.embed_dim();
   if (!same_embed_dim()) {
     const auto bias = [&](int64_t i) {
@@ -87,15 +92,9 @@ std::tuple<Tensor, Tensor, Tensor> MultiheadAttentionImpl::project(const Tensor&
             functional::linear(key, k_proj_weight, bias(1)),
             functional::linear(value, v_proj_weight, bias(2))};
   }
-  if (self_attention) {  // one product for all three
-    const auto qkv = functional::linear(query, in_proj_weight, in_proj_bias).chunk(3, -1);
-    return {qkv[0], qkv[1], qkv[2]};
-  }
+  if (self_attention) return {functional::linear(query, in_proj_weight, in_proj_bias)};
   const Tensor q = project_rows(query, in_proj_weight, in_proj_bias, 0, E);
-  if (shared_key_value) {  // encoder-decoder attention: one product for keys and values
-    const auto kv = project_rows(key, in_proj_weight, in_proj_bias, E, 2 * E).chunk(2, -1);
-    return {q, kv[0], kv[1]};
-  }
+  if (shared_key_value) return {q, project_rows(key, in_proj_weight, in_proj_bias, E, 2 * E)};
   return {q, project_rows(key, in_proj_weight, in_proj_bias, E, E),
           project_rows(value, in_proj_weight, in_proj_bias, 2 * E, E)};
 }
@@ -154,41 +153,49 @@ std::tuple<Tensor, Tensor> MultiheadAttentionImpl::forward(
                        .view({N, 1, 1, S});
   }
 
-  auto [q, k, v] = project(q_in, k_in, v_in, self_attention, shared_key_value);
-  if (bias_k.defined()) {  // a learned key and value, appended to every sequence
-    k = cat({k, bias_k.expand({1, N, E})});
-    v = cat({v, bias_v.expand({1, N, E})});
-    attn_bias = pad_key(attn_bias);
-    padding_bias = pad_key(padding_bias);
-    S += 1;
-  }
-  // [seq, N, E] -> [N, H, seq, head_dim]: one copy into [seq, N * H, head_dim], then views.
-  const auto heads = [&](const Tensor& x, int64_t length) {
-    return x.reshape({length, N * H, head_dim}).transpose(0, 1).view({N, H, length, head_dim});
-  };
-  Tensor q_heads = heads(q, L), k_heads = heads(k, S), v_heads = heads(v, S);
-  if (options.add_zero_attn()) {
-    const Tensor zero = zeros({N, H, 1, head_dim}, q_heads.options());
-    k_heads = cat({k_heads, zero}, 2);
-    v_heads = cat({v_heads, zero}, 2);
-    attn_bias = pad_key(attn_bias);
-    padding_bias = pad_key(padding_bias);
-    S += 1;
+  // {qkv}, {q, kv} or {q, k, v}: one, two or three products.
+  std::vector<Tensor> projections = project(q_in, k_in, v_in, self_attention, shared_key_value);
+  if (bias_k.defined() || options.add_zero_attn()) {
+    // Keys and values get extra time steps: learned ones (bias_k, bias_v), then zeros.
+    Tensor q = projections_block(projections, 0, E), k = projections_block(projections, 1, E),
+           v = projections_block(projections, 2, E);
+    const auto append = [&](const Tensor& step) {
+      k = cat({k, step.defined() ? step.expand({1, N, E}) : zeros({1, N, E}, k.options())});
+      v = cat({v, step.defined() ? bias_v.expand({1, N, E}) : zeros({1, N, E}, v.options())});
+      attn_bias = pad_key(attn_bias);
+      padding_bias = pad_key(padding_bias);
+      S += 1;
+    };
+    if (bias_k.defined()) append(bias_k);
+    if (options.add_zero_attn()) append(Tensor());
+    projections = {q, k, v};
   }
   const Tensor bias = !attn_bias.defined()      ? padding_bias
                       : !padding_bias.defined() ? attn_bias
                                                 : attn_bias + padding_bias;
-
   const double dropout_p = is_training() ? options.dropout() : 0.0;
-  const auto [heads_output, weights] = detail::attend(
-      q_heads, k_heads, v_heads, bias, dropout_p, 1.0 / std::sqrt(static_cast<double>(head_dim)));
-  // [N, H, L, head_dim] -> [L, N, E], then the output projection.
-  Tensor output = out_proj(heads_output.permute({2, 0, 1, 3}).reshape({L, N, E}));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+
+  Tensor heads_output, weights;
+  if (!need_weights) {
+    // One op from the projections to the heads' outputs [L, N, E] (bg/core/transformer.h).
+    heads_output = multi_head_attention(projections, H, bias, dropout_p, scale);
+  } else {
+    // The weights are a result: the composition, with the heads as views [N, H, seq, head_dim].
+    const auto heads = [&](const Tensor& x) {
+      const int64_t length = x.size(0);
+      return x.reshape({length, N * H, head_dim}).transpose(0, 1).view({N, H, length, head_dim});
+    };
+    const auto attention = detail::attend(
+        heads(projections_block(projections, 0, E)), heads(projections_block(projections, 1, E)),
+        heads(projections_block(projections, 2, E)), bias, dropout_p, scale);
+    heads_output = attention.output.permute({2, 0, 1, 3}).reshape({L, N, E});
+    weights = average_attn_weights ? attention.weights.mean(1) : attention.weights;
+    if (!batched) weights = weights.squeeze(0);
+  }
+  Tensor output = out_proj(heads_output);
   output = !batched ? output.squeeze(1) : options.batch_first() ? output.transpose(0, 1) : output;
-  if (!need_weights) return {output, Tensor()};
-  Tensor returned_weights = average_attn_weights ? weights.mean(1) : weights;
-  if (!batched) returned_weights = returned_weights.squeeze(0);
-  return {output, returned_weights};
+  return {output, weights};
 }
 
 }  // namespace bg::nn

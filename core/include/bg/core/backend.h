@@ -20,6 +20,8 @@
 //     backend may implement them; without them the ops compose primitives, with the same results.
 //   - recurrent_kernels.def: the gate math of one LSTM or GRU step, forward and backward, which a
 //     recurrence runs once per time step (a dozen small kernels each as a composition).
+//   - transformer_kernels.def: layer normalization forward and backward and softmax's backward,
+//     one pass over each row where the compositions take six to ten.
 //
 // Backends live in a plain table indexed by DeviceType. Core fills the CPU's entry; the CUDA
 // backend, a library of its own, registers itself (register_backend) when a program that links it
@@ -116,6 +118,7 @@ constexpr int64_t values_per_block(RandomOp op, Dtype dtype) {
 class GaussianKernels;
 class OptimizerKernels;
 class RecurrentKernels;
+class TransformerKernels;
 
 /// A device's kernels: the primitives every backend implements (listed, with what each computes,
 /// in backend_primitives.def), and the fused kernels it may add (gaussian_kernels(),
@@ -156,6 +159,9 @@ class Backend {
   /// This backend's fused recurrent-cell kernels, or null: the recurrences (recurrent.h) then
   /// compute the gate math as Tensor ops.
   virtual RecurrentKernels* recurrent_kernels() { return nullptr; }
+  /// This backend's fused layer-norm and softmax-backward kernels, or null: the ops
+  /// (transformer.h, softmax) then compute the same formulas as Tensor ops.
+  virtual TransformerKernels* transformer_kernels() { return nullptr; }
 };
 
 /// Fused Gaussian variational kernels (the reparameterization trick and the Gaussian KL of Bayes
@@ -186,6 +192,16 @@ class RecurrentKernels {
   virtual ~RecurrentKernels() = default;
 #define BG_KERNEL(name, parameters, arguments) virtual void name parameters = 0;
 #include "bg/core/recurrent_kernels.def"
+#undef BG_KERNEL
+};
+
+/// Fused kernels of the Transformer's ops (transformer.h): layer normalization forward and
+/// backward, and softmax's backward, one pass over each row. Listed in transformer_kernels.def.
+class TransformerKernels {
+ public:
+  virtual ~TransformerKernels() = default;
+#define BG_KERNEL(name, parameters, arguments) virtual void name parameters = 0;
+#include "bg/core/transformer_kernels.def"
 #undef BG_KERNEL
 };
 

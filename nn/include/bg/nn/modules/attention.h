@@ -27,6 +27,7 @@
 // and one softmax normalizes them all.
 
 #include <tuple>
+#include <vector>
 
 #include "bg/core/api.h"
 #include "bg/nn/holder.h"
@@ -88,10 +89,10 @@ class MultiheadAttentionImpl : public Module {
 
  private:
   bool same_embed_dim() const;
-  // The projected queries, keys and values [seq, N, E] of time-major inputs.
-  std::tuple<Tensor, Tensor, Tensor> project(const Tensor& query, const Tensor& key,
-                                             const Tensor& value, bool self_attention,
-                                             bool shared_key_value) const;
+  // The projections of time-major inputs: {qkv} ([seq, N, 3E]) for self-attention, {q, kv} when
+  // key and value are one tensor, {q, k, v} otherwise.
+  std::vector<Tensor> project(const Tensor& query, const Tensor& key, const Tensor& value,
+                              bool self_attention, bool shared_key_value) const;
 };
 BG_MODULE(MultiheadAttention);
 
