@@ -25,33 +25,53 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   constexpr int64_t W = kSimdWidth<T>;
   constexpr int64_t kRows = 8;  // 8 independent FMA chains hide the FMA latency
   const int64_t padded = (N + W - 1) / W * W;
-  std::vector<T> b_copy(static_cast<size_t>(K * padded), T(0));
-  for (int64_t k = 0; k < K; ++k) {
-    for (int64_t j = 0; j < N; ++j) b_copy[k * padded + j] = b[k * b_row + j * b_col];
+  // B as rows of whole registers: B itself when it is row-major with whole registers (an
+  // attention head's [64, 64] scores times its [64, 32] values), else a zero-padded row-major
+  // copy kept per thread (one per product of a batched bmm would be a malloc each).
+  const T* rows = b;
+  int64_t ldb = b_row;
+  if (b_col != 1 || N % W != 0) {
+    thread_local std::vector<T> copy;
+    copy.assign(static_cast<size_t>(K * padded), T(0));
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t j = 0; j < N; ++j) copy[k * padded + j] = b[k * b_row + j * b_col];
+    }
+    rows = copy.data();
+    ldb = padded;
   }
 
-  // One block: rows [i0, i0 + R) x columns [j0, j0 + W), accumulated in R fixed-size Eigen
-  // arrays (one or two SIMD registers each).
+  // One block: rows [i0, i0 + R) x columns [j0, j0 + C W), accumulated in R x C fixed-size Eigen
+  // arrays (one SIMD register each). Two registers per row halve the broadcasts of A per FMA.
   using Vec = Eigen::Array<T, W, 1>;
-  auto block = [&]<int64_t R>(int64_t i0, int64_t j0) {
-    Vec acc[R];
-    for (int64_t r = 0; r < R; ++r) acc[r].setZero();
-    for (int64_t k = 0; k < K; ++k) {
-      const Eigen::Map<const Vec> b_k(b_copy.data() + k * padded + j0);
-      for (int64_t r = 0; r < R; ++r) acc[r] += a[(i0 + r) * a_row + k * a_col] * b_k;
-    }
-    const int64_t width = std::min(W, N - j0);
+  auto block = [&]<int64_t R, int64_t C>(int64_t i0, int64_t j0) {
+    Vec acc[R][C];
     for (int64_t r = 0; r < R; ++r) {
-      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(c + (i0 + r) * ldc + j0, width) =
-          acc[r].head(width);
+      for (int64_t v = 0; v < C; ++v) acc[r][v].setZero();
+    }
+    for (int64_t k = 0; k < K; ++k) {
+      Vec b_k[C];
+      for (int64_t v = 0; v < C; ++v) b_k[v] = Eigen::Map<const Vec>(rows + k * ldb + j0 + v * W);
+      for (int64_t r = 0; r < R; ++r) {
+        const T a_rk = a[(i0 + r) * a_row + k * a_col];
+        for (int64_t v = 0; v < C; ++v) acc[r][v] += a_rk * b_k[v];
+      }
+    }
+    for (int64_t v = 0; v < C; ++v) {
+      const int64_t width = std::min(W, N - j0 - v * W);
+      for (int64_t r = 0; r < R; ++r) {
+        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(c + (i0 + r) * ldc + j0 + v * W, width) =
+            acc[r][v].head(width);
+      }
     }
   };
-
-  for (int64_t j0 = 0; j0 < N; j0 += W) {
+  const auto column_blocks = [&]<int64_t C>(int64_t j0) {
     int64_t i0 = 0;
-    for (; i0 + kRows <= M; i0 += kRows) block.template operator()<kRows>(i0, j0);
-    for (; i0 < M; ++i0) block.template operator()<1>(i0, j0);
-  }
+    for (; i0 + kRows <= M; i0 += kRows) block.template operator()<kRows, C>(i0, j0);
+    for (; i0 < M; ++i0) block.template operator()<1, C>(i0, j0);
+  };
+  int64_t j0 = 0;
+  for (; j0 + 2 * W <= padded; j0 += 2 * W) column_blocks.template operator()<2>(j0);
+  if (j0 < padded) column_blocks.template operator()<1>(j0);
 }
 
 }  // namespace bg::cpu
