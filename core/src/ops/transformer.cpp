@@ -219,6 +219,7 @@ Tensor from_heads(const Tensor& x, const Heads& h) {
 struct AttentionValues {
   Tensor q, k, v;  // the heads [N * H, seq, D], the queries times the scale
   Tensor weights;  // softmax of the scores [N * H, L, S], before dropout
+  Tensor kept;     // after dropout (the weights themselves without)
   Tensor output;   // [L, N, E]
 };
 
@@ -233,8 +234,8 @@ AttentionValues attention_forward(const std::vector<Tensor>& projections, const 
   Tensor scores = a.q.bmm(a.k.transpose(1, 2));
   if (bias.defined()) scores = (scores.view({h.N, h.H, h.L, h.S}) + bias).view(scores.sizes());
   a.weights = scores.softmax(-1);
-  const Tensor kept = mask.defined() ? a.weights * mask : a.weights;
-  a.output = from_heads(kept.bmm(a.v), h).reshape({h.L, h.N, h.E});
+  a.kept = mask.defined() ? a.weights * mask : a.weights;
+  a.output = from_heads(a.kept.bmm(a.v), h).reshape({h.L, h.N, h.E});
   return a;
 }
 
@@ -243,8 +244,7 @@ Grads attention_backward(const AttentionValues& a, const Tensor& mask, const Ten
                          const Heads& h, size_t projections, const std::optional<Shape>& bias_sizes,
                          double scale) {
   const Tensor g = to_heads(grad, h);  // [N * H, L, D]
-  const Tensor kept = mask.defined() ? a.weights * mask : a.weights;
-  const Tensor grad_v = kept.transpose(1, 2).bmm(g);
+  const Tensor grad_v = a.kept.transpose(1, 2).bmm(g);
   Tensor grad_kept = g.bmm(a.v.transpose(1, 2));
   if (mask.defined()) grad_kept = grad_kept * mask;
   const Tensor grad_scores = detail::softmax_backward(grad_kept, a.weights, 2);
