@@ -75,7 +75,13 @@ Tensor mm(const Tensor& a, const Tensor& b) {
                        grad_a = is_transposed_contiguous(a) ? b.mm(g.t()).t() : g.mm(b.t());
                      }
                      if (c.needs_grad(1)) {
-                       grad_b = is_transposed_contiguous(b) ? g.t().mm(a).t() : a.t().mm(g);
+                       grad_b = !is_transposed_contiguous(b) ? a.t().mm(g)
+                                : b.size(1) > b.size(0)
+                                    // The wide orientation keeps the GEMM's columns full (a
+                                    // [128, 384] product rather than [384, 128]); the
+                                    // transposing copy is one pass over the small gradient.
+                                    ? a.t().mm(g).t().contiguous().t()
+                                    : g.t().mm(a).t();
                      }
                      return {grad_a, grad_b};
                    });
