@@ -32,15 +32,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
+#include "common/classifier_report.h"
 #include "common/cli.h"
-#include "common/progress.h"
 
 namespace nn = bg::nn;
 namespace bayes = bg::bayes;
 using bg::Tensor;
+
+using examples::Row;
+using examples::seconds_since;
 
 namespace {
 
@@ -76,10 +78,6 @@ Settings parse(int argc, char** argv) {
   return s;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // 784-400-400-10 with ReLU, and dropout after each hidden layer when `dropout` > 0.
 nn::Sequential mlp(double dropout = 0) {
   nn::Sequential net;
@@ -97,81 +95,6 @@ nn::Sequential mlp(double dropout = 0) {
 // and std (so that out-of-distribution images go through the same transform).
 Tensor features(const Tensor& images) {
   return (images.reshape({images.size(0), 784}) - 0.2860) / 0.3530;
-}
-
-// `epochs` passes of Adam over `train`; `loss_of(batch)` is the loss of one minibatch.
-void train(const std::string& name, nn::Module& model, bg::data::DataLoader& loader, int64_t epochs,
-           const std::function<Tensor(const bg::data::Example&)>& loss_of) {
-  bg::optim::Adam optimizer(model.parameters(), bg::optim::AdamOptions(1e-3));
-  model.train();
-  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    examples::Progress progress(name + " epoch " + std::to_string(epoch), loader.num_batches(),
-                                "batches");
-    double total = 0;
-    for (const bg::data::Example& batch : loader) {
-      optimizer.zero_grad();
-      const Tensor loss = loss_of(batch);
-      loss.backward();
-      optimizer.step();
-      total += loss.item<double>();
-      progress.step();
-    }
-    progress.finish();
-    std::printf("%-13s epoch %2lld   loss %.4f   (%.1f s)\n", name.c_str(),
-                static_cast<long long>(epoch), total / static_cast<double>(loader.num_batches()),
-                seconds_since(start));
-  }
-  model.eval();
-}
-
-struct Row {
-  std::string model;
-  double accuracy, nll, ece, brier;
-  double entropy_inverted, entropy_noise, mi_inverted, mi_noise;  // AUROCs
-  bool has_mutual_information;
-};
-
-Row evaluate(const std::string& name, const nn::AnyModule& model, int64_t samples,
-             const Tensor& test, const Tensor& labels, const Tensor& inverted,
-             const Tensor& noise) {
-  std::printf("evaluating %s on the test, inverted and noise images\n", name.c_str());
-  const auto run = [&](const Tensor& x) {
-    return bayes::predict(model, x, samples, bayes::Task::Classification);
-  };
-  const bayes::Prediction in = run(test), flipped = run(inverted), random = run(noise);
-  return {name,
-          bayes::accuracy(in.probabilities, labels),
-          bayes::categorical_nll(in.probabilities, labels),
-          bayes::expected_calibration_error(in.probabilities, labels),
-          bayes::brier_score(in.probabilities, labels),
-          bayes::ood_auroc(in.predictive_entropy, flipped.predictive_entropy),
-          bayes::ood_auroc(in.predictive_entropy, random.predictive_entropy),
-          bayes::ood_auroc(in.mutual_information, flipped.mutual_information),
-          bayes::ood_auroc(in.mutual_information, random.mutual_information),
-          samples > 1};
-}
-
-std::string table(const std::vector<Row>& rows) {
-  std::ostringstream out;
-  out << "| model | accuracy | NLL | ECE | Brier | AUROC entropy (inverted) | AUROC entropy "
-         "(noise) "
-         "| AUROC MI (inverted) | AUROC MI (noise) |\n"
-         "|---|---|---|---|---|---|---|---|---|\n";
-  char line[512];
-  for (const Row& r : rows) {
-    const auto mi = [&](double v) {
-      char cell[16];
-      std::snprintf(cell, sizeof(cell), "%.3f", v);
-      return r.has_mutual_information ? std::string(cell) : std::string("-");
-    };
-    std::snprintf(line, sizeof(line),
-                  "| %s | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f | %s | %s |\n", r.model.c_str(),
-                  r.accuracy, r.nll, r.ece, r.brier, r.entropy_inverted, r.entropy_noise,
-                  mi(r.mi_inverted).c_str(), mi(r.mi_noise).c_str());
-    out << line;
-  }
-  return out.str();
 }
 
 }  // namespace
@@ -198,24 +121,26 @@ int main(int argc, char** argv) {
   // 2. The deterministic network.
   nn::Sequential net = mlp();
   const auto start_deterministic = std::chrono::steady_clock::now();
-  train("deterministic", *net, loader, settings.epochs, [&](const bg::data::Example& batch) {
-    return nn::functional::cross_entropy(net(batch.data), batch.target);
-  });
+  examples::train("deterministic", *net, loader, settings.epochs,
+                  [&](const bg::data::Example& batch) {
+                    return nn::functional::cross_entropy(net(batch.data), batch.target);
+                  });
   const double deterministic_s = seconds_since(start_deterministic);
 
   // 3. The same with dropout, which stays on when predicting.
   nn::Sequential dropout_net = mlp(0.2);
   const auto start_dropout = std::chrono::steady_clock::now();
-  train("MC dropout", *dropout_net, loader, settings.epochs, [&](const bg::data::Example& batch) {
-    return nn::functional::cross_entropy(dropout_net(batch.data), batch.target);
-  });
+  examples::train("MC dropout", *dropout_net, loader, settings.epochs,
+                  [&](const bg::data::Example& batch) {
+                    return nn::functional::cross_entropy(dropout_net(batch.data), batch.target);
+                  });
   bayes::enable_mc_dropout(dropout_net);  // after eval() too, its dropout layers keep sampling
   const double dropout_s = seconds_since(start_dropout);
 
   // 4. The Bayesian twin: the same architecture, one line to convert, the ELBO to train.
   bayes::BayesianModule bnn(mlp());
   const auto start_bayesian = std::chrono::steady_clock::now();
-  train("BNN", *bnn, loader, settings.epochs, [&](const bg::data::Example& batch) {
+  examples::train("BNN", *bnn, loader, settings.epochs, [&](const bg::data::Example& batch) {
     return bayes::elbo_loss(nn::functional::cross_entropy(bnn(batch.data), batch.target), bnn, n);
   });
   const double bayesian_s = seconds_since(start_bayesian);
@@ -224,16 +149,17 @@ int main(int argc, char** argv) {
   const auto start_evaluation = std::chrono::steady_clock::now();
   const std::string draws = " (" + std::to_string(settings.samples) + " samples)";
   const std::vector<Row> rows = {
-      evaluate("deterministic", net, 1, x_test, y_test, x_inverted, x_noise),
-      evaluate("MC dropout" + draws, dropout_net, settings.samples, x_test, y_test, x_inverted,
-               x_noise),
-      evaluate("BNN" + draws, bnn, settings.samples, x_test, y_test, x_inverted, x_noise)};
+      examples::evaluate("deterministic", net, 1, x_test, y_test, x_inverted, x_noise),
+      examples::evaluate("MC dropout" + draws, dropout_net, settings.samples, x_test, y_test,
+                         x_inverted, x_noise),
+      examples::evaluate("BNN" + draws, bnn, settings.samples, x_test, y_test, x_inverted,
+                         x_noise)};
   const double evaluation_s = seconds_since(start_evaluation);
 
   const std::string result = "Fashion-MNIST test set (10000 images), models trained on " +
                              std::to_string(n) + " examples for " +
                              std::to_string(settings.epochs) + " epochs (seed " +
-                             std::to_string(settings.seed) + ").\n\n" + table(rows);
+                             std::to_string(settings.seed) + ").\n\n" + examples::table(rows);
   std::filesystem::create_directories(settings.out);
   const std::string path = settings.out + "/bnn_fashion_mnist.md";
   std::ofstream(path) << result;
