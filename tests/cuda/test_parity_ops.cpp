@@ -250,7 +250,7 @@ TEST_SUITE("cuda: op parity" * doctest::skip(test::kNoGpu)) {
       const Tensor cpu = dropout_mask({1001}, 0.3, dtype, &on_cpu);
       const Tensor gpu =
           dropout_mask({1001}, 0.3, TensorOptions(dtype).device(Device::cuda()), &on_gpu);
-      check_matches(gpu, cpu, 0, 0);
+      test::check_matches(gpu, cpu, 0, 0);
     }
   }
 
