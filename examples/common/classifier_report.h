@@ -5,6 +5,7 @@
 
 #include <bg/bg.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -59,16 +60,41 @@ struct Row {
   bool has_mutual_information;
 };
 
+/// bayes::predict of a classifier over `input` in chunks of `chunk` rows (0: all at once), so that
+/// the activations of a large set stay in cache; each row still gets `samples` draws.
+inline bayes::Prediction predict_in_chunks(const nn::AnyModule& model, const Tensor& input,
+                                           int64_t samples, int64_t chunk) {
+  const int64_t n = input.size(0);
+  if (chunk <= 0 || chunk >= n) {
+    return bayes::predict(model, input, samples, bayes::Task::Classification);
+  }
+  std::vector<Tensor> probabilities, predictive, expected, mutual;
+  for (int64_t start = 0; start < n; start += chunk) {
+    const bayes::Prediction p =
+        bayes::predict(model, input.narrow(0, start, std::min(chunk, n - start)), samples,
+                       bayes::Task::Classification);
+    probabilities.push_back(p.probabilities);
+    predictive.push_back(p.predictive_entropy);
+    expected.push_back(p.expected_entropy);
+    mutual.push_back(p.mutual_information);
+  }
+  bayes::Prediction joined;
+  joined.probabilities = bg::cat(probabilities);
+  joined.predictive_entropy = bg::cat(predictive);
+  joined.expected_entropy = bg::cat(expected);
+  joined.mutual_information = bg::cat(mutual);
+  return joined;
+}
+
 /// The report of `model` from `samples` predictive draws (1 for a deterministic model): its
 /// metrics on the test images and labels, and the AUROCs of its uncertainty on the test images
-/// against the inverted and the noise images.
+/// against the inverted and the noise images. Predictions run in chunks of `chunk` images (0: each
+/// set at once).
 inline Row evaluate(const std::string& name, const nn::AnyModule& model, int64_t samples,
                     const Tensor& test, const Tensor& labels, const Tensor& inverted,
-                    const Tensor& noise) {
+                    const Tensor& noise, int64_t chunk = 0) {
   std::printf("evaluating %s on the test, inverted and noise images\n", name.c_str());
-  const auto run = [&](const Tensor& x) {
-    return bayes::predict(model, x, samples, bayes::Task::Classification);
-  };
+  const auto run = [&](const Tensor& x) { return predict_in_chunks(model, x, samples, chunk); };
   const bayes::Prediction in = run(test), flipped = run(inverted), random = run(noise);
   return {name,
           bayes::accuracy(in.probabilities, labels),
