@@ -5,6 +5,7 @@
 #include "bg/core/autograd/autograd.h"
 #include "bg/core/backend.h"
 #include "bg/core/conv.h"
+#include "bg/core/cpu_cache.h"
 #include "bg/core/cuda.h"
 #include "bg/core/device.h"
 #include "bg/core/dtype.h"
