@@ -20,7 +20,7 @@ Tensor kl_gaussian_gaussian(VariationalPosterior& q, const Prior& p) {
   const auto& posterior = as<GaussianPosterior>(q, "Gaussian posterior");
   const auto& prior = as<GaussianPrior>(p, "Gaussian prior");
   return fused::gaussian_kl(posterior.mu, posterior.rho, prior.mu.like(posterior.mu),
-                            prior.sigma.like(posterior.mu));
+                            prior.sigma.like(posterior.mu), posterior.last_draw());
 }
 
 Tensor kl_gaussian_laplace(VariationalPosterior& q, const Prior& p) {

@@ -200,7 +200,10 @@ std::optional<IndependentGaussian> GaussianPosterior::independent_gaussian() {
 }
 
 Tensor GaussianPosterior::sample(const Tensor& noise) {
-  if (noise.dim() == mu.dim()) return fused::gaussian_sample(mu, rho, noise);
+  if (noise.dim() == mu.dim()) {
+    last_draw_ = fused::gaussian_sample(mu, rho, noise);
+    return last_draw_;
+  }
   return mu + sigma() * noise;  // S draws at once: [S, ...]
 }
 

@@ -84,6 +84,19 @@ struct KlBackward {
   }
 };
 
+// The sample's gradient and the KL's in one pass: grad_mu = grad + KlBackward's, grad_rho =
+// SampleBackward's + KlBackward's.
+template <typename T>
+struct SampleKlBackward {
+  const T* upstream;
+  __device__ void operator()(T& grad_mu, T& grad_rho, T& grad, T& mu, T& rho, T& eps, T& pm,
+                             T& ps) const {
+    const T g = *upstream, sigma = softplus(rho), sig = sigmoid(rho);
+    grad_mu = grad + g * (mu - pm) / (ps * ps);
+    grad_rho = grad * eps * sig + g * (sigma / (ps * ps) - T(1) / sigma) * sig;
+  }
+};
+
 }  // namespace
 
 void CudaBackend::gaussian_sample(const Tensor& out, const Tensor& mu, const Tensor& rho,
@@ -131,6 +144,20 @@ void CudaBackend::gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad
     using T = decltype(tag);
     update<T, 6>("gaussian_kl", {&grad_mu, &grad_rho, &mu, &rho, &prior_mu, &prior_sigma},
                  KlBackward<T>{static_cast<const T*>(grad.impl()->data())});
+  });
+}
+
+void CudaBackend::gaussian_sample_kl_backward(const Tensor& grad_mu, const Tensor& grad_rho,
+                                              const Tensor& grad, const Tensor& kl_grad,
+                                              const Tensor& mu, const Tensor& rho,
+                                              const Tensor& eps, const Tensor& prior_mu,
+                                              const Tensor& prior_sigma) {
+  use_device(grad_mu.device(), "gaussian_sample_kl");
+  dispatch_floating(mu.dtype(), "gaussian_sample_kl", [&](auto tag) {
+    using T = decltype(tag);
+    update<T, 8>("gaussian_sample_kl",
+                 {&grad_mu, &grad_rho, &grad, &mu, &rho, &eps, &prior_mu, &prior_sigma},
+                 SampleKlBackward<T>{static_cast<const T*>(kl_grad.impl()->data())});
   });
 }
 

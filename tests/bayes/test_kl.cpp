@@ -365,3 +365,28 @@ TEST_CASE("a user-registered closed-form KL is used for its pair") {
     bayes::register_kl("nope", "gaussian", bayes::test::kl_fixed_sigma_gaussian);
   });
 }
+
+TEST_CASE("a BNN's closed-form KL joins its backward to the forward pass's draw: same gradients") {
+  manual_seed(4);
+  nn::Linear linear(3, 2);
+  linear->to(kFloat64);
+  BayesianModule bnn(linear);
+  const Tensor x = test::leaf({5, 3}, 1).detach();
+  const Tensor out = bnn(x);
+  const Tensor nll = (out * out).sum(), kl = bnn->kl_divergence();
+  // The weight's draw is the one the KL joins (Note [Joined Gaussian backward]).
+  auto& q = bayes::test::gaussian_of(*bnn, "weight");
+  REQUIRE(q.last_draw().defined());
+  CHECK(q.last_draw().grad_fn() != nullptr);
+  const std::vector<Tensor> params = bnn->parameters();
+  const auto keep = autograd::GradOptions().retain_graph(true);
+  const auto joined = autograd::grad({nll + kl}, params, {}, keep);
+  // Apart: the likelihood's gradients, then the KL's alone.
+  const auto nll_grads = autograd::grad({nll}, params, {}, keep);
+  const auto kl_grads = autograd::grad({kl}, params, {}, keep);
+  REQUIRE(joined.size() == params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    INFO("parameter ", i);
+    CHECK(allclose(joined[i], nll_grads[i] + kl_grads[i], 1e-13, 1e-13));
+  }
+}

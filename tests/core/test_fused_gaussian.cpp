@@ -1,3 +1,5 @@
+#include <bg/core/autograd/node.h>
+
 #include "test_util.h"
 
 using namespace bg;
@@ -97,6 +99,132 @@ TEST_CASE("fused gaussian_kl: the fused backward equals the formula's") {
   CHECK(allclose(fused_grads[1], formula_grads[1], 1e-12, 1e-12));
 }
 
+// ---- A KL joined to its sample (Note [Joined Gaussian backward] in fused_gaussian.cpp) ---------
+
+namespace {
+
+// The gradients in mu and rho of sum(w * g) + c * KL, for w a draw of gaussian_sample and the KL
+// given w (`joined`) or not.
+std::vector<Tensor> sample_kl_gradients(const Tensor& mu, const Tensor& rho, const Tensor& eps,
+                                        const Tensor& g, double c, bool joined) {
+  const Tensor pm = scalar_tensor(0.1, kFloat64), ps = scalar_tensor(0.6, kFloat64);
+  const Tensor w = fused::gaussian_sample(mu, rho, eps);
+  const Tensor kl = fused::gaussian_kl(mu, rho, pm, ps, joined ? w : Tensor());
+  // The join shows as a third edge of the KL's node, to the sample's node.
+  if (joined) CHECK(kl.grad_fn()->next().size() == 3);
+  return autograd::grad({(w * g).sum() + kl * c}, {mu, rho});
+}
+
+}  // namespace
+
+TEST_CASE("fused gaussian_kl joined to its sample: the gradients of the two apart, float32/64") {
+  for (const Dtype dtype : {kFloat32, kFloat64}) {
+    INFO(std::string(dtype_name(dtype)));
+    // 70000 elements: several parallel chunks and vector blocks, and a tail.
+    const Tensor mu = test::leaf({70000}, 1).to(dtype).detach().requires_grad_(true);
+    const Tensor rho = (test::leaf({70000}, 2) * 3).to(dtype).detach().requires_grad_(true);
+    const Tensor eps = test::leaf({70000}, 3).to(dtype).detach();
+    const Tensor g = test::leaf({70000}, 4).to(dtype).detach();
+    const double tol = dtype == kFloat32 ? 1e-6 : 1e-14;
+    const auto joined = sample_kl_gradients(mu, rho, eps, g, 0.7, true);
+    const auto apart = sample_kl_gradients(mu, rho, eps, g, 0.7, false);
+    const auto composed = test::with_primitives_only(
+        [&] { return sample_kl_gradients(mu, rho, eps, g, 0.7, false); });
+    for (int i = 0; i < 2; ++i) {
+      CHECK(allclose(joined[i], apart[i], tol, tol));
+      CHECK(allclose(joined[i], composed[i], 1e3 * tol, 1e3 * tol));
+    }
+  }
+  // Non-contiguous operands take the element-by-element path.
+  const Tensor mu = test::strided_leaf({30, 40}, 1), rho = test::strided_leaf({30, 40}, 2);
+  const Tensor eps = test::strided_leaf({30, 40}, 3).detach();
+  const Tensor g = test::strided_leaf({30, 40}, 4).detach();
+  const auto joined = sample_kl_gradients(mu, rho, eps, g, 1.3, true);
+  const auto apart = sample_kl_gradients(mu, rho, eps, g, 1.3, false);
+  CHECK(allclose(joined[0], apart[0], 1e-14, 1e-14));
+  CHECK(allclose(joined[1], apart[1], 1e-14, 1e-14));
+}
+
+TEST_CASE("fused gaussian_kl joined to its sample: gradients, first and second order") {
+  const Tensor eps = test::leaf({3, 4}, 9).detach(), g = test::leaf({3, 4}, 8).detach();
+  const Tensor pm = scalar_tensor(0.2, kFloat64), ps = scalar_tensor(0.8, kFloat64);
+  for (const bool strided : {false, true}) {
+    const Tensor mu = strided ? test::strided_leaf({3, 4}, 1) : test::leaf({3, 4}, 1);
+    const Tensor rho = strided ? test::strided_leaf({3, 4}, 2) : test::leaf({3, 4}, 2);
+    test::check_gradients(
+        [&](const std::vector<Tensor>& in) {
+          const Tensor w = fused::gaussian_sample(in[0], in[1], eps);
+          return (w * g).sum() + fused::gaussian_kl(in[0], in[1], pm, ps, w) * 0.3;
+        },
+        {mu, rho});
+  }
+}
+
+TEST_CASE("fused gaussian_kl joined to its sample: either alone, twice, after the other's graph") {
+  const Tensor mu = test::leaf({500}, 1), rho = test::leaf({500}, 2);
+  const Tensor eps = test::leaf({500}, 3).detach(), g = test::leaf({500}, 4).detach();
+  const Tensor pm = scalar_tensor(0.0, kFloat64), ps = scalar_tensor(1.0, kFloat64);
+  const auto kl_apart = autograd::grad({fused::gaussian_kl(mu, rho, pm, ps)}, {mu, rho});
+  const auto sample_apart =
+      autograd::grad({(fused::gaussian_sample(mu, rho, eps) * g).sum()}, {mu, rho});
+  const auto both = [&](const std::vector<Tensor>& a, const std::vector<Tensor>& b, int i) {
+    return a[i] + b[i];
+  };
+  SUBCASE("the KL alone: the sample's node returns the KL's gradients") {
+    const Tensor w = fused::gaussian_sample(mu, rho, eps);
+    const auto grads = autograd::grad({fused::gaussian_kl(mu, rho, pm, ps, w)}, {mu, rho});
+    CHECK(allclose(grads[0], kl_apart[0], 1e-14, 1e-14));
+    CHECK(allclose(grads[1], kl_apart[1], 1e-14, 1e-14));
+  }
+  SUBCASE("the sample alone, its KL unused") {
+    const Tensor w = fused::gaussian_sample(mu, rho, eps);
+    const Tensor kl = fused::gaussian_kl(mu, rho, pm, ps, w);
+    const auto grads = autograd::grad({(w * g).sum()}, {mu, rho});
+    CHECK(allclose(grads[0], sample_apart[0], 1e-14, 1e-14));
+    CHECK(allclose(grads[1], sample_apart[1], 1e-14, 1e-14));
+  }
+  SUBCASE("two KLs joined to one sample: the second computes its own") {
+    const Tensor w = fused::gaussian_sample(mu, rho, eps);
+    const Tensor loss = (w * g).sum() + fused::gaussian_kl(mu, rho, pm, ps, w) +
+                        fused::gaussian_kl(mu, rho, pm, ps, w);
+    const auto grads = autograd::grad({loss}, {mu, rho});
+    for (int i = 0; i < 2; ++i)
+      CHECK(allclose(grads[i], both(sample_apart, kl_apart, i) + kl_apart[i], 1e-13, 1e-13));
+  }
+  SUBCASE("backward twice over a retained graph, into .grad") {
+    const Tensor w = fused::gaussian_sample(mu, rho, eps);
+    const Tensor loss = (w * g).sum() + fused::gaussian_kl(mu, rho, pm, ps, w);
+    loss.backward({}, /*retain_graph=*/true);
+    loss.backward();
+    CHECK(allclose(mu.grad(), both(sample_apart, kl_apart, 0) * 2, 1e-13, 1e-13));
+    CHECK(allclose(rho.grad(), both(sample_apart, kl_apart, 1) * 2, 1e-13, 1e-13));
+    mu.set_grad({});
+    rho.set_grad({});
+  }
+  SUBCASE("the KL's backward after the sample's graph was freed") {
+    const Tensor w = fused::gaussian_sample(mu, rho, eps);
+    const Tensor kl = fused::gaussian_kl(mu, rho, pm, ps, w);
+    const auto sample_grads = autograd::grad({(w * g).sum()}, {mu, rho});  // frees w's node
+    const auto kl_grads = autograd::grad({kl}, {mu, rho});
+    CHECK(allclose(sample_grads[1], sample_apart[1], 1e-14, 1e-14));
+    CHECK(allclose(kl_grads[0], kl_apart[0], 1e-14, 1e-14));
+    CHECK(allclose(kl_grads[1], kl_apart[1], 1e-14, 1e-14));
+  }
+  SUBCASE("a sample of other parameters, or of rho since changed, is not joined") {
+    const Tensor other_rho = test::leaf({500}, 5);
+    const Tensor w = fused::gaussian_sample(mu, other_rho, eps);
+    CHECK(fused::gaussian_kl(mu, rho, pm, ps, w).grad_fn()->next().size() == 2);
+    Tensor plain = rho.detach().clone().requires_grad_(true);
+    const Tensor v = fused::gaussian_sample(mu, plain, eps);
+    {
+      NoGradGuard no_grad;
+      plain.add_(1.0);
+    }
+    CHECK(fused::gaussian_kl(mu, plain, pm, ps, v).grad_fn()->next().size() == 2);
+    CHECK(fused::gaussian_kl(mu, rho, pm, ps, mu * 2).grad_fn()->next().size() == 2);
+  }
+}
+
 TEST_CASE("on a backend without fused kernels the Gaussian ops are compositions of primitives") {
   // The closed forms, element by element: w = mu + softplus(rho) eps, and the KL of N(mu, s^2)
   // from N(pm, ps^2) = log(ps / s) + (s^2 + (mu - pm)^2) / (2 ps^2) - 1/2, s = log(1 + e^rho).
@@ -129,15 +257,25 @@ TEST_CASE("fused gaussian ops: results are the same on 1 and 2 threads") {
   const Tensor mu = randn({1 << 20}, kFloat32, &gen), rho = randn({1 << 20}, kFloat32, &gen);
   const Tensor eps = randn({1 << 20}, kFloat32, &gen);
   const Tensor pm = scalar_tensor(0.0), ps = scalar_tensor(1.0);
+  // The joined backward of a sample and its KL.
+  const auto joined_grads = [&] {
+    const Tensor m = mu.detach().requires_grad_(true), r = rho.detach().requires_grad_(true);
+    const Tensor w = fused::gaussian_sample(m, r, eps);
+    return autograd::grad({(w * eps).sum() + fused::gaussian_kl(m, r, pm, ps, w)}, {m, r});
+  };
   set_num_threads(1);
   const Tensor sample1 = fused::gaussian_sample(mu, rho, eps),
                kl1 = fused::gaussian_kl(mu, rho, pm, ps);
+  const auto grads1 = joined_grads();
   set_num_threads(2);
   const Tensor sample2 = fused::gaussian_sample(mu, rho, eps),
                kl2 = fused::gaussian_kl(mu, rho, pm, ps);
+  const auto grads2 = joined_grads();
   set_num_threads(before);
   CHECK(equal(sample1, sample2));
   CHECK(equal(kl1, kl2));
+  CHECK(equal(grads1[0], grads2[0]));
+  CHECK(equal(grads1[1], grads2[1]));
 }
 
 TEST_CASE("fused gaussian ops: errors name the op and the operands") {

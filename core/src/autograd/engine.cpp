@@ -204,8 +204,8 @@ void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<
     NodeTask& task = tasks[node];
     Tensor grad = std::move(task.grad);
     Grads input_grads;
-    if (task.needed && grad.defined()) {
-      grad = run_pre_hooks(*node, std::move(grad));
+    if (task.needed && (grad.defined() || node->runs_without_gradient())) {
+      if (grad.defined()) grad = run_pre_hooks(*node, std::move(grad));
       auto* leaf = dynamic_cast<AccumulateGrad*>(node);
       if (capturing && is_capture(node)) {
         for (size_t i = 0; i < graph.captures.size(); ++i) {

@@ -190,4 +190,47 @@ void CpuBackend::gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad_
   });
 }
 
+void CpuBackend::gaussian_sample_kl_backward(const Tensor& grad_mu, const Tensor& grad_rho,
+                                             const Tensor& grad, const Tensor& kl_grad,
+                                             const Tensor& mu, const Tensor& rho, const Tensor& eps,
+                                             const Tensor& prior_mu, const Tensor& prior_sigma) {
+  dispatch_floating(mu.dtype(), "gaussian_sample_kl", [&](auto tag) {
+    using T = decltype(tag);
+    const T g = *static_cast<const T*>(kl_grad.impl()->data());
+    StridedLoop<8> loop({&grad_mu, &grad_rho, &grad, &mu, &rho, &eps, &prior_mu, &prior_sigma});
+    parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
+        // The sample's terms as gaussian_sample_backward computes them, the KL's as
+        // gaussian_kl_backward does, and their sums.
+        const bool unit = all_unit<T, T, T, T, T, T>(s);
+        bool fused = unit;
+        for_blocks(unit ? n : 0, [&](int64_t i, int64_t len) {
+          char* q[8];
+          for (int k = 0; k < 8; ++k) q[k] = p[k] + i * s[k];
+          fused = with_prior<T>(q, s, 6, 7, len, [&](const auto& pm, const auto& ps) {
+            const ConstMap<T> up(reinterpret_cast<const T*>(q[2]), len),
+                m(reinterpret_cast<const T*>(q[3]), len), r(reinterpret_cast<const T*>(q[4]), len),
+                e(reinterpret_cast<const T*>(q[5]), len);
+            const Array<T> sigma = kSoftplus<T>.array(r);
+            const Array<T> slope = r.logistic();  // d sigma / d rho
+            const Array<T> inv_var = ps.square().inverse();
+            Map<T>(reinterpret_cast<T*>(q[0]), len) = up + g * (m - pm) * inv_var;
+            Map<T>(reinterpret_cast<T*>(q[1]), len) =
+                up * e * slope + g * (sigma * inv_var - sigma.inverse()) * slope;
+          });
+        });
+        if (fused) return;
+        for (int64_t i = 0; i < n; ++i) {
+          const T up = at<T>(p, s, 2, i), m = at<T>(p, s, 3, i), r = at<T>(p, s, 4, i),
+                  e = at<T>(p, s, 5, i), ps = at<T>(p, s, 7, i);
+          const T sigma = kSoftplus<T>(r), slope = sigmoid(r);
+          *reinterpret_cast<T*>(p[0] + i * s[0]) = up + g * (m - at<T>(p, s, 6, i)) / (ps * ps);
+          *reinterpret_cast<T*>(p[1] + i * s[1]) =
+              up * e * slope + g * (sigma / (ps * ps) - T(1) / sigma) * slope;
+        }
+      });
+    });
+  });
+}
+
 }  // namespace bg::cpu

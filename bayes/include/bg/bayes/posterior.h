@@ -174,12 +174,18 @@ class GaussianPosterior : public VariationalPosterior {
   std::optional<IndependentGaussian> independent_gaussian() override;
   /// softplus(rho).
   Tensor sigma() const;
+  /// The last single draw sample() made (with its graph), or an undefined tensor: the closed-form
+  /// KL to a Gaussian prior joins its backward pass to it (fused::gaussian_kl).
+  const Tensor& last_draw() const { return last_draw_; }
 
   Tensor mu, rho;
 
  protected:
   GaussianPosterior(std::string type_name, std::string registry_name, const Tensor& original,
                     const Args& args, bool mu_from_original);
+
+ private:
+  Tensor last_draw_;
 };
 
 /// A Gaussian whose mu starts at the parameter's current value: for converting trained models.

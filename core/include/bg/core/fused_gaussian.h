@@ -27,8 +27,12 @@ Tensor gaussian_sample(const Tensor& mu, const Tensor& rho, const Tensor& eps);
 /// prior_mu and prior_sigma broadcast to mu's shape (e.g. 0-d). Returns a 0-d tensor,
 /// differentiable in mu and rho (and, through a Tensor-op formula, in prior tensors that require
 /// grad).
+///
+/// `sample`, when given, is a draw of gaussian_sample from the same mu and rho (rho unchanged
+/// since): the backward passes of the two then run as one, in one pass over the parameters'
+/// memory, with the same gradients (an undefined tensor, or any other tensor, is ignored).
 Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
-                   const Tensor& prior_sigma);
+                   const Tensor& prior_sigma, const Tensor& sample = Tensor());
 
 }  // namespace bg::fused
 

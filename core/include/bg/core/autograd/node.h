@@ -54,6 +54,11 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Frees what backward saved (backward without retain_graph calls it after apply).
   virtual void release_saved() {}
 
+  /// Whether backward must call apply even when no gradient reached the node's output (apply then
+  /// gets an undefined tensor): a node that other nodes hand work to in the same pass
+  /// (fused_gaussian.cpp's sample node, which adds the gradient of a KL of the same parameters).
+  virtual bool runs_without_gradient() const { return false; }
+
   /// One edge per input: the node of that input, or null when the input needs no gradient.
   const std::vector<std::shared_ptr<Node>>& next() const { return next_; }
 
