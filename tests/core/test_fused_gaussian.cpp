@@ -210,6 +210,21 @@ TEST_CASE("fused gaussian_kl joined to its sample: either alone, twice, after th
     CHECK(allclose(kl_grads[0], kl_apart[0], 1e-14, 1e-14));
     CHECK(allclose(kl_grads[1], kl_apart[1], 1e-14, 1e-14));
   }
+  SUBCASE("a KL computed before the draw is joined by it") {
+    const Tensor kl = fused::gaussian_kl(mu, rho, pm, ps);
+    CHECK(kl.grad_fn()->next().size() == 2);
+    const Tensor w = fused::gaussian_sample(mu, rho, eps);
+    CHECK(kl.grad_fn()->next().size() == 3);
+    CHECK(kl.grad_fn()->next()[2] == w.grad_fn());
+    const auto grads = autograd::grad({(w * g).sum() + kl}, {mu, rho});
+    for (int i = 0; i < 2; ++i)
+      CHECK(allclose(grads[i], both(sample_apart, kl_apart, i), 1e-13, 1e-13));
+    // Joined once: a second draw does not take it.
+    const Tensor kl2 = fused::gaussian_kl(mu, rho, pm, ps);
+    const Tensor v = fused::gaussian_sample(mu, rho, eps),
+                 v2 = fused::gaussian_sample(mu, rho, eps);
+    CHECK(kl2.grad_fn()->next()[2] == v.grad_fn());
+  }
   SUBCASE("a sample of other parameters, or of rho since changed, is not joined") {
     const Tensor other_rho = test::leaf({500}, 5);
     const Tensor w = fused::gaussian_sample(mu, other_rho, eps);

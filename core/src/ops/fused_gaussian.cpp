@@ -4,6 +4,9 @@
 
 #include "bg/core/fused_gaussian.h"
 
+#include <algorithm>
+#include <array>
+#include <iterator>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -15,7 +18,6 @@
 
 namespace bg::fused {
 
-using autograd::Context;
 using autograd::Grads;
 
 namespace {
@@ -42,23 +44,31 @@ void check_mu(const char* op, const Tensor& mu) {
 // nothing itself; the sample's node adds the KL's gradients to its own, or, when no gradient
 // reached the sample in that pass, returns the KL's alone (runs_without_gradient). Under
 // create_graph both nodes use their Tensor-op formulas, apart.
+// Which mu and rho an op read: their places in the graph, and rho's elements at their version. A
+// sample and a KL join only when theirs are the same.
+struct ParameterKey {
+  const autograd::Node* mu_edge;
+  const autograd::Node* rho_edge;
+  const void* rho_data;
+  Shape rho_sizes, rho_strides;
+  uint32_t rho_version;
+
+  ParameterKey(const Tensor& mu, const Tensor& rho)
+      : mu_edge(autograd::gradient_edge(mu).get()),
+        rho_edge(autograd::gradient_edge(rho).get()),
+        rho_data(rho.impl()->data()),
+        rho_sizes(rho.sizes()),
+        rho_strides(rho.strides()),
+        rho_version(rho.version()) {}
+  bool operator==(const ParameterKey&) const = default;
+};
+
 class GaussianSampleNode final : public autograd::Node {
  public:
-  GaussianSampleNode(const Tensor& rho, const Tensor& eps)
-      : Node("GaussianSampleBackward"),
-        rho_(rho, false),
-        eps_(eps, false),
-        rho_data_(rho.impl()->data()),
-        rho_sizes_(rho.sizes()),
-        rho_strides_(rho.strides()),
-        rho_version_(rho.version()) {}
+  GaussianSampleNode(const Tensor& mu, const Tensor& rho, const Tensor& eps)
+      : Node("GaussianSampleBackward"), key(mu, rho), rho_(rho, false), eps_(eps, false) {}
 
-  // Whether a KL of (mu, rho) can join this sample: the same parameters, rho unchanged since.
-  bool draws_from(const Tensor& mu, const Tensor& rho) const {
-    return next()[0] == autograd::gradient_edge(mu) && next()[1] == autograd::gradient_edge(rho) &&
-           rho.impl()->data() == rho_data_ && rho.sizes() == rho_sizes_ &&
-           rho.strides() == rho_strides_ && rho.version() == rho_version_;
-  }
+  const ParameterKey key;  // the mu and rho it was drawn from
 
   // The KL's node hands over its upstream gradient `g` and its saved tensors for this backward
   // pass; false when another KL already did (that one computes its own gradients).
@@ -113,12 +123,85 @@ class GaussianSampleNode final : public autograd::Node {
     Tensor grad, mu, rho, prior_mu, prior_sigma;
   };
   autograd::SavedTensor rho_, eps_;
-  // Which rho this sample read: a KL joins only the same elements at the same version.
-  const void* rho_data_;
-  Shape rho_sizes_, rho_strides_;
-  uint32_t rho_version_;
   KlTerm kl_;
 };
+
+// The KL's node: d/dmu = (mu - pm) / ps^2, d/drho = (sigma / ps^2 - 1 / sigma) sigmoid(rho), or
+// nothing when it hands its gradient to the sample's node it joined.
+class GaussianKLNode final : public autograd::Node {
+ public:
+  GaussianKLNode(const Tensor& mu, const Tensor& rho, const Tensor& pm, const Tensor& ps)
+      : Node("GaussianKLBackward"),
+        key(mu, rho),
+        saved_{autograd::SavedTensor(mu, false), autograd::SavedTensor(rho, false),
+               autograd::SavedTensor(pm, false), autograd::SavedTensor(ps, false)} {}
+
+  const ParameterKey key;  // the mu and rho it was computed from
+
+  // Joins `sample`'s backward: an edge to its node, which then runs after this one.
+  void join(const std::shared_ptr<GaussianSampleNode>& sample) {
+    next_.push_back(sample);
+    sample_ = sample;
+  }
+  bool joined() const { return next().size() == 3; }
+
+  Grads apply(Tensor&& g) override {
+    const Tensor m = saved_[0].unpack(*this), r = saved_[1].unpack(*this),
+                 pm = saved_[2].unpack(*this), ps = saved_[3].unpack(*this);
+    Grads grads(next().size());
+    if (GradMode::is_enabled()) {  // create_graph: Tensor ops, differentiable again
+      const Tensor sigma = softplus(r), inv_var = 1.0 / (ps * ps);
+      grads[0] = g * (m - pm) * inv_var;
+      grads[1] = g * (sigma * inv_var - 1.0 / sigma) * r.sigmoid();
+      return grads;
+    }
+    if (const auto sample = sample_.lock(); sample && sample->take_kl(g, m, r, pm, ps))
+      return grads;  // the sample's node returns them
+    grads[0] = detail::empty_tensor("gaussian_kl", m.sizes(), m.dtype(), m.device());
+    grads[1] = detail::empty_tensor("gaussian_kl", m.sizes(), m.dtype(), m.device());
+    detail::backend_of(m).gaussian_kernels()->gaussian_kl_backward(grads[0], grads[1], g, m, r, pm,
+                                                                   ps);
+    return grads;
+  }
+
+  void release_saved() override {
+    for (autograd::SavedTensor& t : saved_) t.release();
+  }
+
+ private:
+  std::array<autograd::SavedTensor, 4> saved_;
+  std::weak_ptr<GaussianSampleNode> sample_;
+};
+
+// The KLs recorded on this thread that no sample has joined yet: a loss may compute the KL before
+// the forward pass draws the weights (in `nll(model(x)) + kl()`, C++ may evaluate either operand
+// first), and the draw then joins the KL. Weak: a KL's graph dies as it would without this list.
+// Bounded; a KL that falls off it only misses the join.
+class PendingKLs {
+ public:
+  void add(const std::shared_ptr<GaussianKLNode>& kl) {
+    std::erase_if(list_, [](const auto& k) { return k.expired(); });
+    if (list_.size() >= kCapacity) list_.erase(list_.begin());
+    list_.push_back(kl);
+  }
+  // The pending KL of the same mu and rho as `sample`, taken off the list; null if none.
+  std::shared_ptr<GaussianKLNode> take(const ParameterKey& sample) {
+    for (auto it = list_.rbegin(); it != list_.rend(); ++it) {
+      const auto kl = it->lock();
+      if (kl && !kl->joined() && kl->key == sample) {
+        list_.erase(std::next(it).base());
+        return kl;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 256;
+  std::vector<std::weak_ptr<GaussianKLNode>> list_;
+};
+
+thread_local PendingKLs pending_kls;
 
 }  // namespace
 
@@ -132,8 +215,9 @@ Tensor gaussian_sample(const Tensor& mu, const Tensor& rho, const Tensor& eps) {
   kernels->gaussian_sample(out, mu, rho, eps);
   const Tensor inputs[] = {mu, rho};
   if (autograd::needs_recording(inputs)) {
-    auto node = std::make_shared<GaussianSampleNode>(rho, eps);
+    auto node = std::make_shared<GaussianSampleNode>(mu, rho, eps);
     autograd::NodeBuilder::connect(*node, inputs, out);
+    if (const auto kl = pending_kls.take(node->key)) kl->join(node);
   }
   return out;
 }
@@ -160,40 +244,19 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
   const Tensor ps = detail::broadcast_to(detail::cast(prior_sigma, mu.dtype()), mu.sizes());
   Tensor out = detail::empty_tensor("gaussian_kl", {}, mu.dtype(), mu.device());
   kernels->gaussian_kl(out, mu, rho, pm, ps);
-  // The sample's node, when the KL's backward can join it (Note [Joined Gaussian backward]).
-  std::shared_ptr<GaussianSampleNode> joined;
-  if (sample.defined() && GradMode::is_enabled()) {
-    joined = std::dynamic_pointer_cast<GaussianSampleNode>(sample.grad_fn());
-    if (joined && !joined->draws_from(mu, rho)) joined.reset();
+  const Tensor inputs[] = {mu, rho};
+  if (!autograd::needs_recording(inputs)) return out;
+  auto node = std::make_shared<GaussianKLNode>(mu, rho, pm, ps);
+  autograd::NodeBuilder::connect(*node, inputs, out);
+  // Join the sample's node (Note [Joined Gaussian backward]): the one given, or the next draw of
+  // the same mu and rho.
+  auto drawn =
+      sample.defined() ? std::dynamic_pointer_cast<GaussianSampleNode>(sample.grad_fn()) : nullptr;
+  if (drawn && drawn->key == node->key) {
+    node->join(drawn);
+  } else {
+    pending_kls.add(node);
   }
-  std::vector<Tensor> inputs = {mu, rho};
-  if (joined) inputs.push_back(sample);
-  // d/dmu = (mu - pm) / ps^2, d/drho = (sigma / ps^2 - 1 / sigma) sigmoid(rho).
-  autograd::record(
-      out, "GaussianKLBackward", inputs, {mu, rho, pm, ps}, false,
-      [sample_node = std::weak_ptr<GaussianSampleNode>(joined), outputs = inputs.size()](
-          const Context& c, const Tensor& g) -> Grads {
-        const Tensor m = c.saved(0), r = c.saved(1), prior_mean = c.saved(2),
-                     prior_std = c.saved(3);
-        if (GradMode::is_enabled()) {  // create_graph: Tensor ops, differentiable again
-          const Tensor sigma = softplus(r), inv_var = 1.0 / (prior_std * prior_std);
-          Grads grads = {g * (m - prior_mean) * inv_var,
-                         g * (sigma * inv_var - 1.0 / sigma) * r.sigmoid()};
-          grads.resize(outputs);
-          return grads;
-        }
-        if (const auto node = sample_node.lock();
-            node && node->take_kl(g, m, r, prior_mean, prior_std)) {
-          return Grads(outputs);  // the sample's node returns them (runs after this one)
-        }
-        Tensor grad_mu = detail::empty_tensor("gaussian_kl", m.sizes(), m.dtype(), m.device());
-        Tensor grad_rho = detail::empty_tensor("gaussian_kl", m.sizes(), m.dtype(), m.device());
-        detail::backend_of(m).gaussian_kernels()->gaussian_kl_backward(grad_mu, grad_rho, g, m, r,
-                                                                       prior_mean, prior_std);
-        Grads grads = {grad_mu, grad_rho};
-        grads.resize(outputs);
-        return grads;
-      });
   return out;
 }
 
