@@ -38,12 +38,16 @@ void check_mu(const char* op, const Tensor& mu) {
 // gaussian_kl of the same mu and rho. Apart, their backward passes take three passes over the
 // parameters' memory (the sample's rho-gradient, the KL's two gradients, then the engine's sums of
 // the two gradients of mu and of rho) and compute softplus twice; joined, one pass
-// (GaussianKernels::gaussian_sample_kl_backward). gaussian_kl given the sample records an edge to
-// the sample's node, so the sample's node runs after the KL's in every backward pass that runs the
-// KL's. The KL's node then hands its upstream gradient to the sample's node (take_kl) and returns
-// nothing itself; the sample's node adds the KL's gradients to its own, or, when no gradient
-// reached the sample in that pass, returns the KL's alone (runs_without_gradient). Under
-// create_graph both nodes use their Tensor-op formulas, apart.
+// (GaussianKernels::gaussian_sample_kl_backward). The KL's node gets an edge to the sample's node,
+// so the sample's node runs after the KL's in every backward pass that runs the KL's: the KL's
+// node then hands its upstream gradient to the sample's node (take_kl) and returns nothing
+// itself; the sample's node adds the KL's gradients to its own, or, when no gradient reached the
+// sample in that pass, returns the KL's alone (runs_without_gradient). The edge is made by
+// whichever comes second: gaussian_kl given the draw, or, for a KL computed before the draw (C++
+// may evaluate `nll(model(x)) + kl()` right to left), the draw of the same mu and rho, which finds
+// the KL on this thread's list of pending KLs. Joining is always correct: any draw of the same mu
+// and rho will do, as the KL's gradient does not depend on the draw. Under create_graph both nodes
+// use their Tensor-op formulas, apart.
 // Which mu and rho an op read: their places in the graph, and rho's elements at their version. A
 // sample and a KL join only when theirs are the same.
 struct ParameterKey {
