@@ -294,6 +294,13 @@ TEST_SUITE("cuda: op parity" * doctest::skip(test::kNoGpu)) {
         "gaussian_kl, tensor prior",
         [](const V& v) { return fused::gaussian_kl(v[0], v[1].t(), v[2], v[3]); },
         {mu, leaf({5, 6}, 28), leaf({5}, 29).detach(), leaf_in({6, 5}, 0.5, 2, 30).detach()});
+    // The KL's backward joined to the sample's (one kernel for both gradients).
+    check_parity("gaussian_sample and its KL, joined",
+                 [](const V& v) {
+                   const Tensor w = fused::gaussian_sample(v[0], v[1], v[2]);
+                   return w * 2 + fused::gaussian_kl(v[0], v[1], v[3], v[4], w);
+                 },
+                 {mu, rho, eps_fixed, zeros({}, kFloat64), full({}, 0.5, kFloat64)});
     Generator generator(4);
     const Tensor big = rand({100000}, kFloat32, &generator);
     check_parity(
