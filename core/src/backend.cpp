@@ -3,21 +3,24 @@
 #include <algorithm>
 #include <array>
 
-#include "cpu/cpu_backend.h"
+#include "cpu_dispatch.h"
 #include "ops/op_utils.h"
 
 namespace bg {
 
 namespace {
+// The backends registered. The CPU's entry stays null until one is registered, standing for the
+// copy of the CPU backend that this CPU runs (cpu_dispatch.cpp): that copy is chosen on first use,
+// not when the CUDA backend registers itself from a static initializer, where a bad
+// BG_CPU_KERNELS could only end the program instead of throwing.
 std::array<Backend*, kNumDeviceTypes>& table() {
-  static cpu::CpuBackend cpu_backend;
-  static std::array<Backend*, kNumDeviceTypes> backends{&cpu_backend, nullptr};
+  static std::array<Backend*, kNumDeviceTypes> backends{};
   return backends;
 }
 }  // namespace
 
 Backend& backend(DeviceType type) {
-  Backend* b = table()[static_cast<size_t>(type)];
+  Backend* b = find_backend(type);
   BG_CHECK(b != nullptr, "backend", Device(type).str(),
            " is not available: this build of bayesgrad has no CUDA backend (configure with "
            "-DBG_CUDA=ON on a machine with the CUDA toolkit)");
@@ -29,7 +32,10 @@ Backend& backend(DeviceType type) {
   return *b;
 }
 
-Backend* find_backend(DeviceType type) { return table()[static_cast<size_t>(type)]; }
+Backend* find_backend(DeviceType type) {
+  Backend* b = table()[static_cast<size_t>(type)];
+  return b == nullptr && type == DeviceType::CPU ? &cpu::dispatched_backend() : b;
+}
 
 void register_backend(DeviceType type, Backend* backend) {
   table()[static_cast<size_t>(type)] = backend;

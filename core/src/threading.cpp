@@ -10,7 +10,7 @@
 #include <mutex>
 
 #include "bg/core/error.h"
-#include "cpu/parallel.h"
+#include "cpu/arena.h"
 
 namespace bg {
 

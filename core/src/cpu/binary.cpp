@@ -13,7 +13,7 @@
 #include "cpu/parallel.h"
 #include "cpu/strided_loop.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -202,4 +202,4 @@ void CpuBackend::where(const Tensor& out, const Tensor& cond, const Tensor& a, c
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

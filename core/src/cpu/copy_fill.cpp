@@ -10,7 +10,7 @@
 #include "cpu/parallel.h"
 #include "cpu/strided_loop.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -80,4 +80,4 @@ void CpuBackend::copy(const Tensor& dst, const Tensor& src) {
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

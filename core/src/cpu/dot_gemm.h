@@ -19,7 +19,7 @@
 
 #include "cpu/parallel.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 /// Whether dot_gemm suits a product: long inner dimension, few outputs.
 inline bool dot_gemm_suits(int64_t M, int64_t N, int64_t K) {
@@ -119,4 +119,4 @@ void dot_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t lda, const T*
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -13,7 +13,7 @@
 #include "cpu/strided_loop.h"
 #include "cpu/vector_math.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -233,4 +233,4 @@ void CpuBackend::gaussian_sample_kl_backward(const Tensor& grad_mu, const Tensor
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -9,7 +9,7 @@
 #include "cpu/strided_loop.h"
 #include "ops/op_utils.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -127,4 +127,4 @@ void CpuBackend::scatter_add(const Tensor& out, int64_t dim, const Tensor& index
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

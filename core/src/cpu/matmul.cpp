@@ -22,7 +22,7 @@
 #include "cpu/small_gemm.h"
 #include "ops/op_utils.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -179,4 +179,4 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -16,7 +16,7 @@
 #include "cpu/parallel.h"
 #include "cpu/strided_loop.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -214,4 +214,4 @@ void CpuBackend::adagrad_update(const Tensor& param, const Tensor& grad, const T
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

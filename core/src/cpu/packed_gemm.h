@@ -26,7 +26,7 @@
 
 #include "cpu/parallel.h"
 
-namespace bg::cpu::packed {
+namespace bg::cpu::BG_CPU_ISA::packed {
 
 constexpr int64_t kRows = 8;              // rows of a micro-tile
 constexpr int64_t kCols = 48;             // columns of a micro-tile: 3 registers of 16 floats
@@ -269,6 +269,6 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
   }
 }
 
-}  // namespace bg::cpu::packed
+}  // namespace bg::cpu::BG_CPU_ISA::packed
 
 #endif  // __AVX512F__

@@ -20,12 +20,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <memory>
 
-namespace bg::cpu {
+#include "cpu/arena.h"
 
-/// The arena bayesgrad's CPU work runs in (threading.cpp), created on first use.
-std::shared_ptr<tbb::task_arena> arena();
+namespace bg::cpu::BG_CPU_ISA {
 
 /// Items per chunk for cheap elementwise work: large enough that a chunk outweighs scheduling.
 inline constexpr int64_t kElementwiseGrain = 32768;
@@ -52,4 +50,4 @@ void parallel_for(int64_t n, int64_t grain, const Fn& fn) {
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -21,7 +21,7 @@
 #include "cpu/parallel.h"
 #include "cpu/vector_math.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -198,4 +198,4 @@ void CpuBackend::random(RandomOp op, const Tensor& out, uint64_t seed, uint64_t 
                              op == RandomOp::Randint ? "integers" : "floating-point draws"));
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

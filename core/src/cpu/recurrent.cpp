@@ -9,7 +9,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -145,4 +145,4 @@ void CpuBackend::gru_cell_backward(const Tensor& grad_input_gates, const Tensor&
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -14,7 +14,7 @@
 #include "cpu/parallel.h"
 #include "ops/op_utils.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -181,4 +181,4 @@ void CpuBackend::arg_reduce(ArgReduceOp op, const Tensor& out, const Tensor& in,
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 // Elements per SIMD register we block for (64 bytes: one AVX-512 register, two AVX ones).
 template <typename T>
@@ -74,4 +74,4 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   if (j0 < padded) column_blocks.template operator()<1>(j0);
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

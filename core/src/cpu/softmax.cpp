@@ -13,7 +13,7 @@
 #include "cpu/vector_math.h"
 #include "ops/op_utils.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -83,4 +83,4 @@ void CpuBackend::softmax(const Tensor& out, const Tensor& in, int64_t dim, bool 
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

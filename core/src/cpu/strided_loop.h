@@ -12,7 +12,7 @@
 
 #include "bg/core/tensor_impl.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 template <int N>
 class StridedLoop {
@@ -96,4 +96,4 @@ bool all_unit(const int64_t* strides) {
   return ((strides[k++] == static_cast<int64_t>(sizeof(Ts))) && ...);
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

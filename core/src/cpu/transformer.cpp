@@ -12,7 +12,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -152,4 +152,4 @@ void CpuBackend::softmax_backward(const Tensor& grad_input, const Tensor& grad_o
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -13,7 +13,7 @@
 #include "cpu/strided_loop.h"
 #include "cpu/vector_math.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -231,4 +231,4 @@ void CpuBackend::unary(UnaryOp op, const Tensor& out, const Tensor& in, const Un
                              " tensors on the cpu"));
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 /// A float column of Eigen's, the form the array helpers below evaluate into.
 template <typename T>
@@ -83,4 +83,4 @@ struct Softplus {
   }
 };
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

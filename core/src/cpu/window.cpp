@@ -15,7 +15,7 @@
 #include "cpu/window_plan.h"
 #include "ops/op_utils.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
@@ -168,4 +168,4 @@ void CpuBackend::max_pool2d(const Tensor& out, const Tensor& indices, const Tens
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

@@ -12,7 +12,7 @@
 
 #include "ops/op_utils.h"
 
-namespace bg::cpu::avx512 {
+namespace bg::cpu::BG_CPU_ISA::avx512 {
 
 namespace {
 
@@ -335,6 +335,6 @@ void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
   });
 }
 
-}  // namespace bg::cpu::avx512
+}  // namespace bg::cpu::BG_CPU_ISA::avx512
 
 #endif  // BG_WINDOW_SIMD

@@ -19,7 +19,7 @@
 #if defined(__AVX512F__) && defined(__AVX512VL__)
 #define BG_WINDOW_SIMD 1
 
-namespace bg::cpu::avx512 {
+namespace bg::cpu::BG_CPU_ISA::avx512 {
 
 /// CpuBackend::im2col for inputs whose rows have unit stride (window.stride_w == 1 and
 /// input.stride(3) == 1).
@@ -30,6 +30,6 @@ void col2im(const Tensor& out, const Tensor& columns, const Window2d& window, co
 void max_pool2d(const Tensor& out, const Tensor& indices, const Tensor& input,
                 const Window2d& window);
 
-}  // namespace bg::cpu::avx512
+}  // namespace bg::cpu::BG_CPU_ISA::avx512
 
 #endif

@@ -12,7 +12,7 @@
 #include "bg/core/tensor_impl.h"
 #include "cpu/parallel.h"
 
-namespace bg::cpu {
+namespace bg::cpu::BG_CPU_ISA {
 
 using Window2d = Backend::Window2d;
 
@@ -133,4 +133,4 @@ void for_each_pool_plane(const T* in, int64_t planes, int64_t H, int64_t W, cons
   });
 }
 
-}  // namespace bg::cpu
+}  // namespace bg::cpu::BG_CPU_ISA

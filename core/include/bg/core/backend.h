@@ -231,6 +231,12 @@ Backend* find_backend(DeviceType type);
 /// Installs the backend for a device type (the CPU backend is installed on first use). The backend
 /// must outlive every tensor on its devices.
 void register_backend(DeviceType type, Backend* backend);
+/// The instruction-set level of the CPU backend's kernels, chosen when the backend is first used:
+/// in a portable x86-64 build the best of "avx512", "avx2" and "baseline" that the CPU runs; in a
+/// BG_NATIVE build "native"; elsewhere "generic". The environment variable BG_CPU_KERNELS, read at
+/// that first use, asks for a lower level (to test or compare them); asking for a level this build
+/// lacks or this CPU cannot run is an error.
+const char* cpu_kernels();
 
 }  // namespace bg
 
