@@ -24,7 +24,7 @@ TEST_CASE("fused gaussian_sample equals mu + softplus(rho) * eps") {
     const Tensor eps = randn({70000}, dtype, &gen);
     CHECK(allclose(fused::gaussian_sample(mu, rho, eps), sample_formula(mu, rho, eps), 1e-6, 1e-6));
   }
-  // Non-contiguous operands take the element-by-element path.
+  // Non-contiguous operands are copied into contiguous blocks first (for_each_contiguous_block).
   const Tensor mu = test::strided_leaf({4, 5}, 1), rho = test::strided_leaf({4, 5}, 2);
   const Tensor eps = test::strided_leaf({4, 5}, 3).detach();
   CHECK(allclose(fused::gaussian_sample(mu, rho, eps), sample_formula(mu, rho, eps), 1e-12, 1e-12));
@@ -125,24 +125,25 @@ TEST_CASE("fused gaussian_kl joined to its sample: the gradients of the two apar
     const Tensor rho = (test::leaf({70000}, 2) * 3).to(dtype).detach().requires_grad_(true);
     const Tensor eps = test::leaf({70000}, 3).to(dtype).detach();
     const Tensor g = test::leaf({70000}, 4).to(dtype).detach();
-    const double tol = dtype == kFloat32 ? 1e-6 : 1e-14;
+    const double tol = dtype == kFloat32 ? 1e-3 : 1e-11;  // against the composition
     const auto joined = sample_kl_gradients(mu, rho, eps, g, 0.7, true);
     const auto apart = sample_kl_gradients(mu, rho, eps, g, 0.7, false);
     const auto composed = test::with_primitives_only(
         [&] { return sample_kl_gradients(mu, rho, eps, g, 0.7, false); });
+    // The joined kernel sums the terms the two kernels apart compute: the same bits.
     for (int i = 0; i < 2; ++i) {
-      CHECK(allclose(joined[i], apart[i], tol, tol));
-      CHECK(allclose(joined[i], composed[i], 1e3 * tol, 1e3 * tol));
+      CHECK(equal(joined[i], apart[i]));
+      CHECK(allclose(joined[i], composed[i], tol, tol));
     }
   }
-  // Non-contiguous operands take the element-by-element path.
+  // Non-contiguous operands are copied into contiguous blocks first (for_each_contiguous_block).
   const Tensor mu = test::strided_leaf({30, 40}, 1), rho = test::strided_leaf({30, 40}, 2);
   const Tensor eps = test::strided_leaf({30, 40}, 3).detach();
   const Tensor g = test::strided_leaf({30, 40}, 4).detach();
   const auto joined = sample_kl_gradients(mu, rho, eps, g, 1.3, true);
   const auto apart = sample_kl_gradients(mu, rho, eps, g, 1.3, false);
-  CHECK(allclose(joined[0], apart[0], 1e-14, 1e-14));
-  CHECK(allclose(joined[1], apart[1], 1e-14, 1e-14));
+  CHECK(equal(joined[0], apart[0]));
+  CHECK(equal(joined[1], apart[1]));
 }
 
 TEST_CASE("fused gaussian_kl joined to its sample: gradients, first and second order") {

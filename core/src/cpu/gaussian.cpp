@@ -1,7 +1,9 @@
 // Fused Gaussian variational kernels on the CPU (fused_gaussian.h).
 //
-// Each kernel walks its operands once. Contiguous runs use Eigen's vectorized exp and log1p; the
-// prior's tensors are often 0-d (broadcast with zero strides), which the runs handle as constants.
+// Each kernel walks its operands once, applying the per-element formulas below to contiguous
+// blocks (for_each_contiguous_block): the prior's tensors, often 0-d (broadcast with zero
+// strides), are copied into blocks like any operand that is not contiguous. softplus, sigmoid and
+// log are those of elementwise_math.h (Note [Elementwise math]), accurate to a few ulp in float32.
 
 #include <Eigen/Core>
 #include <cmath>
@@ -9,51 +11,51 @@
 
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/elementwise_math.h"
 #include "cpu/parallel.h"
 #include "cpu/strided_loop.h"
-#include "cpu/vector_math.h"
 
 namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
-template <typename T>
-using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
-template <typename T>
-using ConstMap = Eigen::Map<const Array<T>>;
-template <typename T>
-using Map = Eigen::Map<Array<T>>;
+// The per-element formulas, forced inline like those of elementwise_math.h, so that the loops
+// calling them vectorize.
 
-// softplus with PyTorch's default beta = 1 and threshold = 20, as bg::softplus computes it.
+// sigma = softplus(rho) with PyTorch's default beta = 1 and threshold = 20, as bg::softplus
+// computes it.
 template <typename T>
-constexpr Softplus<T> kSoftplus{T(1), T(20)};
-
-template <typename T>
-T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
+[[gnu::always_inline]] inline T sigma_of(T rho) {
+  return math::softplus(rho, T(1), T(20));
 }
 
+// The sample w = mu + sigma eps, and its gradient with respect to rho: d softplus(rho) / d rho =
+// sigmoid(rho).
 template <typename T>
-const T& at(char* const* p, const int64_t* s, int k, int64_t i) {
-  return *reinterpret_cast<const T*>(p[k] + i * s[k]);
+[[gnu::always_inline]] inline T sample(T mu, T rho, T eps) {
+  return mu + sigma_of(rho) * eps;
+}
+template <typename T>
+[[gnu::always_inline]] inline T sample_grad_rho(T grad, T rho, T eps) {
+  return grad * eps * math::sigmoid(rho);
 }
 
-// Calls `body` with the prior's two operands (indices pm, ps of the run) as Eigen expressions of
-// length n: constants when they are broadcast (stride 0), maps when contiguous. Returns false for
-// other layouts, which the caller handles element by element.
-template <typename T, typename Body>
-bool with_prior(char* const* p, const int64_t* s, int pm, int ps, int64_t n, const Body& body) {
-  constexpr auto step = static_cast<int64_t>(sizeof(T));
-  if (s[pm] == 0 && s[ps] == 0) {
-    body(Array<T>::Constant(n, at<T>(p, s, pm, 0)), Array<T>::Constant(n, at<T>(p, s, ps, 0)));
-    return true;
-  }
-  if (s[pm] == step && s[ps] == step) {
-    body(ConstMap<T>(reinterpret_cast<const T*>(p[pm]), n),
-         ConstMap<T>(reinterpret_cast<const T*>(p[ps]), n));
-    return true;
-  }
-  return false;
+// KL(N(mu, sigma^2) || N(pm, ps^2)) = log(ps / sigma) + (sigma^2 + (mu - pm)^2) / (2 ps^2) - 1/2.
+template <typename T>
+[[gnu::always_inline]] inline T kl(T mu, T rho, T pm, T ps) {
+  const T sigma = sigma_of(rho), d = mu - pm;
+  return math::log(ps / sigma) + (sigma * sigma + d * d) / (ps * ps * T(2)) - T(0.5);
+}
+// Its gradients, times g: d/dmu = (mu - pm) / ps^2, d/drho = (sigma / ps^2 - 1 / sigma)
+// sigmoid(rho).
+template <typename T>
+[[gnu::always_inline]] inline T kl_grad_mu(T g, T mu, T pm, T ps) {
+  return g * (mu - pm) / (ps * ps);
+}
+template <typename T>
+[[gnu::always_inline]] inline T kl_grad_rho(T g, T rho, T ps) {
+  const T sigma = sigma_of(rho);
+  return g * (sigma / (ps * ps) - T(1) / sigma) * math::sigmoid(rho);
 }
 
 }  // namespace
@@ -65,21 +67,11 @@ void CpuBackend::gaussian_sample(const Tensor& out, const Tensor& mu, const Tens
     StridedLoop<4> loop({&out, &mu, &rho, &eps});
     parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
       loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        if (all_unit<T, T, T, T>(s)) {
-          T* out_data = reinterpret_cast<T*>(p[0]);
-          const T *m = reinterpret_cast<const T*>(p[1]), *r = reinterpret_cast<const T*>(p[2]),
-                  *e = reinterpret_cast<const T*>(p[3]);
-          for_blocks(n, [&](int64_t i, int64_t len) {
-            Map<T>(out_data + i, len) =
-                ConstMap<T>(m + i, len) +
-                kSoftplus<T>.array(ConstMap<T>(r + i, len)) * ConstMap<T>(e + i, len);
-          });
-          return;
-        }
-        for (int64_t i = 0; i < n; ++i) {
-          *reinterpret_cast<T*>(p[0] + i * s[0]) =
-              at<T>(p, s, 1, i) + kSoftplus<T>(at<T>(p, s, 2, i)) * at<T>(p, s, 3, i);
-        }
+        for_each_contiguous_block<T, 1, 4>(p, n, s, [](T* const* data, int64_t length) {
+          T* __restrict w = data[0];
+          const T* __restrict m = data[1], * __restrict r = data[2], * __restrict e = data[3];
+          for (int64_t i = 0; i < length; ++i) w[i] = sample(m[i], r[i], e[i]);
+        });
       });
     });
   });
@@ -92,18 +84,11 @@ void CpuBackend::gaussian_sample_backward(const Tensor& grad_rho, const Tensor& 
     StridedLoop<4> loop({&grad_rho, &grad, &rho, &eps});
     parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
       loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        // d softplus(rho) / d rho = sigmoid(rho)
-        if (all_unit<T, T, T, T>(s)) {
-          Map<T>(reinterpret_cast<T*>(p[0]), n) =
-              ConstMap<T>(reinterpret_cast<const T*>(p[1]), n) *
-              ConstMap<T>(reinterpret_cast<const T*>(p[3]), n) *
-              ConstMap<T>(reinterpret_cast<const T*>(p[2]), n).logistic();
-          return;
-        }
-        for (int64_t i = 0; i < n; ++i) {
-          *reinterpret_cast<T*>(p[0] + i * s[0]) =
-              at<T>(p, s, 1, i) * at<T>(p, s, 3, i) * sigmoid(at<T>(p, s, 2, i));
-        }
+        for_each_contiguous_block<T, 1, 4>(p, n, s, [](T* const* data, int64_t length) {
+          T* __restrict out = data[0];
+          const T* __restrict g = data[1], * __restrict r = data[2], * __restrict e = data[3];
+          for (int64_t i = 0; i < length; ++i) out[i] = sample_grad_rho(g[i], r[i], e[i]);
+        });
       });
     });
   });
@@ -114,34 +99,21 @@ void CpuBackend::gaussian_kl(const Tensor& out, const Tensor& mu, const Tensor& 
   dispatch_floating(mu.dtype(), "gaussian_kl", [&](auto tag) {
     using T = decltype(tag);
     StridedLoop<4> loop({&mu, &rho, &prior_mu, &prior_sigma});
-    // One partial sum per fixed chunk, added in chunk order (Note [Deterministic chunks]).
+    // One partial sum per fixed chunk, added in chunk order (Note [Deterministic chunks]); each
+    // block's terms are summed in float64.
     const int64_t chunks = (loop.numel() + kElementwiseGrain - 1) / kElementwiseGrain;
     std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
     parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
       double sum = 0;
       loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        constexpr auto step = static_cast<int64_t>(sizeof(T));
-        const bool unit = s[0] == step && s[1] == step;
-        bool fused = unit;
-        for_blocks(unit ? n : 0, [&](int64_t i, int64_t len) {
-          char* const q[4] = {p[0] + i * s[0], p[1] + i * s[1], p[2] + i * s[2], p[3] + i * s[3]};
-          fused = with_prior<T>(q, s, 2, 3, len, [&](const auto& pm, const auto& ps) {
-            const Array<T> sigma =
-                kSoftplus<T>.array(ConstMap<T>(reinterpret_cast<const T*>(q[1]), len));
-            const Array<T> d = ConstMap<T>(reinterpret_cast<const T*>(q[0]), len) - pm;
-            // Evaluated in T first: Eigen 3.4 cannot vectorize an expression with a cast in it.
-            const Array<T> kl =
-                (ps / sigma).log() + (sigma.square() + d.square()) / (ps.square() * T(2)) - T(0.5);
-            sum += kl.template cast<double>().sum();
-          });
+        for_each_contiguous_block<T, 0, 4>(p, n, s, [&](T* const* data, int64_t length) {
+          const T* __restrict m = data[0], * __restrict r = data[1], * __restrict pm = data[2], * __restrict ps = data[3];
+          alignas(64) T terms[kVectorBlock];
+          for (int64_t i = 0; i < length; ++i) terms[i] = kl(m[i], r[i], pm[i], ps[i]);
+          sum += Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(terms, length)
+                     .template cast<double>()
+                     .sum();
         });
-        if (fused) return;
-        for (int64_t i = 0; i < n; ++i) {
-          const T sigma = kSoftplus<T>(at<T>(p, s, 1, i));
-          const T d = at<T>(p, s, 0, i) - at<T>(p, s, 2, i), ps = at<T>(p, s, 3, i);
-          sum += static_cast<double>(std::log(ps / sigma) +
-                                     (sigma * sigma + d * d) / (ps * ps * T(2)) - T(0.5));
-        }
       });
       partial[static_cast<size_t>(begin / kElementwiseGrain)] = sum;
     });
@@ -160,31 +132,12 @@ void CpuBackend::gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad_
     StridedLoop<6> loop({&grad_mu, &grad_rho, &mu, &rho, &prior_mu, &prior_sigma});
     parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
       loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        // d/dmu = (mu - pm) / ps^2;  d/drho = (sigma / ps^2 - 1 / sigma) sigmoid(rho)
-        constexpr auto step = static_cast<int64_t>(sizeof(T));
-        const bool unit = s[0] == step && s[1] == step && s[2] == step && s[3] == step;
-        bool fused = unit;
-        for_blocks(unit ? n : 0, [&](int64_t i, int64_t len) {
-          char* const q[6] = {p[0] + i * s[0], p[1] + i * s[1], p[2] + i * s[2],
-                              p[3] + i * s[3], p[4] + i * s[4], p[5] + i * s[5]};
-          fused = with_prior<T>(q, s, 4, 5, len, [&](const auto& pm, const auto& ps) {
-            const ConstMap<T> m(reinterpret_cast<const T*>(q[2]), len),
-                r(reinterpret_cast<const T*>(q[3]), len);
-            const Array<T> sigma = kSoftplus<T>.array(r);
-            const Array<T> inv_var = ps.square().inverse();
-            Map<T>(reinterpret_cast<T*>(q[0]), len) = g * (m - pm) * inv_var;
-            Map<T>(reinterpret_cast<T*>(q[1]), len) =
-                g * (sigma * inv_var - sigma.inverse()) * r.logistic();
-          });
+        for_each_contiguous_block<T, 2, 6>(p, n, s, [&](T* const* data, int64_t length) {
+          T* __restrict out_mu = data[0], * __restrict out_rho = data[1];
+          const T* __restrict m = data[2], * __restrict r = data[3], * __restrict pm = data[4], * __restrict ps = data[5];
+          for (int64_t i = 0; i < length; ++i) out_mu[i] = kl_grad_mu(g, m[i], pm[i], ps[i]);
+          for (int64_t i = 0; i < length; ++i) out_rho[i] = kl_grad_rho(g, r[i], ps[i]);
         });
-        if (fused) return;
-        for (int64_t i = 0; i < n; ++i) {
-          const T r = at<T>(p, s, 3, i), sigma = kSoftplus<T>(r), ps = at<T>(p, s, 5, i);
-          *reinterpret_cast<T*>(p[0] + i * s[0]) =
-              g * (at<T>(p, s, 2, i) - at<T>(p, s, 4, i)) / (ps * ps);
-          *reinterpret_cast<T*>(p[1] + i * s[1]) =
-              g * (sigma / (ps * ps) - T(1) / sigma) * sigmoid(r);
-        }
       });
     });
   });
@@ -200,34 +153,18 @@ void CpuBackend::gaussian_sample_kl_backward(const Tensor& grad_mu, const Tensor
     StridedLoop<8> loop({&grad_mu, &grad_rho, &grad, &mu, &rho, &eps, &prior_mu, &prior_sigma});
     parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
       loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        // The sample's terms as gaussian_sample_backward computes them, the KL's as
-        // gaussian_kl_backward does, and their sums.
-        const bool unit = all_unit<T, T, T, T, T, T>(s);
-        bool fused = unit;
-        for_blocks(unit ? n : 0, [&](int64_t i, int64_t len) {
-          char* q[8];
-          for (int k = 0; k < 8; ++k) q[k] = p[k] + i * s[k];
-          fused = with_prior<T>(q, s, 6, 7, len, [&](const auto& pm, const auto& ps) {
-            const ConstMap<T> up(reinterpret_cast<const T*>(q[2]), len),
-                m(reinterpret_cast<const T*>(q[3]), len), r(reinterpret_cast<const T*>(q[4]), len),
-                e(reinterpret_cast<const T*>(q[5]), len);
-            const Array<T> sigma = kSoftplus<T>.array(r);
-            const Array<T> slope = r.logistic();  // d sigma / d rho
-            const Array<T> inv_var = ps.square().inverse();
-            Map<T>(reinterpret_cast<T*>(q[0]), len) = up + g * (m - pm) * inv_var;
-            Map<T>(reinterpret_cast<T*>(q[1]), len) =
-                up * e * slope + g * (sigma * inv_var - sigma.inverse()) * slope;
-          });
+        for_each_contiguous_block<T, 2, 8>(p, n, s, [&](T* const* data, int64_t length) {
+          T* __restrict out_mu = data[0], * __restrict out_rho = data[1];
+          const T* __restrict up = data[2], * __restrict m = data[3], * __restrict r = data[4];
+          const T* __restrict e = data[5], * __restrict pm = data[6], * __restrict ps = data[7];
+          // The sample's terms as gaussian_sample_backward computes them (its gradient for mu is
+          // the upstream one), the KL's as gaussian_kl_backward does, and their sums: the same
+          // bits as the two kernels apart and the engine's sums.
+          for (int64_t i = 0; i < length; ++i)
+            out_mu[i] = up[i] + kl_grad_mu(g, m[i], pm[i], ps[i]);
+          for (int64_t i = 0; i < length; ++i)
+            out_rho[i] = sample_grad_rho(up[i], r[i], e[i]) + kl_grad_rho(g, r[i], ps[i]);
         });
-        if (fused) return;
-        for (int64_t i = 0; i < n; ++i) {
-          const T up = at<T>(p, s, 2, i), m = at<T>(p, s, 3, i), r = at<T>(p, s, 4, i),
-                  e = at<T>(p, s, 5, i), ps = at<T>(p, s, 7, i);
-          const T sigma = kSoftplus<T>(r), slope = sigmoid(r);
-          *reinterpret_cast<T*>(p[0] + i * s[0]) = up + g * (m - at<T>(p, s, 6, i)) / (ps * ps);
-          *reinterpret_cast<T*>(p[1] + i * s[1]) =
-              up * e * slope + g * (sigma / (ps * ps) - T(1) / sigma) * slope;
-        }
       });
     });
   });

@@ -19,7 +19,7 @@
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/parallel.h"
-#include "cpu/vector_math.h"
+#include "cpu/strided_loop.h"
 
 namespace bg::cpu::BG_CPU_ISA {
 

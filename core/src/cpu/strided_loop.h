@@ -7,6 +7,7 @@
 // addresses and byte strides, so kernels can specialise the common inner cases (all contiguous, one
 // operand broadcast) and leave the rest to a plain strided loop.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -94,6 +95,46 @@ template <typename... Ts>
 bool all_unit(const int64_t* strides) {
   int k = 0;
   return ((strides[k++] == static_cast<int64_t>(sizeof(Ts))) && ...);
+}
+
+/// Elements per block of for_blocks and for_each_contiguous_block: a block of every operand stays
+/// in L1, and temporaries of a block stay small (in cache, and below the size where malloc maps
+/// fresh pages for every block).
+inline constexpr int64_t kVectorBlock = 1024;
+
+/// Calls fn(begin, length) over [0, n) in blocks of kVectorBlock elements.
+template <typename Fn>
+void for_blocks(int64_t n, const Fn& fn) {
+  for (int64_t i = 0; i < n; i += kVectorBlock) fn(i, std::min(kVectorBlock, n - i));
+}
+
+/// Runs an elementwise kernel on a run of N operands of type T (what StridedLoop::run passes: their
+/// addresses p, its length n, their byte strides s), as calls block(T* const* data, int64_t length)
+/// on at most kVectorBlock elements in which every operand is contiguous. An input whose run is not
+/// (broadcast, strided) is first copied into a buffer; the first `Outputs` operands are written in
+/// place, or into a buffer copied out afterwards. So the kernel is one loop over contiguous arrays,
+/// which the compiler vectorizes, for every layout: every layout gives the same bits.
+template <typename T, int Outputs, int N, typename Block>
+void for_each_contiguous_block(char* const* p, int64_t n, const int64_t* s, const Block& block) {
+  constexpr auto step = static_cast<int64_t>(sizeof(T));
+  T buffer[N][kVectorBlock];
+  for_blocks(n, [&](int64_t begin, int64_t length) {
+    std::array<T*, N> data;
+    for (int k = 0; k < N; ++k) {
+      char* start = p[k] + begin * s[k];
+      data[k] = s[k] == step ? reinterpret_cast<T*>(start) : buffer[k];
+      if (k < Outputs || s[k] == step) continue;
+      for (int64_t i = 0; i < length; ++i)
+        buffer[k][i] = *reinterpret_cast<const T*>(start + i * s[k]);
+    }
+    block(data.data(), length);
+    for (int k = 0; k < Outputs; ++k) {
+      if (s[k] == step) continue;
+      for (int64_t i = 0; i < length; ++i) {
+        *reinterpret_cast<T*>(p[k] + (begin + i) * s[k]) = buffer[k][i];
+      }
+    }
+  });
 }
 
 }  // namespace bg::cpu::BG_CPU_ISA

@@ -1,30 +1,31 @@
 // Unary elementwise kernels on the CPU.
 //
-// Each op is a functor with a scalar form, used on strided data, and where Eigen has vectorized
-// math (exp, log, tanh, erf, ...), an array form used on contiguous runs.
+// Each op is a functor applying one function to one element; the floating-point functions are
+// those of elementwise_math.h (Note [Elementwise math]). Every layout runs the same loop over
+// contiguous blocks (for_each_contiguous_block), which the compiler vectorizes: contiguous and
+// strided inputs give the same bits.
 
-#include <Eigen/Core>
 #include <cmath>
-#include <unsupported/Eigen/SpecialFunctions>  // erf
+#include <limits>
+#include <type_traits>
 
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/elementwise_math.h"
 #include "cpu/parallel.h"
 #include "cpu/strided_loop.h"
-#include "cpu/vector_math.h"
 
 namespace bg::cpu::BG_CPU_ISA {
 
 namespace {
 
-template <typename T>
-using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <typename T>
-using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-
+// An op with arguments that its vectorizable form cannot take (float sin and cos beyond 2^19, see
+// elementwise_math.h): `common(x)` is that form, `rare(x)` says when it does not apply, and
+// operator() chooses per element.
 template <typename Op, typename T>
-concept HasArrayForm = requires(const Op& op, const ConstArrayMap<T>& x) {
-  op.array(x);
+concept HasRareArguments = requires(const Op& op, T x) {
+  op.rare(x);
+  op.common(x);
 };
 
 template <typename T, typename Op>
@@ -32,21 +33,20 @@ void unary_loop(const Tensor& out, const Tensor& in, const Op& op) {
   StridedLoop<2> loop({&out, &in});
   parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
     loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-      if (all_unit<T, T>(s)) {
-        T* __restrict o = reinterpret_cast<T*>(p[0]);
-        const T* __restrict x = reinterpret_cast<const T*>(p[1]);
-        if constexpr (HasArrayForm<Op, T>) {
-          for_blocks(n, [&](int64_t i, int64_t len) {
-            ArrayMap<T>(o + i, len) = op.array(ConstArrayMap<T>(x + i, len));
-          });
-        } else {
-          for (int64_t i = 0; i < n; ++i) o[i] = op(x[i]);
+      for_each_contiguous_block<T, 1, 2>(p, n, s, [&](T* const* data, int64_t length) {
+        // In place (out == in) each element is read before it is written.
+        T* __restrict o = data[0];
+        const T* __restrict x = data[1];
+        if constexpr (HasRareArguments<Op, T>) {
+          uint32_t rare = 0;  // an integer or-reduction, which vectorizes
+          for (int64_t i = 0; i < length; ++i) rare |= op.rare(x[i]) ? 1u : 0u;
+          if (!rare) {
+            for (int64_t i = 0; i < length; ++i) o[i] = op.common(x[i]);
+            return;
+          }
         }
-      } else {
-        for (int64_t i = 0; i < n; ++i) {
-          *reinterpret_cast<T*>(p[0] + i * s[0]) = op(*reinterpret_cast<const T*>(p[1] + i * s[1]));
-        }
-      }
+        for (int64_t i = 0; i < length; ++i) o[i] = op(x[i]);
+      });
     });
   });
 }
@@ -72,63 +72,65 @@ struct Clamp {
   T operator()(T x) const { return x < lo ? lo : (x > hi ? hi : x); }
 };
 
-#define BG_FLOAT_UNARY(Name, scalar_expr, array_expr) \
-  template <typename T>                               \
-  struct Name {                                       \
-    T operator()(T x) const { return scalar_expr; }   \
-    template <typename A>                             \
-    auto array(const A& x) const {                    \
-      return array_expr;                              \
-    }                                                 \
+// Forced inline, like the functions of elementwise_math.h, so that the loops calling them
+// vectorize.
+#define BG_FLOAT_UNARY(Name, expr)                                  \
+  template <typename T>                                             \
+  struct Name {                                                     \
+    [[gnu::always_inline]] T operator()(T x) const { return expr; } \
   };
 
-BG_FLOAT_UNARY(Exp, std::exp(x), exp_underflowing(x))
-BG_FLOAT_UNARY(Log, std::log(x), x.log())
-BG_FLOAT_UNARY(Log1p, std::log1p(x), log1p_vectorized<T>(x))
-BG_FLOAT_UNARY(Expm1, std::expm1(x), x.expm1())
-// Sqrt and Rsqrt have no array form: Eigen's vectorized sqrt and rsqrt (EIGEN_FAST_MATH) are
-// Newton-refined approximations, off in the last bit for about a third of the inputs, so
-// contiguous runs disagreed with strided data and with IEEE's correctly rounded sqrt. The plain
-// loop over std::sqrt vectorizes into the exact instruction (this file is built without errno).
-template <typename T>
-struct Sqrt {
-  T operator()(T x) const { return std::sqrt(x); }
-};
-template <typename T>
-struct Rsqrt {
-  T operator()(T x) const { return T(1) / std::sqrt(x); }
-};
-BG_FLOAT_UNARY(Sin, std::sin(x), x.sin())
-BG_FLOAT_UNARY(Cos, std::cos(x), x.cos())
-BG_FLOAT_UNARY(Tanh, std::tanh(x), x.tanh())
-BG_FLOAT_UNARY(Sigmoid, T(1) / (T(1) + std::exp(-x)), x.logistic())
-BG_FLOAT_UNARY(Erf, std::erf(x), x.erf())
+BG_FLOAT_UNARY(Exp, math::exp(x))
+BG_FLOAT_UNARY(Log, math::log(x))
+BG_FLOAT_UNARY(Log1p, math::log1p(x))
+BG_FLOAT_UNARY(Expm1, math::expm1(x))
+// The square root instruction is correctly rounded (this file is built without errno, so the loop
+// vectorizes into it).
+BG_FLOAT_UNARY(Sqrt, std::sqrt(x))
+BG_FLOAT_UNARY(Rsqrt, T(1) / std::sqrt(x))
+BG_FLOAT_UNARY(Tanh, math::tanh(x))
+BG_FLOAT_UNARY(Sigmoid, math::sigmoid(x))
+BG_FLOAT_UNARY(Erf, math::erf(x))
 // relu(NaN) is NaN, as in PyTorch.
-BG_FLOAT_UNARY(Relu, x < T(0) ? T(0) : x, (x < T(0)).select(T(0), x))
-BG_FLOAT_UNARY(Gelu, x* T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2))),
-               x* T(0.5) * (T(1) + (x * T(M_SQRT1_2)).erf()))
-BG_FLOAT_UNARY(Silu, x / (T(1) + std::exp(-x)), x* x.logistic())
+BG_FLOAT_UNARY(Relu, x < T(0) ? T(0) : x)
+BG_FLOAT_UNARY(Gelu, math::gelu(x))
+BG_FLOAT_UNARY(Silu, math::silu(x))
 #undef BG_FLOAT_UNARY
 
+template <typename T>
+struct Sin {
+  T operator()(T x) const { return math::sin(x); }
+};
+template <>
+struct Sin<float> {
+  float operator()(float x) const { return math::sin(x); }
+  bool rare(float x) const { return math::trig_needs_library(x); }
+  float common(float x) const { return math::sin_cos_reduced(x, false); }
+};
+template <typename T>
+struct Cos {
+  T operator()(T x) const { return math::cos(x); }
+};
+template <>
+struct Cos<float> {
+  float operator()(float x) const { return math::cos(x); }
+  bool rare(float x) const { return math::trig_needs_library(x); }
+  float common(float x) const { return math::sin_cos_reduced(x, true); }
+};
+template <typename T>
+struct Softplus {
+  T beta, threshold;
+  T operator()(T x) const { return math::softplus(x, beta, threshold); }
+};
 template <typename T>
 struct LeakyRelu {
   T slope;
   T operator()(T x) const { return x > T(0) ? x : x * slope; }
-  template <typename A>
-  auto array(const A& x) const {
-    return (x > T(0)).select(x, x * slope);
-  }
 };
 template <typename T>
 struct Elu {
   T alpha;
-  T operator()(T x) const { return x > T(0) ? x : alpha * std::expm1(x); }
-  template <typename A>
-  Column<T> array(const A& x) const {
-    Column<T> out = alpha * x.expm1();  // vectorized, then chosen (see vector_math.h)
-    for (Eigen::Index i = 0; i < out.size(); ++i) out[i] = x[i] > T(0) ? x[i] : out[i];
-    return out;
-  }
+  T operator()(T x) const { return math::elu(x, alpha); }
 };
 template <typename T>
 struct PowScalar {
