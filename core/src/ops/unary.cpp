@@ -181,23 +181,27 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 
 Tensor elu(const Tensor& x, double alpha) {
   Tensor out = floating_unary(UnaryOp::Elu, "elu", x, {alpha, 0.0});
-  // For x <= 0, d/dx alpha (e^x - 1) = alpha e^x, from x: out + alpha would cancel to 0 in float32
-  // from x = -20 down.
+  // For x <= 0, d/dx alpha (e^x - 1) = alpha e^x. (Not out + alpha: for very negative x, out is
+  // close to -alpha and the sum loses the digits of e^x.) The exponent is clamped to 0, so that
+  // the branch where() drops cannot overflow and make its second derivative NaN.
   autograd::record(out, "EluBackward", {x}, {x}, false,
                    [alpha](const Context& c, const Tensor& g) -> Grads {
                      const Tensor v = c.saved(0);
-                     return {where(v > 0, g, g * (v.exp() * alpha))};
+                     return {where(v > 0, g, g * (clamp(v, std::nullopt, 0.0).exp() * alpha))};
                    });
   return out;
 }
 
 Tensor gelu(const Tensor& x) {
   Tensor out = floating_unary(UnaryOp::Gelu, "gelu", x);
-  // d/dx x Phi(x) = Phi(x) + x phi(x)
-  autograd::record(out, "GeluBackward", {x}, {x}, false,
+  // d/dx x Phi(x) = Phi(x) + x phi(x). Below x = -1, Phi(x) = (1 + erf(x / sqrt 2)) / 2 would lose
+  // its digits to the sum; there it is out / x, from the output (accurate in its tail). The
+  // divisor is clamped to -1, so that the branch where() drops is never 0 / 0.
+  autograd::record(out, "GeluBackward", {x}, {x}, true,
                    [](const Context& c, const Tensor& g) -> Grads {
                      const Tensor v = c.saved(0);
-                     const Tensor cdf = ((v * M_SQRT1_2).erf() + 1) * 0.5;
+                     const Tensor tail = c.output() / clamp(v, std::nullopt, -1.0);
+                     const Tensor cdf = where(v < -1, tail, ((v * M_SQRT1_2).erf() + 1) * 0.5);
                      const Tensor pdf = (v * v * -0.5).exp() * (M_2_SQRTPI * M_SQRT1_2 * 0.5);
                      return {g * (cdf + v * pdf)};
                    });
