@@ -14,7 +14,9 @@
 //      spread (max - min) / median says how noisy the machine was.
 //
 // Output: one JSON object per line, e.g.
-//   {"bench":"gemm_1024","impl":"bayesgrad","threads":2,"gflops":95.1,...,"peak_rss_mb":22.4}
+//   {"bench":"gemm_1024","impl":"bayesgrad","threads":2,"cpu_kernels":"avx512","gflops":95.1,...,
+//    "peak_rss_mb":22.4}
+// cpu_kernels is the copy of the CPU backend that ran (bg::cpu_kernels()); PyTorch's lines lack it.
 // peak_rss_mb is the process's peak resident memory so far (getrusage's ru_maxrss).
 
 #include <sys/resource.h>
@@ -28,6 +30,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <bg/core/backend.h>
 
 namespace bench {
 
@@ -129,6 +133,7 @@ class Report {
  public:
   Report(std::string_view bench, const Args& args, std::string_view impl = "bayesgrad") {
     field("bench", bench).field("impl", impl).field("threads", args.threads);
+    if (impl != "machine") field("cpu_kernels", bg::cpu_kernels());
   }
 
   Report& field(std::string_view key, std::string_view value) {
