@@ -14,8 +14,9 @@
 // chosen at compile time inside a copy, by the __AVX512F__ etc. macros of its compiler flags.
 // Templates and inline functions that every copy instantiates under the same name (Eigen's, the
 // standard library's, bayesgrad's headers') would be merged by the linker into one, possibly
-// built for AVX-512 and called from the baseline copy; so each copy is linked into one object
-// whose only global symbol is its backend() below, every other one made local to it.
+// built for AVX-512 and called from the baseline copy; so where there are several copies, each is
+// linked into one object whose only global symbol is its backend() below, every other one made
+// local to it.
 
 #include "bg/core/backend.h"
 
