@@ -65,10 +65,22 @@ TEST_CASE("fused gaussian_kl equals the closed form, with broadcast and tensor p
   CHECK(
       fused::gaussian_kl(mu, rho, tensor_mu, tensor_sigma).item<double>() ==
       doctest::Approx(kl_formula(mu, rho, tensor_mu, tensor_sigma).item<double>()).epsilon(1e-12));
-  // float32 accumulates in float64.
-  const Tensor mu32 = mu.to(kFloat32), rho32 = rho.to(kFloat32);
-  CHECK(fused::gaussian_kl(mu32, rho32, scalar_mu, scalar_sigma).item<double>() ==
-        doctest::Approx(kl_formula(mu, rho, scalar_mu, scalar_sigma).item<double>()).epsilon(1e-6));
+  // A column, broadcast along the rows' elements (a zero stride inside each run).
+  const Tensor column_sigma = rand({300, 1}, kFloat64, &gen) + 0.5;
+  CHECK(
+      fused::gaussian_kl(mu, rho, tensor_mu, column_sigma).item<double>() ==
+      doctest::Approx(kl_formula(mu, rho, tensor_mu, column_sigma).item<double>()).epsilon(1e-12));
+  // float32 accumulates in float64, in whole vectors and a tail: sizes that are not multiples of
+  // the vectors' or the blocks' lengths.
+  for (const Shape& shape : {Shape{300, 200}, Shape{7, 13}, Shape{1}, Shape{3001}}) {
+    const Tensor m = randn(shape, kFloat64, &gen), r = randn(shape, kFloat64, &gen);
+    CHECK(fused::gaussian_kl(m.to(kFloat32), r.to(kFloat32), scalar_mu, scalar_sigma)
+              .item<double>() ==
+          doctest::Approx(kl_formula(m.to(kFloat32).to(kFloat64), r.to(kFloat32).to(kFloat64),
+                                     scalar_mu, scalar_sigma)
+                              .item<double>())
+              .epsilon(1e-6));
+  }
 }
 
 TEST_CASE("fused gaussian_kl: gradients, first and second order") {

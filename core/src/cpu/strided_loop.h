@@ -113,17 +113,23 @@ void for_blocks(int64_t n, const Fn& fn) {
 /// on at most kVectorBlock elements in which every operand is contiguous. An input whose run is not
 /// (broadcast, strided) is first copied into a buffer; the first `Outputs` operands are written in
 /// place, or into a buffer copied out afterwards. So the kernel is one loop over contiguous arrays,
-/// which the compiler vectorizes, for every layout: every layout gives the same bits.
+/// which the compiler vectorizes, for every layout: every layout gives the same bits. An input
+/// broadcast along the run (stride 0, such as a 0-d prior) is one value: its buffer is filled once
+/// per run, not copied element by element in every block.
 template <typename T, int Outputs, int N, typename Block>
 void for_each_contiguous_block(char* const* p, int64_t n, const int64_t* s, const Block& block) {
   constexpr auto step = static_cast<int64_t>(sizeof(T));
   T buffer[N][kVectorBlock];
+  for (int k = Outputs; k < N; ++k) {
+    if (s[k] == 0)
+      std::fill_n(buffer[k], std::min(n, kVectorBlock), *reinterpret_cast<const T*>(p[k]));
+  }
   for_blocks(n, [&](int64_t begin, int64_t length) {
     std::array<T*, N> data;
     for (int k = 0; k < N; ++k) {
       char* start = p[k] + begin * s[k];
       data[k] = s[k] == step ? reinterpret_cast<T*>(start) : buffer[k];
-      if (k < Outputs || s[k] == step) continue;
+      if (k < Outputs || s[k] == step || s[k] == 0) continue;
       for (int64_t i = 0; i < length; ++i)
         buffer[k][i] = *reinterpret_cast<const T*>(start + i * s[k]);
     }
