@@ -13,7 +13,6 @@
 #endif
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "bg/core/random.h"
 #include "bg/core/tensor_impl.h"
@@ -34,8 +33,19 @@ constexpr int64_t kGroup = 16;  // the widest packet: 16 floats (AVX-512)
 
 int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
+// A fill is transformed in blocks of at most kVectorBlock values (CpuBackend::random): the words
+// and temporaries of a block live on the stack, so a fill allocates nothing. A block takes at most
+// kMaxWords words (two per value, rounded up to whole groups).
+constexpr int64_t kMaxWords = 2 * (kVectorBlock + kGroup);
+
 template <typename T>
-using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+using Array = Eigen::Array<T, Eigen::Dynamic, 1, Eigen::ColMajor, kMaxWords / 2, 1>;
+
+// The words of one block: at most kMaxWords.
+struct Words {
+  alignas(64) uint32_t data[kMaxWords];
+  uint32_t operator[](size_t i) const { return data[i]; }
+};
 
 #if defined(__AVX512F__)
 // Sixteen Philox blocks at once (counters first .. first + 15, high counter words 0), written as
@@ -89,25 +99,24 @@ void philox16(uint64_t first, uint64_t seed, uint32_t* out) {
 }
 #endif
 
-// The words of the stream from word `first` (a multiple of 4), `count` of them.
-std::vector<uint32_t> words(uint64_t seed, uint64_t offset, int64_t first, int64_t count) {
-  std::vector<uint32_t> out(static_cast<size_t>((count + 3) / 4 * 4));
+// The words of the stream from word `first` (a multiple of 4), `count` of them (at most
+// kMaxWords), into `out`.
+void words(uint64_t seed, uint64_t offset, int64_t first, int64_t count, Words& out) {
   const uint64_t first_block = offset + static_cast<uint64_t>(first / 4);
-  const size_t blocks = out.size() / 4;
+  const auto blocks = static_cast<size_t>((count + 3) / 4);
   size_t b = 0;
 #if defined(__AVX512F__)
-  for (; b + 16 <= blocks; b += 16) philox16(first_block + b, seed, out.data() + 4 * b);
+  for (; b + 16 <= blocks; b += 16) philox16(first_block + b, seed, out.data + 4 * b);
 #endif
   for (; b < blocks; ++b) {
     const auto block = philox4x32(first_block + b, seed);
-    for (int k = 0; k < 4; ++k) out[4 * b + k] = block[k];
+    for (int k = 0; k < 4; ++k) out.data[4 * b + k] = block[k];
   }
-  return out;
 }
 
 // Uniform [0, 1) from 24 bits (float32) or 53 bits (float64): every value exactly representable.
 template <typename T>
-Array<T> unit(const std::vector<uint32_t>& w, int64_t count, int64_t stride, int64_t start) {
+Array<T> unit(const Words& w, int64_t count, int64_t stride, int64_t start) {
   Array<T> u(count);
   for (int64_t i = 0; i < count; ++i) {
     const size_t q = static_cast<size_t>(start + i * stride);
@@ -128,8 +137,8 @@ void fill_chunk(RandomOp op, T* out, int64_t begin, int64_t n, uint64_t seed, ui
   const int64_t computed = op == RandomOp::Randint ? n
                            : uniform               ? round_up(n, kGroup)
                                                    : 2 * round_up((n + 1) / 2, kGroup);
-  const std::vector<uint32_t> w =
-      words(seed, offset, begin * words_per_value, computed * words_per_value);
+  Words w;
+  words(seed, offset, begin * words_per_value, computed * words_per_value, w);
   if (op == RandomOp::Randint) {
     // Lemire's multiply-shift maps 64 random bits onto [0, range).
     const auto low = static_cast<int64_t>(a);
@@ -161,10 +170,12 @@ void fill_chunk(RandomOp op, T* out, int64_t begin, int64_t n, uint64_t seed, ui
     const Array<T> r = (T(-2) * u1.log()).sqrt();
     const Array<T> z0 = T(a) + T(b) * r * angle.cos();
     const Array<T> z1 = T(a) + T(b) * r * angle.sin();
-    for (int64_t j = 0; 2 * j < n; ++j) {
+    const int64_t whole_pairs = n / 2;
+    for (int64_t j = 0; j < whole_pairs; ++j) {
       out[2 * j] = z0[j];
-      if (2 * j + 1 < n) out[2 * j + 1] = z1[j];
+      out[2 * j + 1] = z1[j];
     }
+    if (n % 2 == 1) out[n - 1] = z0[whole_pairs];
   }
 }
 
