@@ -158,6 +158,32 @@ TEST_CASE("fused gaussian_kl joined to its sample: the gradients of the two apar
   CHECK(equal(joined[1], apart[1]));
 }
 
+TEST_CASE("fused gaussian ops: a 0-d prior gives the terms of the same prior as a tensor") {
+  // A prior of one value has its terms computed once per kernel, a tensor prior per element, by
+  // the same function: the same bits, apart and joined, float32 and float64.
+  for (const Dtype dtype : {kFloat32, kFloat64}) {
+    INFO(std::string(dtype_name(dtype)));
+    const Tensor mu = test::leaf({5000}, 1).to(dtype).detach().requires_grad_(true);
+    const Tensor rho = (test::leaf({5000}, 2) * 3).to(dtype).detach().requires_grad_(true);
+    const Tensor eps = test::leaf({5000}, 3).to(dtype).detach();
+    const Tensor pm = scalar_tensor(0.1, dtype), ps = scalar_tensor(0.6, dtype);
+    const Tensor pm_full = full({5000}, 0.1, dtype), ps_full = full({5000}, 0.6, dtype);
+    for (const bool joined : {false, true}) {
+      INFO("joined: " << joined);
+      const auto gradients = [&](const Tensor& prior_mu, const Tensor& prior_sigma) {
+        const Tensor w = fused::gaussian_sample(mu, rho, eps);
+        const Tensor kl = fused::gaussian_kl(mu, rho, prior_mu, prior_sigma, joined ? w : Tensor());
+        return std::pair(kl, autograd::grad({(w * eps).sum() + kl * 0.7}, {mu, rho}));
+      };
+      const auto [kl_scalar, scalar_grads] = gradients(pm, ps);
+      const auto [kl_tensor, tensor_grads] = gradients(pm_full, ps_full);
+      CHECK(equal(kl_scalar, kl_tensor));
+      CHECK(equal(scalar_grads[0], tensor_grads[0]));
+      CHECK(equal(scalar_grads[1], tensor_grads[1]));
+    }
+  }
+}
+
 TEST_CASE("fused gaussian_kl joined to its sample: gradients, first and second order") {
   const Tensor eps = test::leaf({3, 4}, 9).detach(), g = test::leaf({3, 4}, 8).detach();
   const Tensor pm = scalar_tensor(0.2, kFloat64), ps = scalar_tensor(0.8, kFloat64);

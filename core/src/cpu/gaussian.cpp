@@ -1,11 +1,14 @@
 // Fused Gaussian variational kernels on the CPU (fused_gaussian.h).
 //
 // Each kernel walks its operands once, applying the per-element formulas below to contiguous
-// blocks (for_each_contiguous_block): the prior's tensors, often 0-d (broadcast with zero
-// strides), are copied into blocks like any operand that is not contiguous. softplus, sigmoid and
-// log are those of elementwise_math.h (Note [Elementwise math]), accurate to a few ulp in float32.
+// blocks (for_each_contiguous_block). A prior of one value (0-d, broadcast with zero strides) is
+// not walked: its terms are computed once (with_prior); a tensor prior is walked like the other
+// operands. softplus, sigmoid and log are those of elementwise_math.h (Note [Elementwise math]),
+// accurate to a few ulp in float32.
 
 #include <Eigen/Core>
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -41,22 +44,38 @@ template <typename T>
   return grad * eps * math::sigmoid(rho);
 }
 
-// KL(N(mu, sigma^2) || N(pm, ps^2)) = log(ps / sigma) + (sigma^2 + (mu - pm)^2) / (2 ps^2) - 1/2.
+// A Gaussian prior's terms in the KL and its gradients: its mean, log(sigma) and 1 / sigma^2. For a
+// prior of one value (0-d, the usual one) they are computed once per kernel, for a tensor prior per
+// element, by this one function: the same terms either way. For the usual prior the KL takes two
+// divisions per element fewer than log(ps / sigma) + (...) / (2 ps^2), and each gradient one fewer;
+// a tensor prior (rare) pays a log per element more than those quotients.
 template <typename T>
-[[gnu::always_inline]] inline T kl(T mu, T rho, T pm, T ps) {
-  const T sigma = sigma_of(rho), d = mu - pm;
-  return math::log(ps / sigma) + (sigma * sigma + d * d) / (ps * ps * T(2)) - T(0.5);
+struct PriorTerms {
+  T mu, log_sigma, inv_var;
+};
+template <typename T>
+[[gnu::always_inline]] inline PriorTerms<T> prior_terms(T mu, T sigma) {
+  return {mu, math::log(sigma), T(1) / (sigma * sigma)};
+}
+
+// KL(N(mu, sigma^2) || N(pm, ps^2)) = log(ps) - log(sigma) + (sigma^2 + (mu - pm)^2) / (2 ps^2) -
+// 1/2.
+template <typename T>
+[[gnu::always_inline]] inline T kl(T mu, T rho, const PriorTerms<T>& prior) {
+  const T sigma = sigma_of(rho), d = mu - prior.mu;
+  return prior.log_sigma - math::log(sigma) + (sigma * sigma + d * d) * prior.inv_var * T(0.5) -
+         T(0.5);
 }
 // Its gradients, times g: d/dmu = (mu - pm) / ps^2, d/drho = (sigma / ps^2 - 1 / sigma)
 // sigmoid(rho).
 template <typename T>
-[[gnu::always_inline]] inline T kl_grad_mu(T g, T mu, T pm, T ps) {
-  return g * (mu - pm) / (ps * ps);
+[[gnu::always_inline]] inline T kl_grad_mu(T g, T mu, const PriorTerms<T>& prior) {
+  return g * (mu - prior.mu) * prior.inv_var;
 }
 template <typename T>
-[[gnu::always_inline]] inline T kl_grad_rho(T g, T rho, T ps) {
+[[gnu::always_inline]] inline T kl_grad_rho(T g, T rho, const PriorTerms<T>& prior) {
   const T sigma = sigma_of(rho);
-  return g * (sigma / (ps * ps) - T(1) / sigma) * math::sigmoid(rho);
+  return g * (sigma * prior.inv_var - T(1) / sigma) * math::sigmoid(rho);
 }
 
 // The sum of n terms in float64. float32 terms go to 16 running sums (term i to sum i % 16, two
@@ -82,6 +101,47 @@ template <typename T>
 }
 [[gnu::always_inline]] inline double sum_in_double(const double* x, int64_t n) {
   return Eigen::Map<const Eigen::ArrayXd>(x, n).sum();
+}
+
+// Calls block(chunk, data, length) on contiguous blocks of the operands (the first Outputs
+// written; for_each_contiguous_block), `chunk` being the index of the fixed parallel chunk the
+// block belongs to (Note [Deterministic chunks]).
+template <typename T, int Outputs, size_t N, typename Block>
+void for_each_block(const std::array<const Tensor*, N>& operands, const Block& block) {
+  StridedLoop<N> loop(operands);
+  parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    const int64_t chunk = begin / kElementwiseGrain;
+    loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
+      for_each_contiguous_block<T, Outputs, static_cast<int>(N)>(
+          p, n, s, [&](T* const* data, int64_t length) { block(chunk, data, length); });
+    });
+  });
+}
+
+// Whether t is one value broadcast to its whole shape (every stride 0): a 0-d prior.
+bool is_one_value(const Tensor& t) {
+  const Shape& strides = t.strides();
+  return std::all_of(strides.begin(), strides.end(), [](int64_t s) { return s == 0; });
+}
+
+// Runs kernel(operands, prior) where prior(data, i) gives the prior's terms of element i. For a
+// prior of one value they are computed once and the kernel walks the given operands only; else
+// prior_mu and prior_sigma are walked too, as its last two operands, and the terms computed per
+// element.
+template <typename T, size_t N, typename Kernel>
+void with_prior(const std::array<const Tensor*, N>& operands, const Tensor& prior_mu,
+                const Tensor& prior_sigma, const Kernel& kernel) {
+  if (is_one_value(prior_mu) && is_one_value(prior_sigma)) {
+    const PriorTerms<T> terms = prior_terms(*static_cast<const T*>(prior_mu.impl()->data()),
+                                            *static_cast<const T*>(prior_sigma.impl()->data()));
+    kernel(operands, [terms](T* const*, int64_t) { return terms; });
+    return;
+  }
+  std::array<const Tensor*, N + 2> all;
+  std::copy(operands.begin(), operands.end(), all.begin());
+  all[N] = &prior_mu;
+  all[N + 1] = &prior_sigma;
+  kernel(all, [](T* const* data, int64_t i) { return prior_terms(data[N][i], data[N + 1][i]); });
 }
 
 }  // namespace
@@ -124,23 +184,19 @@ void CpuBackend::gaussian_kl(const Tensor& out, const Tensor& mu, const Tensor& 
                              const Tensor& prior_mu, const Tensor& prior_sigma) {
   dispatch_floating(mu.dtype(), "gaussian_kl", [&](auto tag) {
     using T = decltype(tag);
-    StridedLoop<4> loop({&mu, &rho, &prior_mu, &prior_sigma});
     // One partial sum per fixed chunk, added in chunk order (Note [Deterministic chunks]); each
     // block's terms are summed in float64.
-    const int64_t chunks = (loop.numel() + kElementwiseGrain - 1) / kElementwiseGrain;
+    const int64_t chunks = (mu.numel() + kElementwiseGrain - 1) / kElementwiseGrain;
     std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
-    parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      double sum = 0;
-      loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        for_each_contiguous_block<T, 0, 4>(p, n, s, [&](T* const* data, int64_t length) {
-          const T* __restrict m = data[0], * __restrict r = data[1], * __restrict pm = data[2], * __restrict ps = data[3];
-          alignas(64) T terms[kVectorBlock];
-          for (int64_t i = 0; i < length; ++i) terms[i] = kl(m[i], r[i], pm[i], ps[i]);
-          sum += sum_in_double(terms, length);
+    with_prior<T>(
+        std::array{&mu, &rho}, prior_mu, prior_sigma, [&](const auto& operands, const auto& prior) {
+          for_each_block<T, 0>(operands, [&](int64_t chunk, T* const* data, int64_t length) {
+            const T* __restrict m = data[0], * __restrict r = data[1];
+            alignas(64) T terms[kVectorBlock];
+            for (int64_t i = 0; i < length; ++i) terms[i] = kl(m[i], r[i], prior(data, i));
+            partial[static_cast<size_t>(chunk)] += sum_in_double(terms, length);
+          });
         });
-      });
-      partial[static_cast<size_t>(begin / kElementwiseGrain)] = sum;
-    });
     double total = 0;
     for (double v : partial) total += v;
     *static_cast<T*>(out.impl()->data()) = static_cast<T>(total);
@@ -153,17 +209,17 @@ void CpuBackend::gaussian_kl_backward(const Tensor& grad_mu, const Tensor& grad_
   dispatch_floating(mu.dtype(), "gaussian_kl", [&](auto tag) {
     using T = decltype(tag);
     const T g = *static_cast<const T*>(grad.impl()->data());
-    StridedLoop<6> loop({&grad_mu, &grad_rho, &mu, &rho, &prior_mu, &prior_sigma});
-    parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        for_each_contiguous_block<T, 2, 6>(p, n, s, [&](T* const* data, int64_t length) {
-          T* __restrict out_mu = data[0], * __restrict out_rho = data[1];
-          const T* __restrict m = data[2], * __restrict r = data[3], * __restrict pm = data[4], * __restrict ps = data[5];
-          for (int64_t i = 0; i < length; ++i) out_mu[i] = kl_grad_mu(g, m[i], pm[i], ps[i]);
-          for (int64_t i = 0; i < length; ++i) out_rho[i] = kl_grad_rho(g, r[i], ps[i]);
-        });
-      });
-    });
+    with_prior<T>(std::array{&grad_mu, &grad_rho, &mu, &rho}, prior_mu, prior_sigma,
+                  [&](const auto& operands, const auto& prior) {
+                    for_each_block<T, 2>(operands, [&](int64_t, T* const* data, int64_t length) {
+                      T* __restrict out_mu = data[0], * __restrict out_rho = data[1];
+                      const T* __restrict m = data[2], * __restrict r = data[3];
+                      for (int64_t i = 0; i < length; ++i)
+                        out_mu[i] = kl_grad_mu(g, m[i], prior(data, i));
+                      for (int64_t i = 0; i < length; ++i)
+                        out_rho[i] = kl_grad_rho(g, r[i], prior(data, i));
+                    });
+                  });
   });
 }
 
@@ -174,23 +230,23 @@ void CpuBackend::gaussian_sample_kl_backward(const Tensor& grad_mu, const Tensor
   dispatch_floating(mu.dtype(), "gaussian_sample_kl", [&](auto tag) {
     using T = decltype(tag);
     const T g = *static_cast<const T*>(kl_grad.impl()->data());
-    StridedLoop<8> loop({&grad_mu, &grad_rho, &grad, &mu, &rho, &eps, &prior_mu, &prior_sigma});
-    parallel_for(loop.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      loop.run(begin, end, [&](char* const* p, int64_t n, const int64_t* s) {
-        for_each_contiguous_block<T, 2, 8>(p, n, s, [&](T* const* data, int64_t length) {
-          T* __restrict out_mu = data[0], * __restrict out_rho = data[1];
-          const T* __restrict up = data[2], * __restrict m = data[3], * __restrict r = data[4];
-          const T* __restrict e = data[5], * __restrict pm = data[6], * __restrict ps = data[7];
-          // The sample's terms as gaussian_sample_backward computes them (its gradient for mu is
-          // the upstream one), the KL's as gaussian_kl_backward does, and their sums: the same
-          // bits as the two kernels apart and the engine's sums.
-          for (int64_t i = 0; i < length; ++i)
-            out_mu[i] = up[i] + kl_grad_mu(g, m[i], pm[i], ps[i]);
-          for (int64_t i = 0; i < length; ++i)
-            out_rho[i] = sample_grad_rho(up[i], r[i], e[i]) + kl_grad_rho(g, r[i], ps[i]);
+    with_prior<T>(
+        std::array{&grad_mu, &grad_rho, &grad, &mu, &rho, &eps}, prior_mu, prior_sigma,
+        [&](const auto& operands, const auto& prior) {
+          for_each_block<T, 2>(operands, [&](int64_t, T* const* data, int64_t length) {
+            T* __restrict out_mu = data[0], * __restrict out_rho = data[1];
+            const T* __restrict up = data[2], * __restrict m = data[3], * __restrict r = data[4];
+            const T* __restrict e = data[5];
+            // The sample's terms as gaussian_sample_backward computes them (its gradient for mu
+            // is the upstream one), the KL's as gaussian_kl_backward does, and their sums: the
+            // same bits as the two kernels apart and the engine's sums.
+            for (int64_t i = 0; i < length; ++i)
+              out_mu[i] = up[i] + kl_grad_mu(g, m[i], prior(data, i));
+            for (int64_t i = 0; i < length; ++i)
+              out_rho[i] =
+                  sample_grad_rho(up[i], r[i], e[i]) + kl_grad_rho(g, r[i], prior(data, i));
+          });
         });
-      });
-    });
   });
 }
 
