@@ -5,7 +5,8 @@
 // column-major [N, K] matrix B^T by the [K, M] matrix A^T into the [N, M] matrix C^T, which is
 // row-major C. An operand whose columns are contiguous instead of its rows (a transposed view, as
 // the backward pass's a.t() @ grad) is passed with cuBLAS's transpose flag, without a copy; only
-// operands with no unit stride are copied first.
+// operands with no unit stride are copied first. A bias (addmm, linear) is added to the finished
+// product by the elementwise kernel, as the CPU's epilogue adds it: the same sums, then the bias.
 
 #include <climits>
 
@@ -46,7 +47,12 @@ int as_int(int64_t v) {
 
 }  // namespace
 
-void CudaBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
+void CudaBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& bias) {
+  if (bias.defined()) {
+    matmul(out, a, b, Tensor());
+    binary(BinaryOp::Add, out, out, bias);
+    return;
+  }
   use_device(out.device(), "matmul");
   const int64_t batch = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
   if (out.numel() == 0) return;

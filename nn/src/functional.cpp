@@ -49,8 +49,13 @@ Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   if (Tensor out = detail::linear_with_operand_forms(input, weight, bias); out.defined()) {
     return out;
   }
-  const Tensor out = input.matmul(weight.t());
-  return bias.defined() ? out + bias : out;
+  if (!bias.defined()) return input.matmul(weight.t());
+  // One GEMM with the bias in its epilogue (addmm), the input's leading dims folded into its rows.
+  if (input.dim() == 2) return addmm(bias, input, weight.t());
+  Shape out_sizes(input.sizes().begin(), input.sizes().end() - 1);
+  const int64_t rows = numel_of(out_sizes);
+  out_sizes.push_back(weight_sizes[0]);
+  return addmm(bias, input.reshape({rows, weight_sizes[1]}), weight.t()).reshape(out_sizes);
 }
 
 Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight,

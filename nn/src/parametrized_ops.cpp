@@ -42,6 +42,11 @@ struct WeightedOp {
   // The op without its bias for S draws of the weight [S, ...], the input holding S blocks of the
   // batch along dim 0 (block s for draw s).
   std::function<Tensor(const Tensor& input, const Tensor& weights)> apply_samples;
+  // apply_samples with the bias added in the same kernel (linear: the GEMM's epilogue), the bias
+  // [S, C] (draw s in block s) or [C] (the same for every draw); null where the op has no such
+  // kernel and its bias is added apart.
+  std::function<Tensor(const Tensor& input, const Tensor& weights, const Tensor& bias)>
+      apply_samples_with_bias;
   // The shape of one value per example and channel, broadcasting against `t` (the input or the
   // output): linear takes every row as an example and the last dim as channels ([..., C]);
   // a convolution the batch dim and dim 1 ([N, C, 1, ...]).
@@ -82,6 +87,11 @@ int64_t sample_count(const Operand& weight, const Operand& bias, const Tensor& i
 Tensor evaluate(const WeightedOp& op, const Tensor& input, const Operand& weight,
                 const Operand& bias) {
   sample_count(weight, bias, input);
+  if (weight.kind() == Kind::Samples && op.apply_samples_with_bias && bias.tensor.defined() &&
+      (bias.kind() == Kind::Samples || bias.kind() == Kind::Value)) {
+    return op.apply_samples_with_bias(
+        input, weight.form.samples, bias.kind() == Kind::Samples ? bias.form.samples : bias.tensor);
+  }
   Tensor out, output_signs;
   switch (weight.kind()) {
     case Kind::Value:
@@ -134,14 +144,23 @@ Tensor evaluate(const WeightedOp& op, const Tensor& input, const Operand& weight
 Tensor linear_with_operand_forms(const Tensor& input, const Tensor& weight, const Tensor& bias) {
   const Operand w = operand_of(weight), b = operand_of(bias);
   if (w.kind() == Kind::Value && b.kind() == Kind::Value) return {};
+  // [S * B, ..., in] as [S, B ..., in]: one batched product with the S draws.
+  const auto samples_as_batch = [](const Tensor& x, const Tensor& weights) {
+    return x.reshape({weights.size(0), -1, weights.size(2)});
+  };
+  const auto unfold = [](const Tensor& out, const Tensor& x) {
+    Shape out_sizes = x.sizes();
+    out_sizes.back() = out.size(-1);
+    return out.reshape(out_sizes);
+  };
   const WeightedOp op{
       [](const Tensor& x, const Tensor& m) { return x.matmul(m.t()); },
-      [](const Tensor& x, const Tensor& weights) {
-        // [S * B, ..., in] as [S, B ..., in]: one batched product with the S draws.
-        const int64_t samples = weights.size(0), in = weights.size(2);
-        Shape out_sizes = x.sizes();
-        out_sizes.back() = weights.size(1);
-        return x.reshape({samples, -1, in}).matmul(weights.transpose(1, 2)).reshape(out_sizes);
+      [=](const Tensor& x, const Tensor& weights) {
+        return unfold(samples_as_batch(x, weights).matmul(weights.transpose(1, 2)), x);
+      },
+      [=](const Tensor& x, const Tensor& weights, const Tensor& bias) {
+        const Tensor addend = bias.dim() == 2 ? bias.unsqueeze(1) : bias;  // [S, 1, C] or [C]
+        return unfold(baddbmm(addend, samples_as_batch(x, weights), weights.transpose(1, 2)), x);
       },
       [](const Tensor& t) { return t.sizes(); },
       [](int64_t channels, int64_t) { return Shape{channels}; },
@@ -182,6 +201,7 @@ Tensor convolution_with_operand_forms(const Convolution& convolution, const Tens
         folded[0] = x.size(0);  // [S * B, O, ...]
         return out.reshape(out_blocks).transpose(0, 1).reshape(folded);
       },
+      nullptr,  // the bias is added apart
       [](const Tensor& t) {
         Shape sizes(static_cast<size_t>(t.dim()), 1);
         sizes[0] = t.size(0);

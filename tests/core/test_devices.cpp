@@ -39,6 +39,11 @@ TEST_CASE("ops refuse operands on different devices, naming both") {
   check_mixed("where", [&] { (void)where(x > 0, gx, x); });
   check_mixed("mm", [&] { (void)mm(x, fake_cuda({3, 2})); });
   check_mixed("matmul", [&] { (void)matmul(gx, zeros({3, 2}, kFloat64)); });
+  check_mixed("addmm", [&] {
+    (void)addmm(gx.select(0, 0).narrow(0, 0, 2), x, zeros({3, 2}, kFloat64));
+  });
+  check_mixed("addmm", [&] { (void)addmm(zeros({2}, kFloat64), x, fake_cuda({3, 2})); });
+  check_mixed("baddbmm", [&] { (void)baddbmm(gx, x.unsqueeze(0), zeros({1, 3, 3}, kFloat64)); });
   check_mixed("index_select", [&] { (void)index_select(x, 0, gindex); });
   check_mixed("index_select", [&] { (void)index_select(gx, 0, index); });
   check_mixed("gather", [&] { (void)gather(x, 1, fake_cuda({2, 3}, kInt64)); });

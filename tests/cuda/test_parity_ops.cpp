@@ -200,6 +200,13 @@ TEST_SUITE("cuda: op parity" * doctest::skip(test::kNoGpu)) {
                  {leaf({4}, 33), leaf({3, 5}, 34), leaf({4, 5}, 35)});
     check_parity("baddbmm", [](const V& v) { return baddbmm(v[0], v[1], v[2], 1, 0.25); },
                  {leaf({3, 3}, 36), leaf({2, 3, 4}, 37), leaf({2, 4, 3}, 38)});
+    // beta = alpha = 1: the input is the matmul primitive's bias (the epilogue on the CPU).
+    check_parity("addmm with a bias", [](const V& v) { return addmm(v[0], v[1], v[2].t()); },
+                 {leaf({4}, 94), leaf({3, 5}, 95), leaf({4, 5}, 96)});
+    check_parity("addmm with a column bias", [](const V& v) { return addmm(v[0], v[1], v[2]); },
+                 {leaf({3, 1}, 97), leaf({3, 5}, 98), leaf({5, 4}, 99)});
+    check_parity("baddbmm with a bias", [](const V& v) { return baddbmm(v[0], v[1], v[2]); },
+                 {leaf({2, 1, 3}, 100), leaf({2, 3, 4}, 101), leaf({2, 4, 3}, 102)});
   }
 
   TEST_CASE("recurrences: the fused LSTM and GRU cell kernels and the RNN loop") {

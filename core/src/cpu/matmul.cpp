@@ -11,8 +11,15 @@
 // float32 products on AVX-512 machines to packed_gemm.h, which keeps the FMA units busier; products
 // with a long inner dimension, a small output and both operands contiguous along the inner
 // dimension (weight gradients) to dot_gemm.h.
+//
+// A bias (addmm, linear) is added in the epilogue: by small_gemm and the packed GEMM as each
+// register tile is stored, and after each tile of Eigen's GEMM or dot_gemm while it is in cache;
+// never as a second pass over the whole output. It is added to the finished sums, so the result
+// equals the product's plus the bias, bit for bit.
 
 #include <Eigen/Core>
+#include <algorithm>
+#include <type_traits>
 
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
@@ -53,9 +60,31 @@ using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen
 constexpr int64_t kTileRows = 128;
 constexpr int64_t kTileCols = 256;
 constexpr int64_t kSplitFlops = int64_t{1} << 21;
-// Products up to this many multiply-adds, with a narrow output, go to small_gemm.
+// Products up to this many multiply-adds, with a narrow output, go to small_gemm, their rows split
+// into chunks of kSmallChunkRows.
 constexpr int64_t kSmallFlops = int64_t{1} << 18;
 constexpr int64_t kSmallCols = 128;
+constexpr int64_t kSmallChunkRows = 512;
+
+// The bias of the epilogue: output row i of batch b gets the values at data + b * batch + i * row
+// (unit column stride) added; data is null when there is none.
+template <typename T>
+struct Bias {
+  const T* data = nullptr;
+  int64_t batch = 0, row = 0;
+  const T* of(int64_t b, int64_t i) const { return data + b * batch + i * row; }
+};
+
+// C[rows, cols] (row stride ldc) += bias rows: the epilogue of the kernels that do not add it in
+// their registers, run on each tile they finish.
+template <typename T>
+void add_bias(T* c, int64_t ldc, int64_t rows, int64_t cols, const T* bias, int64_t bias_row) {
+  for (int64_t i = 0; i < rows; ++i) {
+    T* out = c + i * ldc;
+    const T* add = bias + i * bias_row;
+    for (int64_t j = 0; j < cols; ++j) out[j] += add[j];
+  }
+}
 
 struct Problem {
   int64_t B, M, N, K;
@@ -64,7 +93,7 @@ struct Problem {
 };
 
 template <typename T, int OrderA, int OrderB>
-void gemm(const Problem& p, T* out, const T* a, const T* b) {
+void gemm(const Problem& p, T* out, const T* a, const T* b, const Bias<T>& bias) {
   auto tile = [&](int64_t batch, int64_t r0, int64_t rows, int64_t c0, int64_t cols) {
     const ConstMatMap<T, OrderA> A(a + batch * p.a_batch, p.M, p.K,
                                    Eigen::OuterStride<>(p.a.outer));
@@ -72,6 +101,8 @@ void gemm(const Problem& p, T* out, const T* a, const T* b) {
                                     Eigen::OuterStride<>(p.b.outer));
     OutMap<T> C(out + batch * p.M * p.N + r0 * p.N + c0, rows, cols, Eigen::OuterStride<>(p.N));
     C.noalias() = A.middleRows(r0, rows) * Bm.middleCols(c0, cols);
+    if (bias.data != nullptr)
+      add_bias(C.data(), p.N, rows, cols, bias.of(batch, r0) + c0, bias.row);
   };
   const int64_t flops = p.M * p.N * p.K;
   if (p.B > 1 || flops < kSplitFlops) {
@@ -93,13 +124,13 @@ void gemm(const Problem& p, T* out, const T* a, const T* b) {
 }
 
 template <typename T>
-void gemm_dispatch(const Problem& p, T* out, const T* a, const T* b) {
+void gemm_dispatch(const Problem& p, T* out, const T* a, const T* b, const Bias<T>& bias) {
   constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
   const bool a_row = p.a.kind == Layout::RowMajor, b_row = p.b.kind == Layout::RowMajor;
-  if (a_row && b_row) return gemm<T, R, R>(p, out, a, b);
-  if (a_row) return gemm<T, R, C>(p, out, a, b);
-  if (b_row) return gemm<T, C, R>(p, out, a, b);
-  return gemm<T, C, C>(p, out, a, b);
+  if (a_row && b_row) return gemm<T, R, R>(p, out, a, b, bias);
+  if (a_row) return gemm<T, R, C>(p, out, a, b, bias);
+  if (b_row) return gemm<T, C, R>(p, out, a, b, bias);
+  return gemm<T, C, C>(p, out, a, b, bias);
 }
 
 // A 3-d operand the GEMM can map: itself, or a contiguous copy when its matrices are strided both
@@ -115,67 +146,77 @@ Tensor mappable(const Tensor& t, Layout& layout) {
 
 }  // namespace
 
-void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b) {
+void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& bias) {
   Problem p{a.size(0), a.size(1), b.size(2), a.size(2), 0, 0, {}, {}};
+  if (bias.defined() && (p.K == 0 || (bias.stride(2) != 1 && p.N > 1))) {
+    // An empty sum, or a bias that is not contiguous along the rows (broadcast along them, as an
+    // addmm input [M, 1]): the product, then the bias added by the elementwise kernel.
+    matmul(out, a, b, Tensor());
+    binary(BinaryOp::Add, out, out, bias);
+    return;
+  }
   if (p.K == 0) {  // an empty sum: zeros
     fill(out, 0);
     return;
   }
-  if (a.stride(2) == 1 && b.stride(1) == 1 && dot_gemm_suits(p.M, p.N, p.K)) {
-    // Both operands contiguous along a long inner dimension (a convolution's weight gradient):
-    // dot products in place, no transposing copy of B (dot_gemm.h).
-    dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
-      using T = decltype(tag);
-      const T* a_data = static_cast<const T*>(a.impl()->data());
-      const T* b_data = static_cast<const T*>(b.impl()->data());
-      T* out_data = static_cast<T*>(out.impl()->data());
-      for (int64_t batch = 0; batch < p.B; ++batch) {
-        dot_gemm(p.M, p.N, p.K, a_data + batch * a.stride(0), a.stride(1),
-                 b_data + batch * b.stride(0), b.stride(2), out_data + batch * p.M * p.N, p.N);
-      }
-    });
-    return;
-  }
-  const int64_t flops = p.M * p.N * p.K;
-  if (flops <= kSmallFlops && p.N <= kSmallCols) {
-    dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
-      using T = decltype(tag);
-      const T* a_data = static_cast<const T*>(a.impl()->data());
-      const T* b_data = static_cast<const T*>(b.impl()->data());
-      T* out_data = static_cast<T*>(out.impl()->data());
-      const int64_t grain = std::max<int64_t>(1, kSplitFlops / std::max<int64_t>(flops, 1));
-      parallel_for(p.B, grain, [&](int64_t begin, int64_t end) {
-        for (int64_t batch = begin; batch < end; ++batch) {
-          small_gemm(p.M, p.N, p.K, a_data + batch * a.stride(0), a.stride(1), a.stride(2),
-                     b_data + batch * b.stride(0), b.stride(1), b.stride(2),
-                     out_data + batch * p.M * p.N, p.N);
-        }
-      });
-    });
-    return;
-  }
-#if defined(__AVX512F__)
-  if (out.dtype() == kFloat32 && p.N >= packed::kCols) {
-    const float* a_data = static_cast<const float*>(a.impl()->data());
-    const float* b_data = static_cast<const float*>(b.impl()->data());
-    float* out_data = static_cast<float*>(out.impl()->data());
-    for (int64_t batch = 0; batch < p.B; ++batch) {
-      packed::sgemm(p.M, p.N, p.K, {a_data + batch * a.stride(0), a.stride(1), a.stride(2)},
-                    {b_data + batch * b.stride(0), b.stride(1), b.stride(2)},
-                    out_data + batch * p.M * p.N, p.N);
-    }
-    return;
-  }
-#endif
-  const Tensor am = mappable(a, p.a);
-  const Tensor bm = mappable(b, p.b);
-  p.a_batch = am.size(0) == 1 ? 0 : am.stride(0);
-  p.b_batch = bm.size(0) == 1 ? 0 : bm.stride(0);
   dispatch_floating(out.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
-    gemm_dispatch<T>(p, static_cast<T*>(out.impl()->data()),
-                     static_cast<const T*>(am.impl()->data()),
-                     static_cast<const T*>(bm.impl()->data()));
+    const T* a_data = static_cast<const T*>(a.impl()->data());
+    const T* b_data = static_cast<const T*>(b.impl()->data());
+    T* out_data = static_cast<T*>(out.impl()->data());
+    const Bias<T> epilogue = bias.defined() ? Bias<T>{static_cast<const T*>(bias.impl()->data()),
+                                                      bias.stride(0), bias.stride(1)}
+                                            : Bias<T>{};
+    const int64_t flops = p.M * p.N * p.K;
+    if (a.stride(2) == 1 && b.stride(1) == 1 && dot_gemm_suits(p.M, p.N, p.K)) {
+      // Both operands contiguous along a long inner dimension (a convolution's weight gradient):
+      // dot products in place, no transposing copy of B (dot_gemm.h).
+      for (int64_t batch = 0; batch < p.B; ++batch) {
+        T* c = out_data + batch * p.M * p.N;
+        dot_gemm(p.M, p.N, p.K, a_data + batch * a.stride(0), a.stride(1),
+                 b_data + batch * b.stride(0), b.stride(2), c, p.N);
+        if (epilogue.data != nullptr)
+          add_bias(c, p.N, p.M, p.N, epilogue.of(batch, 0), epilogue.row);
+      }
+      return;
+    }
+    if (p.N <= kSmallCols && flops <= kSmallFlops) {
+      // Tasks of kSmallChunkRows rows of one batch, grouped so that each has enough work; every
+      // row is computed the same way whatever the grouping (Note [Deterministic chunks]).
+      const int64_t chunks = (p.M + kSmallChunkRows - 1) / kSmallChunkRows;
+      const int64_t chunk_flops = std::min(p.M, kSmallChunkRows) * p.N * p.K;
+      const int64_t grain = std::max<int64_t>(1, kSplitFlops / std::max<int64_t>(chunk_flops, 1));
+      parallel_for(p.B * chunks, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t task = begin; task < end; ++task) {
+          const int64_t batch = task / chunks, r0 = task % chunks * kSmallChunkRows;
+          small_gemm(std::min(kSmallChunkRows, p.M - r0), p.N, p.K,
+                     a_data + batch * a.stride(0) + r0 * a.stride(1), a.stride(1), a.stride(2),
+                     b_data + batch * b.stride(0), b.stride(1), b.stride(2),
+                     out_data + (batch * p.M + r0) * p.N, p.N,
+                     epilogue.data != nullptr ? epilogue.of(batch, r0) : nullptr, epilogue.row);
+        }
+      });
+      return;
+    }
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (p.N >= packed::kCols) {
+        for (int64_t batch = 0; batch < p.B; ++batch) {
+          packed::sgemm(p.M, p.N, p.K, {a_data + batch * a.stride(0), a.stride(1), a.stride(2)},
+                        {b_data + batch * b.stride(0), b.stride(1), b.stride(2)},
+                        out_data + batch * p.M * p.N, p.N,
+                        epilogue.data != nullptr ? epilogue.of(batch, 0) : nullptr, epilogue.row);
+        }
+        return;
+      }
+    }
+#endif
+    const Tensor am = mappable(a, p.a);
+    const Tensor bm = mappable(b, p.b);
+    p.a_batch = am.size(0) == 1 ? 0 : am.stride(0);
+    p.b_batch = bm.size(0) == 1 ? 0 : bm.stride(0);
+    gemm_dispatch<T>(p, out_data, static_cast<const T*>(am.impl()->data()),
+                     static_cast<const T*>(bm.impl()->data()), epilogue);
   });
 }
 

@@ -142,10 +142,12 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
 // pointer). Row k of the B panel starts at b + k * b_stride: kCols for a packed panel, or B's own
 // row stride when B is read in place. kEdge: B is read in place and only its first `cols` columns
 // exist (masked loads, which cost a separate instruction each, so only at the right edge).
+// `bias`, given with the last slice of the inner dimension: row r of the tile gets the values at
+// bias + r * bias_row added to its finished sums (null: none).
 template <bool kEdge, bool kPackedA>
 void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, const float* b,
                   int64_t b_stride, float* c, int64_t ldc, int64_t rows, int64_t cols,
-                  bool accumulate) {
+                  bool accumulate, const float* bias, int64_t bias_row) {
   __m512 acc[kRows][3];
   for (auto& row : acc) row[0] = row[1] = row[2] = _mm512_setzero_ps();
   const __mmask16 m0 = lanes_below(cols), m1 = lanes_below(cols - 16), m2 = lanes_below(cols - 32);
@@ -174,6 +176,9 @@ void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, c
       const __mmask16 mask = static_cast<__mmask16>((1u << lanes) - 1);
       __m512 value = acc[r][v];
       if (accumulate) value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, out + 16 * v));
+      if (bias != nullptr) {
+        value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, bias + r * bias_row + 16 * v));
+      }
       _mm512_mask_storeu_ps(out + 16 * v, mask, value);
     }
   }
@@ -189,9 +194,10 @@ inline float* scratch(Scratch which, int64_t count) {
   return buffer.data();
 }
 
-/// C[M, N] (row stride ldc) = A[M, K] x B[K, N].
+/// C[M, N] (row stride ldc) = A[M, K] x B[K, N], plus a bias when `bias` is not null: row i of C
+/// gets the N values at bias + i * bias_row added to its finished sums.
 inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Operand& b, float* c,
-                  int64_t ldc) {
+                  int64_t ldc, const float* bias, int64_t bias_row) {
   for (int64_t i_outer = 0; i_outer < M; i_outer += kOuter) {
     const int64_t rows = std::min(kOuter, M - i_outer);
     const int64_t row_panels = (rows + kRows - 1) / kRows;
@@ -250,15 +256,19 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
                 const auto kernel =
                     a_in_place ? (edge ? micro_kernel<true, false> : micro_kernel<false, false>)
                                : (edge ? micro_kernel<true, true> : micro_kernel<false, true>);
+                const bool last_slice = k_outer + s * kDepth + slice == K;
                 for (int64_t i = i0; i < i1; i += kRows) {
                   const int64_t row = i_outer + i, k = k_outer + s * kDepth;
                   const float* a_panel = a_in_place
                                              ? a.data + row * a.row_stride + k * a.col_stride
                                              : a_packed + (i * depth / kRows + s * kDepth) * kRows;
-                  kernel(slice, a_panel, a_in_place ? a.row_stride : 1,
-                         a_in_place ? a.col_stride : kRows, b_panel, b_stride,
-                         c + (i_outer + i) * ldc + j_outer + j, ldc, std::min(kRows, i1 - i),
-                         std::min(kCols, j1 - j), k_outer > 0 || s > 0);
+                  kernel(
+                      slice, a_panel, a_in_place ? a.row_stride : 1,
+                      a_in_place ? a.col_stride : kRows, b_panel, b_stride,
+                      c + (i_outer + i) * ldc + j_outer + j, ldc, std::min(kRows, i1 - i),
+                      std::min(kCols, j1 - j), k_outer > 0 || s > 0,
+                      last_slice && bias != nullptr ? bias + row * bias_row + j_outer + j : nullptr,
+                      bias_row);
                 }
               }
             }

@@ -7,9 +7,14 @@
 // to a multiple of the SIMD width (the copy is tiny at these sizes). Results do not depend on the
 // thread count: this path is single-threaded.
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 namespace bg::cpu::BG_CPU_ISA {
@@ -18,10 +23,35 @@ namespace bg::cpu::BG_CPU_ISA {
 template <typename T>
 inline constexpr int64_t kSimdWidth = 64 / sizeof(T);
 
-// C[M, N] (row stride ldc) = A[M, K] (element strides a_row, a_col) x B[K, N] (b_row, b_col).
+// out[0, n) = the first n < kSimdWidth<T> values of v, plus add[0, n) when add is not null. A
+// masked store where the instruction set has one: Eigen's head(n) of a register is a copy through
+// memory (rep movs) that cost more than the products of a 20-column output.
+template <typename T, typename Vec>
+void store_head(T* out, const Vec& v, int64_t n, const T* add) {
+#if defined(__AVX512F__)
+  const auto mask = static_cast<uint16_t>((1u << n) - 1);
+  if constexpr (std::is_same_v<T, float>) {
+    __m512 x = _mm512_loadu_ps(v.data());
+    if (add != nullptr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, add));
+    _mm512_mask_storeu_ps(out, mask, x);
+  } else {
+    __m512d x = _mm512_loadu_pd(v.data());
+    if (add != nullptr)
+      x = _mm512_add_pd(x, _mm512_maskz_loadu_pd(static_cast<__mmask8>(mask), add));
+    _mm512_mask_storeu_pd(out, static_cast<__mmask8>(mask), x);
+  }
+#else
+  for (int64_t l = 0; l < n; ++l) out[l] = add != nullptr ? v[l] + add[l] : v[l];
+#endif
+}
+
+// C[M, N] (row stride ldc) = A[M, K] (element strides a_row, a_col) x B[K, N] (b_row, b_col), plus
+// a bias when `bias` is not null: row i of C gets the N values at bias + i * bias_row added to its
+// finished sums (the epilogue of addmm and linear: no second pass over C).
 template <typename T>
 void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int64_t a_col,
-                const T* b, int64_t b_row, int64_t b_col, T* c, int64_t ldc) {
+                const T* b, int64_t b_row, int64_t b_col, T* c, int64_t ldc, const T* bias,
+                int64_t bias_row) {
   constexpr int64_t W = kSimdWidth<T>;
   constexpr int64_t kRows = 8;  // 8 independent FMA chains hide the FMA latency
   const int64_t padded = (N + W - 1) / W * W;
@@ -57,10 +87,16 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
       }
     }
     for (int64_t v = 0; v < C; ++v) {
-      const int64_t width = std::min(W, N - j0 - v * W);
+      const int64_t j = j0 + v * W, width = std::min(W, N - j);
       for (int64_t r = 0; r < R; ++r) {
-        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(c + (i0 + r) * ldc + j0 + v * W, width) =
-            acc[r][v].head(width);
+        T* out = c + (i0 + r) * ldc + j;
+        const T* add = bias != nullptr ? bias + (i0 + r) * bias_row + j : nullptr;
+        if (width < W) {
+          store_head(out, acc[r][v], width, add);
+          continue;
+        }
+        if (add != nullptr) acc[r][v] += Eigen::Map<const Vec>(add);
+        Eigen::Map<Vec>{out} = acc[r][v];
       }
     }
   };

@@ -1,6 +1,7 @@
 // Matrix products: mm and bmm are the differentiable primitives, matmul arranges views around them.
 
 #include <algorithm>
+#include <utility>
 
 #include "bg/core/autograd/node.h"
 #include "bg/core/ops.h"
@@ -21,10 +22,11 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
            " and ", describe(b));
 }
 
-// out[b] = a[b] @ b[b] for 3-d operands (batch strides may be 0).
-Tensor batched_product(const char* op, const Tensor& a, const Tensor& b) {
+// out[b] = a[b] @ b[b] (+ bias[b], of out's sizes, when defined) for 3-d operands (batch strides
+// may be 0).
+Tensor batched_product(const char* op, const Tensor& a, const Tensor& b, const Tensor& bias = {}) {
   Tensor out = detail::empty_tensor(op, {a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
-  detail::backend_of(a).matmul(out, a, b);
+  detail::backend_of(a).matmul(out, a, b, bias);
   return out;
 }
 
@@ -42,20 +44,56 @@ bool is_transposed_contiguous(const Tensor& m) {
   return m.size(0) > 1 && m.size(1) > 1 && m.stride(0) == 1 && m.stride(1) == m.size(0);
 }
 
-// beta * input + alpha * product (addmm, baddbmm). With beta = 0 the input is not read, as in
-// PyTorch, so its NaN and inf do not reach the result.
-Tensor scaled_sum(const char* op, const Tensor& input, const Tensor& product, const Scalar& beta,
+// dL/da = g b^T and dL/db = a^T g for out = a @ b (2-d), each in the layout of its operand
+// (transposed views: the GEMM reads them without copies). Undefined where not needed.
+std::pair<Tensor, Tensor> mm_grads(const Tensor& a, const Tensor& b, const Tensor& g, bool need_a,
+                                   bool need_b) {
+  Tensor grad_a, grad_b;
+  if (need_a) grad_a = is_transposed_contiguous(a) ? b.mm(g.t()).t() : g.mm(b.t());
+  if (need_b) {
+    grad_b = !is_transposed_contiguous(b) ? a.t().mm(g)
+             : b.size(1) > b.size(0)
+                 // The wide orientation keeps the GEMM's columns full (a [128, 384] product
+                 // rather than [384, 128]); the transposing copy is one pass over the small
+                 // gradient.
+                 ? a.t().mm(g).t().contiguous().t()
+                 : g.t().mm(a).t();
+  }
+  return {grad_a, grad_b};
+}
+
+// dL/da = g b^T and dL/db = a^T g for out = bmm(a, b).
+std::pair<Tensor, Tensor> bmm_grads(const Tensor& a, const Tensor& b, const Tensor& g, bool need_a,
+                                    bool need_b) {
+  return {need_a ? g.bmm(b.transpose(1, 2)) : Tensor(),
+          need_b ? a.transpose(1, 2).bmm(g) : Tensor()};
+}
+
+// Checks the input of addmm or baddbmm against the product's shape, dtype and device.
+void check_addend(const char* op, const Tensor& input, const Tensor& first, const Shape& product) {
+  detail::check_defined(op, input);
+  detail::check_same_device(op, input, first);
+  BG_CHECK(input.dtype() == first.dtype(), op, "expected an input of the operands' dtype ",
+           dtype_name(first.dtype()), ", got ", describe(input));
+  bool broadcasts = input.dim() <= static_cast<int64_t>(product.size());
+  for (int64_t i = 1; broadcasts && i <= input.dim(); ++i) {
+    const int64_t size = input.size(-i);
+    broadcasts = size == 1 || size == product[product.size() - static_cast<size_t>(i)];
+  }
+  BG_CHECK(broadcasts, op, "the input ", describe(input),
+           " does not broadcast to the product's shape ", shape_str(product));
+}
+
+// beta * input + alpha * product (addmm, baddbmm, when beta or alpha is not 1). With beta = 0 the
+// input is not read, as in PyTorch, so its NaN and inf do not reach the result.
+Tensor scaled_sum(const Tensor& input, const Tensor& product, const Scalar& beta,
                   const Scalar& alpha) {
-  detail::check_same_device(op, input, product);
-  BG_CHECK(input.dtype() == product.dtype(), op, "expected an input of the operands' dtype ",
-           dtype_name(product.dtype()), ", got ", describe(input));
-  BG_CHECK(broadcast_shapes(op, input.sizes(), product.sizes()) == product.sizes(), op,
-           "the input ", describe(input), " does not broadcast to the product's shape ",
-           shape_str(product.sizes()));
   const Tensor scaled_product = alpha.to<double>() == 1.0 ? product : product * alpha;
   if (beta.to<double>() == 0.0) return scaled_product;
   return (beta.to<double>() == 1.0 ? input : input * beta) + scaled_product;
 }
+
+bool is_one(const Scalar& s) { return s.to<double>() == 1.0; }
 
 }  // namespace
 
@@ -65,24 +103,10 @@ Tensor mm(const Tensor& a, const Tensor& b) {
            describe(a), " by ", describe(b), " (expected [M, K] and [K, N] matrices)");
   const Tensor product = batched_product("mm", as_batch(a), as_batch(b));
   Tensor out = detail::alias(product, {a.size(0), b.size(1)}, {b.size(1), 1}, 0);
-  // dL/da = g b^T, dL/db = a^T g (transposed views: the GEMM reads them without copies), each
-  // in the layout of its operand.
   autograd::record(out, "MmBackward", {a, b}, {a, b}, false,
                    [](const Context& c, const Tensor& g) -> Grads {
-                     Tensor grad_a, grad_b;
-                     const Tensor &a = c.saved(0), &b = c.saved(1);
-                     if (c.needs_grad(0)) {
-                       grad_a = is_transposed_contiguous(a) ? b.mm(g.t()).t() : g.mm(b.t());
-                     }
-                     if (c.needs_grad(1)) {
-                       grad_b = !is_transposed_contiguous(b) ? a.t().mm(g)
-                                : b.size(1) > b.size(0)
-                                    // The wide orientation keeps the GEMM's columns full (a
-                                    // [128, 384] product rather than [384, 128]); the
-                                    // transposing copy is one pass over the small gradient.
-                                    ? a.t().mm(g).t().contiguous().t()
-                                    : g.t().mm(a).t();
-                     }
+                     auto [grad_a, grad_b] =
+                         mm_grads(c.saved(0), c.saved(1), g, c.needs_grad(0), c.needs_grad(1));
                      return {grad_a, grad_b};
                    });
   return out;
@@ -96,22 +120,66 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   Tensor out = batched_product("bmm", a, b);
   autograd::record(out, "BmmBackward", {a, b}, {a, b}, false,
                    [](const Context& c, const Tensor& g) -> Grads {
-                     return {c.needs_grad(0) ? g.bmm(c.saved(1).transpose(1, 2)) : Tensor(),
-                             c.needs_grad(1) ? c.saved(0).transpose(1, 2).bmm(g) : Tensor()};
+                     auto [grad_a, grad_b] =
+                         bmm_grads(c.saved(0), c.saved(1), g, c.needs_grad(0), c.needs_grad(1));
+                     return {grad_a, grad_b};
                    });
   return out;
 }
 
+// With beta = alpha = 1 (a Linear layer's bias), the input is added in the GEMM's epilogue: one
+// kernel, no second pass over the output. Its gradient is the output's, which the engine sums down
+// to the input's shape (Note [Broadcast backward]).
 Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, const Scalar& beta,
              const Scalar& alpha) {
   detail::check_defined("addmm", input);
-  return scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha);
+  if (!is_one(beta) || !is_one(alpha)) {
+    const Tensor product = mm(mat1, mat2);
+    check_addend("addmm", input, product, product.sizes());
+    return scaled_sum(input, product, beta, alpha);
+  }
+  check_operands("addmm", mat1, mat2);
+  BG_CHECK(mat1.dim() == 2 && mat2.dim() == 2 && mat1.size(1) == mat2.size(0), "addmm",
+           "cannot multiply ", describe(mat1), " by ", describe(mat2),
+           " (expected [M, K] and [K, N] matrices)");
+  const Shape sizes{mat1.size(0), mat2.size(1)};
+  check_addend("addmm", input, mat1, sizes);
+  const Tensor product = batched_product("addmm", as_batch(mat1), as_batch(mat2),
+                                         detail::broadcast_to(input, {1, sizes[0], sizes[1]}));
+  Tensor out = detail::alias(product, sizes, {sizes[1], 1}, 0);
+  autograd::record(out, "AddmmBackward", {input, mat1, mat2}, {mat1, mat2}, false,
+                   [](const Context& c, const Tensor& g) -> Grads {
+                     auto [grad_a, grad_b] =
+                         mm_grads(c.saved(0), c.saved(1), g, c.needs_grad(1), c.needs_grad(2));
+                     return {c.needs_grad(0) ? g : Tensor(), grad_a, grad_b};
+                   });
+  return out;
 }
 
+// As addmm: the input in the epilogue when beta = alpha = 1.
 Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, const Scalar& beta,
                const Scalar& alpha) {
   detail::check_defined("baddbmm", input);
-  return scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha);
+  if (!is_one(beta) || !is_one(alpha)) {
+    const Tensor product = bmm(batch1, batch2);
+    check_addend("baddbmm", input, product, product.sizes());
+    return scaled_sum(input, product, beta, alpha);
+  }
+  check_operands("baddbmm", batch1, batch2);
+  BG_CHECK(batch1.dim() == 3 && batch2.dim() == 3 && batch1.size(0) == batch2.size(0) &&
+               batch1.size(2) == batch2.size(1),
+           "baddbmm", "cannot multiply ", describe(batch1), " by ", describe(batch2),
+           " (expected [B, M, K] and [B, K, N] batches)");
+  const Shape sizes{batch1.size(0), batch1.size(1), batch2.size(2)};
+  check_addend("baddbmm", input, batch1, sizes);
+  Tensor out = batched_product("baddbmm", batch1, batch2, detail::broadcast_to(input, sizes));
+  autograd::record(out, "BaddbmmBackward", {input, batch1, batch2}, {batch1, batch2}, false,
+                   [](const Context& c, const Tensor& g) -> Grads {
+                     auto [grad_a, grad_b] =
+                         bmm_grads(c.saved(0), c.saved(1), g, c.needs_grad(1), c.needs_grad(2));
+                     return {c.needs_grad(0) ? g : Tensor(), grad_a, grad_b};
+                   });
+  return out;
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {

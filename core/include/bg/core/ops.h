@@ -137,11 +137,14 @@ Tensor mm(const Tensor& a, const Tensor& b);
 /// [B, M, K] x [B, K, N].
 Tensor bmm(const Tensor& a, const Tensor& b);
 /// beta * input + alpha * (mat1 @ mat2) for mat1 [M, K], mat2 [K, N] and input broadcastable to
-/// [M, N]. With beta = 0 the input is ignored (its NaN and inf do not propagate), as in PyTorch.
+/// [M, N]. With beta = alpha = 1 (a bias, as in linear) the input is added in the GEMM's epilogue,
+/// one kernel with the bits of mat1 @ mat2 + input. With beta = 0 the input is ignored (its NaN and
+/// inf do not propagate), as in PyTorch.
 Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, const Scalar& beta = 1,
              const Scalar& alpha = 1);
 /// beta * input + alpha * bmm(batch1, batch2) for batch1 [B, M, K], batch2 [B, K, N] and input
-/// broadcastable to [B, M, N] (e.g. an attention mask [M, N] added to the scores).
+/// broadcastable to [B, M, N] (e.g. an attention mask [M, N] added to the scores); in the GEMM's
+/// epilogue when beta = alpha = 1, as addmm.
 Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2,
                const Scalar& beta = 1, const Scalar& alpha = 1);
 
