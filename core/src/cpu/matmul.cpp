@@ -60,10 +60,14 @@ using OutMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen
 constexpr int64_t kTileRows = 128;
 constexpr int64_t kTileCols = 256;
 constexpr int64_t kSplitFlops = int64_t{1} << 21;
-// Products up to this many multiply-adds, with a narrow output, go to small_gemm, their rows split
-// into chunks of kSmallChunkRows.
+// Products up to this many multiply-adds, with a narrow output, go to small_gemm; so do products
+// of any height with fewer than kNarrowCols columns and a short inner dimension (the hidden
+// layers of a small MLP on a large batch: [5000, 20] x [20, 20]), whose output is narrower than
+// the packed GEMM's micro-tile. Their rows are split into chunks of kSmallChunkRows.
 constexpr int64_t kSmallFlops = int64_t{1} << 18;
 constexpr int64_t kSmallCols = 128;
+constexpr int64_t kNarrowCols = 48;
+constexpr int64_t kNarrowDepth = 256;
 constexpr int64_t kSmallChunkRows = 512;
 
 // The bias of the epilogue: output row i of batch b gets the values at data + b * batch + i * row
@@ -180,7 +184,7 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, con
       }
       return;
     }
-    if (p.N <= kSmallCols && flops <= kSmallFlops) {
+    if (p.N <= kSmallCols && (flops <= kSmallFlops || (p.N < kNarrowCols && p.K <= kNarrowDepth))) {
       // Tasks of kSmallChunkRows rows of one batch, grouped so that each has enough work; every
       // row is computed the same way whatever the grouping (Note [Deterministic chunks]).
       const int64_t chunks = (p.M + kSmallChunkRows - 1) / kSmallChunkRows;
