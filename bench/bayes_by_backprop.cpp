@@ -9,6 +9,8 @@
 //   bbb_seed_predict       1000 predictive draws on 5000 points: mean and std (bayes::predict:
 //                          vectorised chunks of draws; the peer loops over forward passes)
 //   bbb_seed_predict_32    the same on 32 points, where a forward pass is mostly per-op overhead
+//   seed_predict_deterministic  the plain (not Bayesian) MLP's forward pass on the 5000 points,
+//                          1000 times without gradients: the loop the predictive draws replace
 //   bbb_seed_step_10_samples  one step of a 10-sample ELBO (the mean of 10 draws' MSE, batch 64):
 //                          forward_samples here, 10 forward passes in the peer
 //   bbb_mlp_784_1200_1200_10  one step of a Bayesian MLP 784-1200-1200-10 (4.8 M variational
@@ -84,6 +86,17 @@ int main(int argc, char** argv) {
     run(args, "bbb_seed_predict", 0.15e6, [&] { (void)bayes::predict(bnn, grid, 1000); });
     const bg::Tensor few = bg::linspace(-8.5, 8.5, 32).unsqueeze(1);
     run(args, "bbb_seed_predict_32", 0, [&] { (void)bayes::predict(bnn, few, 1000); });
+  }
+
+  if (args.wants("seed_predict_deterministic")) {
+    nn::Sequential net = seed_mlp();
+    const bg::Tensor grid = bg::linspace(-8.5, 8.5, 5000).unsqueeze(1);
+    bench::Report report("seed_predict_deterministic", args);
+    report.us_per_iter(bench::measure(args, [&] {
+      bg::NoGradGuard no_grad;
+      for (int i = 0; i < 1000; ++i) (void)net->forward(grid);
+    }));
+    report.field("goal_min_ratio", 1.3).print();
   }
 
   {

@@ -103,6 +103,17 @@ def main():
 
     run("bbb_seed_predict_32", seed_predict_32)
 
+    net = nn.Sequential(nn.Linear(1, 20), nn.ReLU(), nn.Linear(20, 20), nn.ReLU(),
+                        nn.Linear(20, 20), nn.ReLU(), nn.Linear(20, 20), nn.ReLU(),
+                        nn.Linear(20, 1))
+
+    def seed_predict_deterministic():
+        with torch.no_grad():
+            for _ in range(1000):
+                net(grid)
+
+    run("seed_predict_deterministic", seed_predict_deterministic)
+
     model = seed_mlp()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
 
