@@ -21,7 +21,7 @@ namespace bg::autograd {
 // destroyed while it runs (nested destructors only hand their edges over) and releases them one
 // at a time, so the depth stays constant however long the graph is.
 Node::~Node() {
-  thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;
+  thread_local Edges* pending = nullptr;
   if (pending != nullptr) {
     for (std::shared_ptr<Node>& edge : next_) {
       if (edge) pending->push_back(std::move(edge));
@@ -29,7 +29,7 @@ Node::~Node() {
     return;
   }
   // Edges whose node lives on elsewhere are just dropped; only last owners need the loop.
-  std::vector<std::shared_ptr<Node>> releasing;
+  Edges releasing;
   for (std::shared_ptr<Node>& edge : next_) {
     if (edge && edge.use_count() == 1) releasing.push_back(std::move(edge));
   }
@@ -79,6 +79,12 @@ Tensor SavedTensor::unpack(const Node& owner) const {
   return out;
 }
 
+Tensor Context::saved(size_t i) const {
+  BG_CHECK(i < saved_.size(), node_.name(), "the backward formula reads saved tensor ", i,
+           ", but the op saved ", saved_.size());
+  return saved_[i].unpack(node_);
+}
+
 // ---- Recording ----------------------------------------------------------------------------------
 
 bool needs_recording(std::span<const Tensor> inputs) {
@@ -108,7 +114,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   if (meta->grad_fn) return meta->grad_fn;
   // A leaf: every use shares one accumulator, so its hooks see the summed gradient.
   if (!meta->grad_accumulator)
-    meta->grad_accumulator = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    meta->grad_accumulator = detail::make_pooled<AccumulateGrad>(t.impl_ptr());
   return meta->grad_accumulator;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bg/core/api.h"
+#include "bg/core/object_pool.h"
 #include "bg/core/storage.h"
 #include "bg/core/tensor.h"
 
@@ -29,6 +30,12 @@ struct AutogradMeta {
   /// Hooks of a leaf that run after its `.grad` was updated
   /// (autograd::register_post_accumulate_grad_hook).
   std::vector<std::function<void(const Tensor&)>> post_accumulate_grad_hooks;
+
+  // Every output of a recorded op gets one: pooled (Note [Object pool]).
+  static void* operator new(size_t nbytes) { return detail::pool_allocate(nbytes); }
+  static void operator delete(void* ptr, size_t nbytes) noexcept {
+    detail::pool_deallocate(ptr, nbytes);
+  }
 };
 
 /// Computes a tensor's value on demand (Note [Parametrized tensors] in tensor.cpp): a tensor bound
