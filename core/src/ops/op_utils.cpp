@@ -27,7 +27,8 @@ Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device devi
   } catch (const Error& e) {  // a device allocator's own message (CUDA's names the free memory)
     throw Error(detail::concat(op, ": ", e.what()));
   }
-  return Tensor(detail::make_pooled<TensorImpl>(std::move(storage), sizes, strides, 0, dtype));
+  return Tensor(detail::make_pooled<TensorImpl>(std::move(storage), sizes, strides, dtype,
+                                                TensorImpl::Contiguous{numel}));
 }
 
 Tensor alias(const Tensor& x, Shape sizes, Shape strides, int64_t offset) {
