@@ -22,15 +22,15 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape stri
   compute_numel_and_contiguity();
 }
 
-TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, Dtype dtype,
-                       Contiguous geometry)
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
+                       Dtype dtype, Checked geometry)
     : storage_(std::move(storage)),
       sizes_(std::move(sizes)),
       strides_(std::move(strides)),
-      offset_(0),
+      offset_(offset),
       numel_(geometry.numel),
       dtype_(dtype),
-      is_contiguous_(true) {
+      is_contiguous_(geometry.contiguous) {
   check_dim_count(sizes_);
 }
 

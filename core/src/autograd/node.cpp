@@ -46,7 +46,7 @@ Node::~Node() {
 // ---- SavedTensor --------------------------------------------------------------------------------
 
 SavedTensor::SavedTensor(const Tensor& tensor, bool is_output)
-    : data_(detail::alias(tensor, tensor.sizes(), tensor.strides(), tensor.storage_offset())),
+    : data_(detail::alias(tensor)),
       version_(tensor.version()),
       is_output_(is_output),
       requires_grad_(tensor.requires_grad()) {
@@ -66,7 +66,7 @@ Tensor SavedTensor::unpack(const Node& owner) const {
            ". Use an out-of-place op (x = x * 2 instead of x.mul_(2)) or clone() before modifying");
   if (!requires_grad_) return data_;
   // Give the snapshot its place in the graph, so that create_graph differentiates through it.
-  Tensor out = detail::alias(data_, data_.sizes(), data_.strides(), data_.storage_offset());
+  Tensor out = detail::alias(data_);
   AutogradMeta& meta = out.impl()->autograd_or_create();
   meta.requires_grad = true;
   if (is_output_) {

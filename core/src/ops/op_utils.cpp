@@ -27,8 +27,16 @@ Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device devi
   } catch (const Error& e) {  // a device allocator's own message (CUDA's names the free memory)
     throw Error(detail::concat(op, ": ", e.what()));
   }
-  return Tensor(detail::make_pooled<TensorImpl>(std::move(storage), sizes, strides, dtype,
-                                                TensorImpl::Contiguous{numel}));
+  return Tensor(detail::make_pooled<TensorImpl>(std::move(storage), sizes, strides, 0, dtype,
+                                                TensorImpl::Checked{numel, true}));
+}
+
+Tensor alias(const Tensor& x) {
+  (void)x.sizes();  // brings a parametrized tensor up to date (Note [Parametrized tensors])
+  const TensorImpl& impl = *x.impl();
+  return Tensor(make_pooled<TensorImpl>(impl.storage(), impl.sizes(), impl.strides(), impl.offset(),
+                                        impl.dtype(),
+                                        TensorImpl::Checked{impl.numel(), impl.is_contiguous()}));
 }
 
 Tensor alias(const Tensor& x, Shape sizes, Shape strides, int64_t offset) {

@@ -18,6 +18,9 @@ Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device devi
 /// A view of x's storage with the given geometry, not recorded by autograd: how kernels get
 /// broadcast operands, and what view ops wrap.
 Tensor alias(const Tensor& x, Shape sizes, Shape strides, int64_t offset);
+/// A new tensor object viewing x's elements with x's own geometry (not checked again), not recorded
+/// by autograd: what autograd saves of a tensor.
+Tensor alias(const Tensor& x);
 
 /// x with `dtype`, copied if needed, not recorded by autograd (kernel operands).
 Tensor cast(const Tensor& x, Dtype dtype);

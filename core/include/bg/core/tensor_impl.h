@@ -56,14 +56,15 @@ class TensorImpl {
   TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
              Dtype dtype);
 
-  /// What a new tensor's maker already knows of its geometry: contiguous strides for its sizes,
-  /// offset 0, `numel` elements that fill the storage made for them (detail::empty_tensor's).
-  struct Contiguous {
+  /// What the maker of a tensor knows of a geometry it already checked: a new tensor's contiguous
+  /// one over the storage made for it (detail::empty_tensor), or another tensor's (detail::alias).
+  struct Checked {
     int64_t numel;
+    bool contiguous;
   };
-  /// A new contiguous tensor filling `storage`: only its number of dims is checked.
-  TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, Dtype dtype,
-             Contiguous geometry);
+  /// A tensor with a geometry known to be valid over `storage`: only its number of dims is checked.
+  TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
+             Dtype dtype, Checked geometry);
 
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   const Shape& sizes() const { return sizes_; }
