@@ -9,7 +9,8 @@ figure and PyTorch's, their ratio, the share of the measured FMA peak, the peak 
 Standard library only (runs with /usr/bin/python3). Lines it reads (see bench/bench_util.h):
   {"bench", "impl": "bayesgrad" | "pytorch" | "machine", "threads", "us_per_iter" | "gflops",
    "peak_rss_mb", "spread_pct", optional "aggregate": "max" (else the median over rounds is used),
-   optional goals on our lines: "goal_max_us", "goal_min_ratio", "goal_min_scaling"}
+   optional goals on our lines: "goal_max_us", "goal_min_ratio", "goal_min_peak_share",
+   "goal_min_scaling"}
 """
 
 import datetime
@@ -113,6 +114,10 @@ class Summary:
             judge(f"<={fmt(record['goal_max_us'])}us", ours <= record["goal_max_us"])
         if "goal_min_ratio" in record and ratio is not None:
             judge(f"ratio>={fmt(record['goal_min_ratio'])}", ratio >= record["goal_min_ratio"])
+        if "goal_min_peak_share" in record and threads in self.peak:
+            share = ours / self.peak[threads]
+            judge(f"peak {100 * share:.0f}%>={100 * record['goal_min_peak_share']:.0f}%",
+                  share >= record["goal_min_peak_share"])
         one_thread = self.figure(bench, 1, OURS)
         if "goal_min_scaling" in record and threads > 1 and one_thread is not None:
             key = figure_key(record)

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   nn::Sequential mlp(nn::Linear(784, 1200), nn::ReLU(), nn::Linear(1200, 1200), nn::ReLU(),
                      nn::Linear(1200, 10));
   run_step(args, "mlp_784_1200_1200_10", mlp, bg::rand({128, 784}), bg::randint(0, 10, {128}), 1e-3,
-           cross_entropy, 1.3);
+           cross_entropy, 1.5);
 
   nn::Sequential lenet(nn::Conv2d(1, 6, 5), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(6, 16, 5),
                        nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(256, 120),

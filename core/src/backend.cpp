@@ -41,7 +41,7 @@ void register_backend(DeviceType type, Backend* backend) {
   table()[static_cast<size_t>(type)] = backend;
 }
 
-ReductionBlock reduction_block(const Tensor& in, const std::vector<int64_t>& dims) {
+ReductionBlock reduction_block(const Tensor& in, const Shape& dims) {
   const Shape& sizes = in.sizes();
   const auto ndim = static_cast<int64_t>(sizes.size());
   const auto reduced = [&](int64_t d) { return std::binary_search(dims.begin(), dims.end(), d); };
@@ -71,12 +71,12 @@ ReductionBlock reduction_block(const Tensor& in, const std::vector<int64_t>& dim
 }
 
 bool reduce_separate_runs(Backend& backend, ReduceOp op, const Tensor& out, const Tensor& in,
-                          const std::vector<int64_t>& dims) {
+                          const Shape& dims) {
   size_t run_start = dims.size() - 1;
   while (run_start > 0 && dims[run_start - 1] == dims[run_start] - 1) --run_start;
   if (!in.is_contiguous() || run_start == 0) return false;
-  const std::vector<int64_t> inner(dims.begin() + static_cast<int64_t>(run_start), dims.end());
-  const std::vector<int64_t> outer(dims.begin(), dims.begin() + static_cast<int64_t>(run_start));
+  const Shape inner(dims.begin() + static_cast<int64_t>(run_start), dims.end());
+  const Shape outer(dims.begin(), dims.begin() + static_cast<int64_t>(run_start));
   const Tensor partial = detail::empty_tensor(
       "reduce", detail::reduced_shape(in.sizes(), inner, true), in.dtype(), in.device());
   backend.reduce(op, partial, in, inner);

@@ -74,16 +74,16 @@ int64_t normalize_dim(const char* op, int64_t dim, int64_t ndim) {
   return dim < 0 ? dim + range : dim;
 }
 
-std::vector<int64_t> normalize_dims(const char* op, const Dims& dims, int64_t ndim) {
-  std::vector<int64_t> out;
+Shape normalize_dims(const char* op, const Dims& dims, int64_t ndim) {
+  Shape out;
   if (dims.empty()) {
     for (int64_t d = 0; d < ndim; ++d) out.push_back(d);
     return out;
   }
-  for (int64_t d : dims.vec()) out.push_back(normalize_dim(op, d, ndim));
+  for (int64_t d : dims.list()) out.push_back(normalize_dim(op, d, ndim));
   std::sort(out.begin(), out.end());
   BG_CHECK(std::adjacent_find(out.begin(), out.end()) == out.end(), op, "dim list ",
-           shape_str(Shape(dims.vec().begin(), dims.vec().end())), " repeats a dim");
+           shape_str(dims.list()), " repeats a dim");
   // For 0-dim tensors dim 0 names the (absent) single dim: nothing to reduce over.
   if (ndim == 0) out.clear();
   return out;

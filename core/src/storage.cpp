@@ -11,12 +11,10 @@
 #include <new>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "sanitizers.h"
+
+#ifdef BG_ASAN
 #include <sanitizer/asan_interface.h>
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#include <sanitizer/asan_interface.h>
-#endif
 #endif
 
 namespace bg {
@@ -25,13 +23,6 @@ namespace {
 
 // Under AddressSanitizer the blocks a cache keeps are poisoned until handed out again: a read or
 // write through a dangling pointer into one is reported as it would be after free().
-#if defined(__SANITIZE_ADDRESS__)
-#define BG_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BG_ASAN 1
-#endif
-#endif
 #ifdef BG_ASAN
 void poison(void* p, size_t n) { ASAN_POISON_MEMORY_REGION(p, n); }
 void unpoison(void* p, size_t n) { ASAN_UNPOISON_MEMORY_REGION(p, n); }

@@ -15,29 +15,18 @@ namespace bg {
 // to date, which it does only when stale (its inputs changed, or a new sampling step began). The
 // update swaps storage and history inside the same TensorImpl (TensorImpl::assign), so the
 // handles held by layers see it, while graphs recorded earlier keep the values they saved.
-namespace {
-// The tensor's impl, after its source (if any) brought its value up to date: reading a
-// parametrized tensor may compute it (a posterior draws new weights here once per sampling step).
-const TensorImpl& up_to_date(const std::shared_ptr<TensorImpl>& impl) {
-  BG_CHECK(impl != nullptr, "tensor", "this tensor is undefined (default-constructed)");
-  if (impl->source()) [[unlikely]]
-    impl->update_from_source();
-  return *impl;
-}
-}  // namespace
+// Tensor::current (tensor_impl.h), which every accessor calls, is where a read asks.
 
-const Shape& Tensor::sizes() const { return up_to_date(impl_).sizes(); }
-const Shape& Tensor::strides() const { return up_to_date(impl_).strides(); }
-int64_t Tensor::size(int64_t d) const { return sizes()[normalize_dim("size", d, dim())]; }
-int64_t Tensor::stride(int64_t d) const { return strides()[normalize_dim("stride", d, dim())]; }
-int64_t Tensor::dim() const { return static_cast<int64_t>(sizes().size()); }
-int64_t Tensor::numel() const { return up_to_date(impl_).numel(); }
-Dtype Tensor::dtype() const { return up_to_date(impl_).dtype(); }
-Device Tensor::device() const { return up_to_date(impl_).device(); }
-TensorOptions Tensor::options() const { return TensorOptions(dtype()).device(device()); }
-bool Tensor::is_contiguous() const { return up_to_date(impl_).is_contiguous(); }
-int64_t Tensor::storage_offset() const { return up_to_date(impl_).offset(); }
-uint32_t Tensor::version() const { return up_to_date(impl_).storage()->version(); }
+namespace detail {
+void throw_undefined_tensor() {
+  throw Error("tensor: this tensor is undefined (default-constructed)");
+}
+void throw_dim_out_of_range(const char* op, int64_t dim, int64_t ndim) {
+  if (ndim == 0) throw Error(concat(op, ": dim ", dim, " is out of range: the tensor is 0-dim"));
+  throw Error(concat(op, ": dim ", dim, " is out of range for a tensor of ", ndim,
+                     " dims (expected a dim in [", -ndim, ", ", ndim - 1, "])"));
+}
+}  // namespace detail
 
 template <typename T>
 T Tensor::item() const {

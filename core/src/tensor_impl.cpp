@@ -4,6 +4,13 @@
 
 namespace bg {
 
+namespace {
+void check_dim_count(const Shape& sizes) {
+  BG_CHECK(static_cast<int64_t>(sizes.size()) <= kMaxDims, "tensor", "at most ", kMaxDims,
+           " dims are supported, got shape ", shape_str(sizes));
+}
+}  // namespace
+
 TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
                        Dtype dtype)
     : storage_(std::move(storage)),
@@ -11,9 +18,20 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape stri
       strides_(std::move(strides)),
       offset_(offset),
       dtype_(dtype) {
-  BG_CHECK(static_cast<int64_t>(sizes_.size()) <= kMaxDims, "tensor", "at most ", kMaxDims,
-           " dims are supported, got shape ", shape_str(sizes_));
+  check_dim_count(sizes_);
   compute_numel_and_contiguity();
+}
+
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
+                       Dtype dtype, Checked geometry)
+    : storage_(std::move(storage)),
+      sizes_(std::move(sizes)),
+      strides_(std::move(strides)),
+      offset_(offset),
+      numel_(geometry.numel),
+      dtype_(dtype),
+      is_contiguous_(geometry.contiguous) {
+  check_dim_count(sizes_);
 }
 
 AutogradMeta& TensorImpl::autograd_or_create() {

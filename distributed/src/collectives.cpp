@@ -111,7 +111,7 @@ Tensor reduce_scatter(const Tensor& t, ReduceOp op) {
   check_reducible("reduce_scatter", op, t.dtype());
   Engine& engine = engine_for("reduce_scatter", t.device());
   Shape sizes = t.sizes();
-  sizes[0] /= world;
+  sizes[0] = t.size(0) / world;
   Tensor out = empty(sizes, t.options());
   engine.reduce_scatter("reduce_scatter", t.contiguous(), out, op);
   finish_mean(out, op, world);

@@ -668,6 +668,27 @@ TEST_CASE("ctx.output reads the op's output, under the version check") {
   }
 }
 
+TEST_CASE("formulas may return a std::vector<Tensor>; a saved tensor never saved is an error") {
+  const Tensor x = leaf_vec({1, 2});
+  SUBCASE("std::vector") {
+    const Tensor y = untracked([&] { return x * 3; });
+    autograd::record(
+        y, "VectorBackward", {x}, {}, false,
+        [](const Context&, const Tensor& g) -> std::vector<Tensor> { return {g * 3}; });
+    y.sum().backward();
+    check_allclose(x.grad(), vec({3, 3}));
+  }
+  SUBCASE("saved out of range") {
+    const Tensor y = untracked([&] { return x * x; });
+    autograd::record(y, "OneSavedBackward", {x}, {x}, false,
+                     [](const Context& ctx, const Tensor& g) -> Grads {
+                       return {g * ctx.saved(0) * ctx.saved(1)};
+                     });
+    test::check_error({"OneSavedBackward", "reads saved tensor 1", "the op saved 1"},
+                      [&] { y.sum().backward(); });
+  }
+}
+
 TEST_CASE("record does nothing when no input requires grad or grad mode is off") {
   const Tensor x = leaf_vec({1, 2});
   CHECK_FALSE(cube(vec({1, 2})).requires_grad());

@@ -189,6 +189,16 @@ TEST_CASE("a large float32 product (the tiled parallel path) is within rounding 
   const Tensor narrow = randn({300, 130}, kFloat32, &generator);
   check_product(matmul(tall, narrow), tall, narrow);
   check_product(matmul(tall, narrow.t().contiguous().t()), tall, narrow);
+  // Widths whose last 48-column panel holds 16 or 32 columns (one or two registers' worth: 1024
+  // columns end that way), packed (256 = 5 x 48 + 16) or, for a short A, read in place with masked
+  // loads at the edge (112 = 2 x 48 + 16, 80 = 48 + 32).
+  for (const int64_t width : {int64_t{256}, int64_t{112}, int64_t{80}}) {
+    INFO("width ", width);
+    const Tensor wide = randn({257, width}, kFloat32, &generator);
+    check_product(matmul(a, wide), a, wide);
+    const Tensor short_a = a.narrow(0, 0, 16);
+    check_product(matmul(short_a, wide), short_a, wide);
+  }
 }
 
 // ---- Gradients ----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ struct Reduction {
   Reduction(const Shape& sizes, const Dims& dims) {
     const auto ndim = static_cast<int64_t>(sizes.size());
     std::vector<bool> reduced(sizes.size(), dims.empty());
-    for (int64_t d : dims.vec()) reduced[static_cast<size_t>(d < 0 ? d + ndim : d)] = true;
+    for (int64_t d : dims.list()) reduced[static_cast<size_t>(d < 0 ? d + ndim : d)] = true;
     for (size_t d = 0; d < sizes.size(); ++d) {
       kept_sizes.push_back(reduced[d] ? 1 : sizes[d]);
       if (reduced[d])
@@ -117,9 +117,7 @@ const std::vector<ReduceCase>& reduce_cases() {
   return cases;
 }
 
-std::string dims_str(const Dims& dims) {
-  return shape_str(Shape(dims.vec().begin(), dims.vec().end()));
-}
+std::string dims_str(const Dims& dims) { return shape_str(dims.list()); }
 
 // ---- Values -------------------------------------------------------------------------------------
 

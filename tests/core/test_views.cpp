@@ -365,3 +365,21 @@ TEST_CASE("view ops have correct gradients on contiguous and non-contiguous inpu
     test::check_gradients(c.fn, {test::strided_leaf(c.input)});
   }
 }
+
+TEST_CASE("size(d) and stride(d) count negative dims from the end and refuse dims out of range") {
+  const Tensor x = bg::zeros({2, 3, 4}).transpose(0, 2);
+  CHECK(x.size(0) == 4);
+  CHECK(x.size(-1) == 2);
+  CHECK(x.stride(-1) == 12);
+  CHECK(x.stride(-3) == 1);
+  test::check_error(
+      {"size: dim 3 is out of range for a tensor of 3 dims", "expected a dim in [-3, 2]"},
+      [&] { (void)x.size(3); });
+  test::check_error({"stride: dim -4 is out of range"}, [&] { (void)x.stride(-4); });
+  const Tensor scalar = bg::scalar_tensor(1.0);
+  test::check_error({"size: dim 0 is out of range: the tensor is 0-dim"},
+                    [&] { (void)scalar.size(0); });
+  test::check_error({"stride: dim -1 is out of range: the tensor is 0-dim"},
+                    [&] { (void)scalar.stride(-1); });
+  test::check_error({"tensor: this tensor is undefined"}, [] { (void)Tensor().sizes(); });
+}

@@ -21,7 +21,7 @@ namespace bg::autograd {
 // destroyed while it runs (nested destructors only hand their edges over) and releases them one
 // at a time, so the depth stays constant however long the graph is.
 Node::~Node() {
-  thread_local std::vector<std::shared_ptr<Node>>* pending = nullptr;
+  thread_local Edges* pending = nullptr;
   if (pending != nullptr) {
     for (std::shared_ptr<Node>& edge : next_) {
       if (edge) pending->push_back(std::move(edge));
@@ -29,7 +29,7 @@ Node::~Node() {
     return;
   }
   // Edges whose node lives on elsewhere are just dropped; only last owners need the loop.
-  std::vector<std::shared_ptr<Node>> releasing;
+  Edges releasing;
   for (std::shared_ptr<Node>& edge : next_) {
     if (edge && edge.use_count() == 1) releasing.push_back(std::move(edge));
   }
@@ -46,7 +46,7 @@ Node::~Node() {
 // ---- SavedTensor --------------------------------------------------------------------------------
 
 SavedTensor::SavedTensor(const Tensor& tensor, bool is_output)
-    : data_(detail::alias(tensor, tensor.sizes(), tensor.strides(), tensor.storage_offset())),
+    : data_(detail::alias(tensor)),
       version_(tensor.version()),
       is_output_(is_output),
       requires_grad_(tensor.requires_grad()) {
@@ -66,7 +66,7 @@ Tensor SavedTensor::unpack(const Node& owner) const {
            ". Use an out-of-place op (x = x * 2 instead of x.mul_(2)) or clone() before modifying");
   if (!requires_grad_) return data_;
   // Give the snapshot its place in the graph, so that create_graph differentiates through it.
-  Tensor out = detail::alias(data_, data_.sizes(), data_.strides(), data_.storage_offset());
+  Tensor out = detail::alias(data_);
   AutogradMeta& meta = out.impl()->autograd_or_create();
   meta.requires_grad = true;
   if (is_output_) {
@@ -77,6 +77,12 @@ Tensor SavedTensor::unpack(const Node& owner) const {
     meta.grad_fn = history_;
   }
   return out;
+}
+
+Tensor Context::saved(size_t i) const {
+  BG_CHECK(i < saved_.size(), node_.name(), "the backward formula reads saved tensor ", i,
+           ", but the op saved ", saved_.size());
+  return saved_[i].unpack(node_);
 }
 
 // ---- Recording ----------------------------------------------------------------------------------
@@ -108,7 +114,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   if (meta->grad_fn) return meta->grad_fn;
   // A leaf: every use shares one accumulator, so its hooks see the summed gradient.
   if (!meta->grad_accumulator)
-    meta->grad_accumulator = std::make_shared<AccumulateGrad>(t.impl_ptr());
+    meta->grad_accumulator = detail::make_pooled<AccumulateGrad>(t.impl_ptr());
   return meta->grad_accumulator;
 }
 

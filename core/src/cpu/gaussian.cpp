@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bg/core/small_vector.h"
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/elementwise_math.h"
@@ -187,7 +188,7 @@ void CpuBackend::gaussian_kl(const Tensor& out, const Tensor& mu, const Tensor& 
     // One partial sum per fixed chunk, added in chunk order (Note [Deterministic chunks]); each
     // block's terms are summed in float64.
     const int64_t chunks = (mu.numel() + kElementwiseGrain - 1) / kElementwiseGrain;
-    std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+    SmallVector<double, 8> partial(static_cast<size_t>(chunks), 0.0);  // no malloc when small
     with_prior<T>(
         std::array{&mu, &rho}, prior_mu, prior_sigma, [&](const auto& operands, const auto& prior) {
           for_each_block<T, 0>(operands, [&](int64_t chunk, T* const* data, int64_t length) {

@@ -143,34 +143,39 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
 // row stride when B is read in place. kEdge: B is read in place and only its first `cols` columns
 // exist (masked loads, which cost a separate instruction each, so only at the right edge).
 // `bias`, given with the last slice of the inner dimension: row r of the tile gets the values at
-// bias + r * bias_row added to its finished sums (null: none).
-template <bool kEdge, bool kPackedA>
+// bias + r * bias_row added to its finished sums (null: none). kRegs: how many of the panel's 3
+// registers of columns hold columns of C (fewer only in the last panel of a product whose width
+// is not a multiple of kCols: 1024 columns end in a panel of 16, which would otherwise cost as
+// much as a full one).
+template <bool kEdge, bool kPackedA, int kRegs>
 void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, const float* b,
                   int64_t b_stride, float* c, int64_t ldc, int64_t rows, int64_t cols,
                   bool accumulate, const float* bias, int64_t bias_row) {
-  __m512 acc[kRows][3];
-  for (auto& row : acc) row[0] = row[1] = row[2] = _mm512_setzero_ps();
-  const __mmask16 m0 = lanes_below(cols), m1 = lanes_below(cols - 16), m2 = lanes_below(cols - 32);
+  __m512 acc[kRows][kRegs];
+  for (auto& row : acc) {
+    for (__m512& v : row) v = _mm512_setzero_ps();
+  }
+  __mmask16 masks[kRegs];
+  for (int v = 0; v < kRegs; ++v) masks[v] = lanes_below(cols - 16 * v);
   // Rows past `rows` (A read in place has none) repeat the last row: computed, never stored.
   const float* a_rows[kRows];
   for (int64_t r = 0; r < kRows; ++r) a_rows[r] = a + std::min(r, rows - 1) * a_row;
   for (int64_t k = 0; k < depth; ++k) {
-    const __m512 b0 = kEdge ? _mm512_maskz_loadu_ps(m0, b) : _mm512_loadu_ps(b);
-    const __m512 b1 = kEdge ? _mm512_maskz_loadu_ps(m1, b + 16) : _mm512_loadu_ps(b + 16);
-    const __m512 b2 = kEdge ? _mm512_maskz_loadu_ps(m2, b + 32) : _mm512_loadu_ps(b + 32);
+    __m512 b_k[kRegs];
+    for (int v = 0; v < kRegs; ++v) {
+      b_k[v] = kEdge ? _mm512_maskz_loadu_ps(masks[v], b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
+    }
     for (int64_t r = 0; r < kRows; ++r) {
       // Folded into the FMAs as an embedded broadcast.
       const __m512 a_r = _mm512_set1_ps(kPackedA ? a[r] : a_rows[r][k * a_col]);
-      acc[r][0] = _mm512_fmadd_ps(a_r, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(a_r, b1, acc[r][1]);
-      acc[r][2] = _mm512_fmadd_ps(a_r, b2, acc[r][2]);
+      for (int v = 0; v < kRegs; ++v) acc[r][v] = _mm512_fmadd_ps(a_r, b_k[v], acc[r][v]);
     }
     if (kPackedA) a += kRows;
     b += b_stride;
   }
   for (int64_t r = 0; r < rows; ++r) {
     float* out = c + r * ldc;
-    for (int64_t v = 0; v < 3; ++v) {
+    for (int64_t v = 0; v < kRegs; ++v) {
       const int64_t lanes = std::clamp<int64_t>(cols - 16 * v, 0, 16);
       if (lanes == 0) break;
       const __mmask16 mask = static_cast<__mmask16>((1u << lanes) - 1);
@@ -182,6 +187,19 @@ void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, c
       _mm512_mask_storeu_ps(out + 16 * v, mask, value);
     }
   }
+}
+
+using MicroKernel = decltype(&micro_kernel<false, false, 3>);
+
+// The micro-kernel for a panel of `cols` columns of C (at most kCols).
+inline MicroKernel pick_kernel(bool edge, bool packed_a, int64_t cols) {
+  const auto for_regs = [&]<int kRegs>() -> MicroKernel {
+    if (edge) return packed_a ? micro_kernel<true, true, kRegs> : micro_kernel<true, false, kRegs>;
+    return packed_a ? micro_kernel<false, true, kRegs> : micro_kernel<false, false, kRegs>;
+  };
+  if (cols <= 16) return for_regs.template operator()<1>();
+  if (cols <= 32) return for_regs.template operator()<2>();
+  return for_regs.template operator()<3>();
 }
 
 // The packing buffers of the calling thread, kept from call to call: megabytes allocated afresh on
@@ -253,9 +271,7 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
                                : b_packed + (j / kCols * depth + s * kDepth) * kCols;
                 const int64_t b_stride = b_in_place ? b.row_stride : kCols;
                 const bool edge = b_in_place && j1 - j < kCols;
-                const auto kernel =
-                    a_in_place ? (edge ? micro_kernel<true, false> : micro_kernel<false, false>)
-                               : (edge ? micro_kernel<true, true> : micro_kernel<false, true>);
+                const auto kernel = pick_kernel(edge, !a_in_place, std::min(kCols, j1 - j));
                 const bool last_slice = k_outer + s * kDepth + slice == K;
                 for (int64_t i = i0; i < i1; i += kRows) {
                   const int64_t row = i_outer + i, k = k_outer + s * kDepth;

@@ -6,6 +6,8 @@
 // last (C = 1). Partial results are combined in a fixed order (Note [Deterministic chunks]).
 
 #include <Eigen/Core>
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -118,12 +120,12 @@ void reduce_arc(ReduceOp op, T* out, const T* in, int64_t A, int64_t R, int64_t 
   const int64_t tasks_per_chunk =
       std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(R * kColumnChunk, 1));
   parallel_for(A * chunks_per_a, tasks_per_chunk, [&](int64_t begin, int64_t end) {
-    std::vector<Acc<T>> acc;
+    std::array<Acc<T>, kColumnChunk> acc;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t a = task / chunks_per_a;
       const int64_t c0 = (task % chunks_per_a) * kColumnChunk;
       const int64_t width = std::min(kColumnChunk, C - c0);
-      acc.assign(static_cast<size_t>(width), reducer.identity());
+      std::fill_n(acc.begin(), width, reducer.identity());
       for (int64_t r = 0; r < R; ++r) {
         const T* row = in + (a * R + r) * C + c0;
         if (op == ReduceOp::Sum) {
@@ -139,8 +141,7 @@ void reduce_arc(ReduceOp op, T* out, const T* in, int64_t A, int64_t R, int64_t 
 
 }  // namespace
 
-void CpuBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in,
-                        const std::vector<int64_t>& dims) {
+void CpuBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in, const Shape& dims) {
   if (reduce_separate_runs(*this, op, out, in, dims)) return;
   const ReductionBlock v = reduction_block(in, dims);
   switch (in.dtype()) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "bg/core/object_pool.h"
 #include "bg/core/tensor_impl.h"
 #include "ops/op_utils.h"
 
@@ -219,9 +220,9 @@ Tensor from_blob(void* data, const Shape& sizes, const Shape& strides, Dtype dty
              "from_blob", "shape ", shape_str(sizes), " with strides ", shape_str(strides),
              " reaches past 2^63 - 1 bytes");
   }
-  auto storage = std::make_shared<Storage>(data, static_cast<size_t>(span) * item, Device::cpu(),
-                                           std::move(deleter));
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, strides, 0, dtype));
+  auto storage = detail::make_pooled<Storage>(data, static_cast<size_t>(span) * item, Device::cpu(),
+                                              std::move(deleter));
+  return Tensor(detail::make_pooled<TensorImpl>(std::move(storage), sizes, strides, 0, dtype));
 }
 
 // ---- Generators ---------------------------------------------------------------------------------

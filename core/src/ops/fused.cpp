@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bg/core/grad_mode.h"
+#include "bg/core/object_pool.h"
 #include "bg/core/ops.h"
 #include "ops/op_utils.h"
 
@@ -18,11 +19,13 @@ struct Written {
   const char* name;
   Tensor tensor;
 };
+// One update's, pooled (Note [Object pool]): an optimizer step makes one per parameter.
+using WrittenList = std::vector<Written, detail::PoolAllocator<Written>>;
 
 // Checks the operands of one update: the parameter (the first tensor written) is a float32 or
 // float64 tensor; the gradient and every state tensor match it; the tensors written may be written
 // without autograd and share memory with no other operand.
-void check_update(const char* op, const Tensor& grad, const std::vector<Written>& written) {
+void check_update(const char* op, const Tensor& grad, const WrittenList& written) {
   const Tensor& param = written.front().tensor;
   detail::check_defined(op, param, "param");
   detail::check_floating(op, param);
@@ -56,7 +59,7 @@ void check_update(const char* op, const Tensor& grad, const std::vector<Written>
 }
 
 // The tensors an update wrote have new values (Note [Version counter]).
-void bump_versions(const std::vector<Written>& written) {
+void bump_versions(const WrittenList& written) {
   for (const Written& w : written) w.tensor.impl()->storage()->bump_version();
 }
 
@@ -134,7 +137,7 @@ void composed_adagrad(Tensor param, const Tensor& grad, Tensor sum, const Adagra
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buffer,
               const SgdHyper& hyper) {
   const bool use_momentum = hyper.momentum != 0.0;
-  std::vector<Written> written = {{"param", param}};
+  WrittenList written = {{"param", param}};
   if (use_momentum) written.push_back({"momentum_buffer", momentum_buffer});
   check_update("sgd_step", grad, written);
   const Tensor buffer = use_momentum ? momentum_buffer : Tensor();
@@ -150,8 +153,7 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
                const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq, const AdamHyper& hyper) {
   check_step_count("adam_step", hyper.step);
-  std::vector<Written> written = {
-      {"param", param}, {"exp_avg", exp_avg}, {"exp_avg_sq", exp_avg_sq}};
+  WrittenList written = {{"param", param}, {"exp_avg", exp_avg}, {"exp_avg_sq", exp_avg_sq}};
   if (hyper.amsgrad) written.push_back({"max_exp_avg_sq", max_exp_avg_sq});
   check_update("adam_step", grad, written);
   const Tensor max_sq = hyper.amsgrad ? max_exp_avg_sq : Tensor();
@@ -168,7 +170,7 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
                   const Tensor& momentum_buffer, const Tensor& grad_avg,
                   const RmspropHyper& hyper) {
   const bool use_momentum = hyper.momentum > 0.0;
-  std::vector<Written> written = {{"param", param}, {"square_avg", square_avg}};
+  WrittenList written = {{"param", param}, {"square_avg", square_avg}};
   if (use_momentum) written.push_back({"momentum_buffer", momentum_buffer});
   if (hyper.centered) written.push_back({"grad_avg", grad_avg});
   check_update("rmsprop_step", grad, written);
@@ -186,7 +188,7 @@ void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_
 void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum,
                   const AdagradHyper& hyper) {
   check_step_count("adagrad_step", hyper.step);
-  const std::vector<Written> written = {{"param", param}, {"sum", sum}};
+  const WrittenList written = {{"param", param}, {"sum", sum}};
   check_update("adagrad_step", grad, written);
   if (OptimizerKernels* kernels = detail::backend_of(param).optimizer_kernels()) {
     kernels->adagrad_update(param, grad, sum, hyper);

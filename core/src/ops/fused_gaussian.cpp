@@ -219,7 +219,7 @@ Tensor gaussian_sample(const Tensor& mu, const Tensor& rho, const Tensor& eps) {
   kernels->gaussian_sample(out, mu, rho, eps);
   const Tensor inputs[] = {mu, rho};
   if (autograd::needs_recording(inputs)) {
-    auto node = std::make_shared<GaussianSampleNode>(mu, rho, eps);
+    auto node = detail::make_pooled<GaussianSampleNode>(mu, rho, eps);
     autograd::NodeBuilder::connect(*node, inputs, out);
     if (const auto kl = pending_kls.take(node->key)) kl->join(node);
   }
@@ -250,7 +250,7 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& rho, const Tensor& prior_mu,
   kernels->gaussian_kl(out, mu, rho, pm, ps);
   const Tensor inputs[] = {mu, rho};
   if (!autograd::needs_recording(inputs)) return out;
-  auto node = std::make_shared<GaussianKLNode>(mu, rho, pm, ps);
+  auto node = detail::make_pooled<GaussianKLNode>(mu, rho, pm, ps);
   autograd::NodeBuilder::connect(*node, inputs, out);
   // Join the sample's node (Note [Joined Gaussian backward]): the one given, or the next draw of
   // the same mu and rho.

@@ -1,5 +1,7 @@
 #include "ops/op_utils.h"
 
+#include "bg/core/object_pool.h"
+
 #include <algorithm>
 #include <limits>
 #include <new>
@@ -17,7 +19,7 @@ Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device devi
   Allocator& allocator = backend(device.type).allocator(device);
   std::shared_ptr<Storage> storage;
   try {
-    storage = std::make_shared<Storage>(nbytes, device, allocator);
+    storage = detail::make_pooled<Storage>(nbytes, device, allocator);
   } catch (const std::bad_alloc&) {
     throw Error(detail::concat(op, ": out of memory: cannot allocate ", nbytes, " bytes on ",
                                device, " for a ", dtype_name(dtype), " tensor of shape ",
@@ -25,12 +27,21 @@ Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device devi
   } catch (const Error& e) {  // a device allocator's own message (CUDA's names the free memory)
     throw Error(detail::concat(op, ": ", e.what()));
   }
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, strides, 0, dtype));
+  return Tensor(detail::make_pooled<TensorImpl>(std::move(storage), sizes, strides, 0, dtype,
+                                                TensorImpl::Checked{numel, true}));
+}
+
+Tensor alias(const Tensor& x) {
+  (void)x.sizes();  // brings a parametrized tensor up to date (Note [Parametrized tensors])
+  const TensorImpl& impl = *x.impl();
+  return Tensor(make_pooled<TensorImpl>(impl.storage(), impl.sizes(), impl.strides(), impl.offset(),
+                                        impl.dtype(),
+                                        TensorImpl::Checked{impl.numel(), impl.is_contiguous()}));
 }
 
 Tensor alias(const Tensor& x, Shape sizes, Shape strides, int64_t offset) {
-  return Tensor(std::make_shared<TensorImpl>(x.impl()->storage(), std::move(sizes),
-                                             std::move(strides), offset, x.dtype()));
+  return Tensor(detail::make_pooled<TensorImpl>(x.impl()->storage(), std::move(sizes),
+                                                std::move(strides), offset, x.dtype()));
 }
 
 Tensor cast(const Tensor& x, Dtype dtype) {
@@ -103,13 +114,13 @@ bool shares_storage(const Tensor& a, const Tensor& b) {
   return a.impl()->storage() == b.impl()->storage();
 }
 
-Tensor unsqueeze_dims(const Tensor& x, const std::vector<int64_t>& dims) {
+Tensor unsqueeze_dims(const Tensor& x, const Shape& dims) {
   Tensor out = x;
   for (int64_t d : dims) out = out.unsqueeze(d);
   return out;
 }
 
-Shape reduced_shape(const Shape& sizes, const std::vector<int64_t>& dims, bool keepdim) {
+Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim) {
   Shape out;
   for (int64_t d = 0; d < static_cast<int64_t>(sizes.size()); ++d) {
     const bool reduced = std::binary_search(dims.begin(), dims.end(), d);

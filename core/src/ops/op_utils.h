@@ -18,6 +18,9 @@ Tensor empty_tensor(const char* op, const Shape& sizes, Dtype dtype, Device devi
 /// A view of x's storage with the given geometry, not recorded by autograd: how kernels get
 /// broadcast operands, and what view ops wrap.
 Tensor alias(const Tensor& x, Shape sizes, Shape strides, int64_t offset);
+/// A new tensor object viewing x's elements with x's own geometry (not checked again), not recorded
+/// by autograd: what autograd saves of a tensor.
+Tensor alias(const Tensor& x);
 
 /// x with `dtype`, copied if needed, not recorded by autograd (kernel operands).
 Tensor cast(const Tensor& x, Dtype dtype);
@@ -53,7 +56,7 @@ void check_floating(const char* op, const Tensor& t);
 bool shares_storage(const Tensor& a, const Tensor& b);
 
 /// Adds size-1 dims back at `dims` (sorted) so a reduced result lines up with its input again.
-Tensor unsqueeze_dims(const Tensor& x, const std::vector<int64_t>& dims);
+Tensor unsqueeze_dims(const Tensor& x, const Shape& dims);
 
 /// The gradient of softmax's input along `dim` for its output y and the gradient g of y:
 /// y (g - sum(g y)). One fused pass when the backend has TransformerKernels, grad mode is off (no
@@ -61,6 +64,6 @@ Tensor unsqueeze_dims(const Tensor& x, const std::vector<int64_t>& dims);
 Tensor softmax_backward(const Tensor& grad, const Tensor& output, int64_t dim);
 
 /// Sizes of `sizes` with `dims` removed (keepdim = false) or set to 1 (keepdim = true).
-Shape reduced_shape(const Shape& sizes, const std::vector<int64_t>& dims, bool keepdim);
+Shape reduced_shape(const Shape& sizes, const Shape& dims, bool keepdim);
 
 }  // namespace bg::detail

@@ -16,8 +16,8 @@ using autograd::Grads;
 namespace {
 
 // The kernel part of a reduction: `x` reduced over `dims` (normalized, sorted) in `dtype`.
-Tensor reduce_kernel(ReduceOp op, const char* name, const Tensor& x,
-                     const std::vector<int64_t>& dims, bool keepdim, Dtype dtype) {
+Tensor reduce_kernel(ReduceOp op, const char* name, const Tensor& x, const Shape& dims,
+                     bool keepdim, Dtype dtype) {
   if (dims.empty()) {  // a 0-dim input: the result is a copy
     Tensor out = detail::empty_tensor(name, x.sizes(), dtype, x.device());
     detail::backend_of(x).copy(out, x);
@@ -33,11 +33,11 @@ Tensor reduce_kernel(ReduceOp op, const char* name, const Tensor& x,
 }
 
 // A gradient of a reduced result, shaped to broadcast against the input again.
-Tensor unreduce(const Tensor& g, const std::vector<int64_t>& dims, bool keepdim) {
+Tensor unreduce(const Tensor& g, const Shape& dims, bool keepdim) {
   return keepdim ? g : detail::unsqueeze_dims(g, dims);
 }
 
-int64_t count_over(const Tensor& x, const std::vector<int64_t>& dims) {
+int64_t count_over(const Tensor& x, const Shape& dims) {
   int64_t n = 1;
   for (int64_t d : dims) n *= x.size(d);
   return n;
@@ -47,7 +47,7 @@ int64_t count_over(const Tensor& x, const std::vector<int64_t>& dims) {
 Tensor extremum(ReduceOp op, const char* name, const char* backward_name, const Tensor& x,
                 const Dims& dims, bool keepdim) {
   detail::check_defined(name, x);
-  const std::vector<int64_t> d = normalize_dims(name, dims, x.dim());
+  const Shape d = normalize_dims(name, dims, x.dim());
   for (int64_t dim : d) {
     BG_CHECK(x.size(dim) > 0, name, "cannot reduce over dim ", dim, " of size 0 of ", describe(x));
   }
@@ -89,7 +89,7 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
 
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   detail::check_defined("sum", x);
-  const std::vector<int64_t> d = normalize_dims("sum", dims, x.dim());
+  const Shape d = normalize_dims("sum", dims, x.dim());
   // Integers and bools are summed as int64, as in PyTorch.
   Tensor out = reduce_kernel(ReduceOp::Sum, "sum", x, d, keepdim,
                              x.is_floating_point() ? x.dtype() : kInt64);
@@ -104,13 +104,13 @@ Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   detail::check_defined("mean", x);
   BG_CHECK(x.is_floating_point(), "mean", "expected a float32 or float64 tensor, got ", describe(x),
            "; convert it with .to(bg::kFloat32)");
-  const std::vector<int64_t> d = normalize_dims("mean", dims, x.dim());
+  const Shape d = normalize_dims("mean", dims, x.dim());
   return sum(x, dims, keepdim) / static_cast<double>(count_over(x, d));
 }
 
 Tensor prod(const Tensor& x, const Dims& dims, bool keepdim) {
   detail::check_defined("prod", x);
-  const std::vector<int64_t> d = normalize_dims("prod", dims, x.dim());
+  const Shape d = normalize_dims("prod", dims, x.dim());
   Tensor out = reduce_kernel(ReduceOp::Prod, "prod", x, d, keepdim,
                              x.is_floating_point() ? x.dtype() : kInt64);
   // d prod / dx_i = product of the others. With no zero that is prod / x_i; a single zero gets
@@ -176,7 +176,7 @@ Tensor variance(const char* name, const Tensor& x, const Dims& dims, int64_t cor
                 bool keepdim) {
   detail::check_defined(name, x);
   detail::check_floating(name, x);
-  const std::vector<int64_t> d = normalize_dims(name, dims, x.dim());
+  const Shape d = normalize_dims(name, dims, x.dim());
   const Tensor centered = x - x.mean(dims, true);
   // PyTorch's divisor: never negative, so a correction past N gives inf (0/0 = NaN for a constant
   // or empty row) rather than a negative variance.
@@ -205,7 +205,7 @@ Tensor std(const Tensor& x, const Dims& dims, int64_t correction, bool keepdim) 
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   detail::check_defined("logsumexp", x);
   detail::check_floating("logsumexp", x);
-  const std::vector<int64_t> d = normalize_dims("logsumexp", dims, x.dim());
+  const Shape d = normalize_dims("logsumexp", dims, x.dim());
   // Subtracting the max keeps exp from overflowing; a max of +-inf is replaced by 0 so that
   // all -inf gives -inf (log 0) instead of NaN. The shift cancels out, so it needs no gradient.
   Tensor shift = x.numel() > 0 ? x.max(dims, true).detach() : zeros({}, x.options());
@@ -221,7 +221,7 @@ Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
   if (std::isinf(p)) return p > 0 ? x.abs().max(dims, keepdim) : x.abs().min(dims, keepdim);
   if (p == 1.0) return x.abs().sum(dims, keepdim);
   if (p == 0.0) return (x != 0).to(x.dtype()).sum(dims, keepdim);
-  const std::vector<int64_t> d = normalize_dims("norm", dims, x.dim());
+  const Shape d = normalize_dims("norm", dims, x.dim());
   Tensor out;
   {
     NoGradGuard no_grad;
@@ -268,7 +268,7 @@ Tensor sum_to(const Tensor& x, const Shape& sizes) {
   BG_CHECK(x.dim() >= static_cast<int64_t>(sizes.size()), "sum_to", "cannot sum ", describe(x),
            " down to the larger shape ", shape_str(sizes));
   const size_t lead = x.sizes().size() - sizes.size();
-  std::vector<int64_t> dims;
+  Shape dims;
   for (size_t i = 0; i < x.sizes().size(); ++i) {
     if (i < lead) {
       dims.push_back(static_cast<int64_t>(i));

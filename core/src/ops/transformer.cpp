@@ -341,7 +341,7 @@ Tensor layer_norm(const Tensor& input, const Tensor& weight, const Tensor& bias,
   }
   const Tensor inputs[] = {input, weight, bias};
   if (autograd::needs_recording(inputs)) {
-    auto node = std::make_shared<LayerNormBackward>(input, weight, mean, rstd, eps);
+    auto node = detail::make_pooled<LayerNormBackward>(input, weight, mean, rstd, eps);
     autograd::NodeBuilder::connect(*node, inputs, out);
   }
   return out;
@@ -363,8 +363,8 @@ Tensor multi_head_attention(const std::vector<Tensor>& projections, int64_t num_
   std::vector<Tensor> inputs = projections;
   inputs.push_back(bias);
   if (autograd::needs_recording(inputs)) {
-    auto node = std::make_shared<MultiHeadAttentionBackward>(projections, bias, h,
-                                                             std::move(values), mask, scale);
+    auto node = detail::make_pooled<MultiHeadAttentionBackward>(projections, bias, h,
+                                                                std::move(values), mask, scale);
     autograd::NodeBuilder::connect(*node, inputs, out);
   }
   return out;

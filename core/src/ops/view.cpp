@@ -141,11 +141,11 @@ Tensor permute(const Tensor& x, const Shape& dims) {
   BG_CHECK(static_cast<int64_t>(dims.size()) == x.dim(), "permute", "got ", dims.size(), " dims ",
            shape_str(dims), " for a tensor of ", x.dim(), " dims");
   Shape sizes(dims.size()), strides(dims.size()), inverse(dims.size());
-  std::vector<bool> seen(dims.size(), false);
+  uint32_t seen = 0;  // bit d: dim d was named (a tensor has at most kMaxDims = 16 dims)
   for (size_t i = 0; i < dims.size(); ++i) {
     const int64_t d = normalize_dim("permute", dims[i], x.dim());
-    BG_CHECK(!seen[d], "permute", "dim ", d, " repeats in ", shape_str(dims));
-    seen[d] = true;
+    BG_CHECK(!(seen >> d & 1), "permute", "dim ", d, " repeats in ", shape_str(dims));
+    seen |= uint32_t{1} << d;
     sizes[i] = x.size(d);
     strides[i] = x.stride(d);
     inverse[d] = static_cast<int64_t>(i);

@@ -216,13 +216,13 @@ struct ReductionBlock {
 /// `in` as a ReductionBlock for a reduction over `dims` (sorted, non-empty): `in` itself when it is
 /// contiguous and the dims are adjacent, else a copy on in's device with the kept dims first and
 /// the reduced dims last (C = 1).
-ReductionBlock reduction_block(const Tensor& in, const std::vector<int64_t>& dims);
+ReductionBlock reduction_block(const Tensor& in, const Shape& dims);
 /// When `dims` form separate runs over a contiguous `in` (a convolution's bias gradient sums dims
 /// 0, 2 and 3), reduces the innermost run into a smaller contiguous tensor, then the other dims of
 /// that, both through `backend.reduce`, and returns true: every step is then a contiguous block,
 /// with no transposing copy. Returns false, doing nothing, in every other case.
 bool reduce_separate_runs(Backend& backend, ReduceOp op, const Tensor& out, const Tensor& in,
-                          const std::vector<int64_t>& dims);
+                          const Shape& dims);
 
 /// The backend of a device type; throws if there is none (CUDA not built, or no GPU present).
 Backend& backend(DeviceType type);

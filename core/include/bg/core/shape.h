@@ -29,13 +29,15 @@ class Dims {
   Dims(int64_t dim) : dims_{dim} {}  // NOLINT: a single dim converts implicitly
   Dims(int dim) : dims_{dim} {}      // NOLINT
   Dims(std::initializer_list<int64_t> dims) : dims_(dims) {}
-  Dims(std::vector<int64_t> dims) : dims_(std::move(dims)) {}  // NOLINT
-  const std::vector<int64_t>& vec() const { return dims_; }
+  Dims(const std::vector<int64_t>& dims) : dims_(dims.begin(), dims.end()) {}  // NOLINT
+  Dims(const Shape& dims) : dims_(dims) {}                                     // NOLINT
+  /// The dims as given (held inline, like a Shape: no memory allocation).
+  const Shape& list() const { return dims_; }
   bool empty() const { return dims_.empty(); }
   size_t size() const { return dims_.size(); }
 
  private:
-  std::vector<int64_t> dims_;
+  Shape dims_;
 };
 
 /// Product of the sizes (1 for a 0-dim shape). Throws naming `op` and the shape when a size is
@@ -54,7 +56,7 @@ int64_t normalize_dim(const char* op, int64_t dim, int64_t ndim);
 
 /// The same for a list of dims; also rejects repeated dims. Returns them sorted ascending. An empty
 /// list means every dim.
-std::vector<int64_t> normalize_dims(const char* op, const Dims& dims, int64_t ndim);
+Shape normalize_dims(const char* op, const Dims& dims, int64_t ndim);
 
 /// The numpy broadcast of two shapes; throws naming `op` and both shapes when incompatible.
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);

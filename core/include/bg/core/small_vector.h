@@ -108,7 +108,7 @@ class SmallVector {
     const size_t at = static_cast<size_t>(position - data_);
     const auto count = static_cast<size_t>(std::distance(first, last));
     SmallVector inserted(first, last);  // the range may point into this vector
-    reserve(std::max(size_ + count, 2 * capacity_));
+    if (size_ + count > capacity_) reserve(std::max(size_ + count, 2 * capacity_));
     std::memmove(data_ + at + count, data_ + at, (size_ - at) * sizeof(T));
     std::memcpy(data_ + at, inserted.data(), count * sizeof(T));
     size_ += count;

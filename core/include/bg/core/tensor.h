@@ -48,22 +48,23 @@ class Tensor {
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
   // ---- Properties -------------------------------------------------------------------------------
-  const Shape& sizes() const;
+  // (Defined inline in tensor_impl.h, which this header includes at its end: every op reads them.)
+  inline const Shape& sizes() const;
   const Shape& shape() const { return sizes(); }
   /// Size of one dim (negative counts from the end).
-  int64_t size(int64_t dim) const;
-  const Shape& strides() const;
-  int64_t stride(int64_t dim) const;
-  int64_t dim() const;
-  int64_t numel() const;
-  Dtype dtype() const;
-  Device device() const;
-  TensorOptions options() const;
-  bool is_contiguous() const;
+  inline int64_t size(int64_t dim) const;
+  inline const Shape& strides() const;
+  inline int64_t stride(int64_t dim) const;
+  inline int64_t dim() const;
+  inline int64_t numel() const;
+  inline Dtype dtype() const;
+  inline Device device() const;
+  TensorOptions options() const { return TensorOptions(dtype()).device(device()); }
+  inline bool is_contiguous() const;
   bool is_floating_point() const { return is_floating(dtype()); }
-  int64_t storage_offset() const;
+  inline int64_t storage_offset() const;
   /// The storage's version counter (see Note [Version counter]).
-  uint32_t version() const;
+  inline uint32_t version() const;
 
   /// The value of a one-element tensor as T (copied to the host if needed).
   template <typename T>
@@ -233,6 +234,10 @@ class Tensor {
   Tensor& normal_(double mean = 0.0, double std = 1.0, Generator* generator = nullptr);
 
  private:
+  // The impl, after its source (if any) brought its value up to date (Note [Parametrized tensors]
+  // in tensor.cpp); throws for an undefined tensor.
+  inline const TensorImpl& current() const;
+
   std::shared_ptr<TensorImpl> impl_;
 };
 
@@ -245,3 +250,6 @@ std::string describe(const Tensor& t);
 }  // namespace bg
 
 BG_API_END
+
+// The inline accessors above read the TensorImpl, defined there.
+#include "bg/core/tensor_impl.h"

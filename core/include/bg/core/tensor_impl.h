@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bg/core/api.h"
+#include "bg/core/object_pool.h"
 #include "bg/core/storage.h"
 #include "bg/core/tensor.h"
 
@@ -29,6 +30,12 @@ struct AutogradMeta {
   /// Hooks of a leaf that run after its `.grad` was updated
   /// (autograd::register_post_accumulate_grad_hook).
   std::vector<std::function<void(const Tensor&)>> post_accumulate_grad_hooks;
+
+  // Every output of a recorded op gets one: pooled (Note [Object pool]).
+  static void* operator new(size_t nbytes) { return detail::pool_allocate(nbytes); }
+  static void operator delete(void* ptr, size_t nbytes) noexcept {
+    detail::pool_deallocate(ptr, nbytes);
+  }
 };
 
 /// Computes a tensor's value on demand (Note [Parametrized tensors] in tensor.cpp): a tensor bound
@@ -45,8 +52,19 @@ inline constexpr int64_t kMaxDims = 16;
 
 class TensorImpl {
  public:
+  /// A tensor with any geometry over `storage`: checked to stay inside it.
   TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
              Dtype dtype);
+
+  /// What the maker of a tensor knows of a geometry it already checked: a new tensor's contiguous
+  /// one over the storage made for it (detail::empty_tensor), or another tensor's (detail::alias).
+  struct Checked {
+    int64_t numel;
+    bool contiguous;
+  };
+  /// A tensor with a geometry known to be valid over `storage`: only its number of dims is checked.
+  TensorImpl(std::shared_ptr<Storage> storage, Shape sizes, Shape strides, int64_t offset,
+             Dtype dtype, Checked geometry);
 
   const std::shared_ptr<Storage>& storage() const { return storage_; }
   const Shape& sizes() const { return sizes_; }
@@ -112,6 +130,45 @@ class TensorImpl {
   std::shared_ptr<ValueSource> source_;
   std::unique_ptr<AutogradMeta> autograd_;
 };
+
+namespace detail {
+/// Throws the error for reading an undefined (default-constructed) tensor.
+[[noreturn]] void throw_undefined_tensor();
+/// Throws the error of `op` (size or stride) for a dim outside a tensor of `ndim` dims.
+[[noreturn]] void throw_dim_out_of_range(const char* op, int64_t dim, int64_t ndim);
+}  // namespace detail
+
+inline const TensorImpl& Tensor::current() const {
+  if (impl_ == nullptr) [[unlikely]]
+    detail::throw_undefined_tensor();
+  if (impl_->source()) [[unlikely]]
+    impl_->update_from_source();
+  return *impl_;
+}
+
+inline const Shape& Tensor::sizes() const { return current().sizes(); }
+inline const Shape& Tensor::strides() const { return current().strides(); }
+inline int64_t Tensor::dim() const { return static_cast<int64_t>(sizes().size()); }
+inline int64_t Tensor::size(int64_t d) const {
+  const Shape& s = sizes();
+  const auto n = static_cast<int64_t>(s.size());
+  if (d < -n || d >= n) [[unlikely]]
+    detail::throw_dim_out_of_range("size", d, n);
+  return s[static_cast<size_t>(d < 0 ? d + n : d)];
+}
+inline int64_t Tensor::stride(int64_t d) const {
+  const Shape& s = strides();
+  const auto n = static_cast<int64_t>(s.size());
+  if (d < -n || d >= n) [[unlikely]]
+    detail::throw_dim_out_of_range("stride", d, n);
+  return s[static_cast<size_t>(d < 0 ? d + n : d)];
+}
+inline int64_t Tensor::numel() const { return current().numel(); }
+inline Dtype Tensor::dtype() const { return current().dtype(); }
+inline Device Tensor::device() const { return current().device(); }
+inline bool Tensor::is_contiguous() const { return current().is_contiguous(); }
+inline int64_t Tensor::storage_offset() const { return current().offset(); }
+inline uint32_t Tensor::version() const { return current().storage()->version(); }
 
 }  // namespace bg
 

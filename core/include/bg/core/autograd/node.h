@@ -23,19 +23,26 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bg/core/api.h"
 #include "bg/core/grad_mode.h"
+#include "bg/core/object_pool.h"
 #include "bg/core/tensor.h"
 
 BG_API_BEGIN
 
 namespace bg::autograd {
 
-/// Gradients for a node's inputs, in input order; undefined for inputs that need none.
-using Grads = std::vector<Tensor>;
+/// Gradients for a node's inputs, in input order; undefined for inputs that need none. A vector
+/// (pooled: Note [Object pool]); a formula may also return a std::vector<Tensor>.
+using Grads = std::vector<Tensor, detail::PoolAllocator<Tensor>>;
 using Hook = std::function<Tensor(const Tensor&)>;
+
+class Node;
+/// A node's edges to the nodes of its inputs, in input order (pooled: Note [Object pool]).
+using Edges = std::vector<std::shared_ptr<Node>, detail::PoolAllocator<std::shared_ptr<Node>>>;
 
 class Node : public std::enable_shared_from_this<Node> {
  public:
@@ -60,7 +67,7 @@ class Node : public std::enable_shared_from_this<Node> {
   virtual bool runs_without_gradient() const { return false; }
 
   /// One edge per input: the node of that input, or null when the input needs no gradient.
-  const std::vector<std::shared_ptr<Node>>& next() const { return next_; }
+  const Edges& next() const { return next_; }
 
   /// Shape and dtype of the tensor this node produced: incoming gradients are checked against them.
   const Shape& output_shape() const { return output_shape_; }
@@ -82,7 +89,7 @@ class Node : public std::enable_shared_from_this<Node> {
 
  protected:
   friend class NodeBuilder;
-  std::vector<std::shared_ptr<Node>> next_;
+  Edges next_;
   Shape output_shape_;
   Dtype output_dtype_ = kFloat32;
   std::vector<Hook> pre_hooks_;
@@ -125,10 +132,10 @@ class SavedTensor {
 /// What a backward formula can read.
 class Context {
  public:
-  Context(const Node& node, const std::vector<SavedTensor>& saved, const SavedTensor* output)
+  Context(const Node& node, std::span<const SavedTensor> saved, const SavedTensor* output)
       : node_(node), saved_(saved), output_(output) {}
   /// The i-th tensor passed as `saved` to record().
-  Tensor saved(size_t i) const { return saved_.at(i).unpack(node_); }
+  Tensor saved(size_t i) const;
   /// The op's output (record() with save_output = true).
   Tensor output() const { return output_->unpack(node_); }
   /// Whether input `i` needs a gradient (formulas may skip the others).
@@ -136,7 +143,7 @@ class Context {
 
  private:
   const Node& node_;
-  const std::vector<SavedTensor>& saved_;
+  std::span<const SavedTensor> saved_;
   const SavedTensor* output_;
 };
 
@@ -156,14 +163,19 @@ class FunctionNode final : public Node {
   FunctionNode(const char* name, Formula formula) : Node(name), formula_(std::move(formula)) {}
 
   Grads apply(Tensor&& grad_output) override {
-    return formula_(Context(*this, saved_, save_output_ ? &output_ : nullptr), grad_output);
+    auto grads = formula_(Context(*this, saved_, save_output_ ? &output_ : nullptr), grad_output);
+    if constexpr (std::is_same_v<decltype(grads), Grads>) {
+      return grads;
+    } else {
+      return Grads(std::make_move_iterator(grads.begin()), std::make_move_iterator(grads.end()));
+    }
   }
   void release_saved() override {
     for (SavedTensor& s : saved_) s.release();
     output_.release();
   }
 
-  std::vector<SavedTensor> saved_;
+  std::vector<SavedTensor, detail::PoolAllocator<SavedTensor>> saved_;
   SavedTensor output_;
   bool save_output_ = false;
 
@@ -179,7 +191,7 @@ template <typename Formula>
 void record(const Tensor& out, const char* name, std::span<const Tensor> inputs,
             std::initializer_list<Tensor> saved, bool save_output, Formula formula) {
   if (!needs_recording(inputs) || !is_floating(out.dtype())) return;
-  auto node = std::make_shared<FunctionNode<Formula>>(name, std::move(formula));
+  auto node = detail::make_pooled<FunctionNode<Formula>>(name, std::move(formula));
   node->saved_.reserve(saved.size());
   for (const Tensor& t : saved) node->saved_.emplace_back(t, false);
   NodeBuilder::connect(*node, inputs, out);
