@@ -61,12 +61,23 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   const T* rows = b;
   int64_t ldb = b_row;
   if (b_col != 1 || N % W != 0) {
+    // Each element written once (the copy is a fair share of a [64, 20] x [20, 20] product): the
+    // padding zeroed row by row, B read along its contiguous dim (down the columns of a
+    // transposed weight).
     thread_local std::vector<T> copy;
-    copy.assign(static_cast<size_t>(K * padded), T(0));
-    for (int64_t k = 0; k < K; ++k) {
-      for (int64_t j = 0; j < N; ++j) copy[k * padded + j] = b[k * b_row + j * b_col];
+    if (copy.size() < static_cast<size_t>(K * padded)) copy.resize(static_cast<size_t>(K * padded));
+    T* out = copy.data();
+    for (int64_t k = 0; k < K; ++k) std::fill(out + k * padded + N, out + (k + 1) * padded, T(0));
+    if (b_row == 1) {
+      for (int64_t j = 0; j < N; ++j) {
+        for (int64_t k = 0; k < K; ++k) out[k * padded + j] = b[k + j * b_col];
+      }
+    } else {
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t j = 0; j < N; ++j) out[k * padded + j] = b[k * b_row + j * b_col];
+      }
     }
-    rows = copy.data();
+    rows = out;
     ldb = padded;
   }
 
@@ -100,10 +111,22 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
       }
     }
   };
+  // Blocks of kRows rows, then the 0 to 7 rows left over as blocks of 4, 2 and 1: one row at a
+  // time would be a single FMA chain per register, waiting on the FMA latency at every step (a
+  // weight gradient [20, 64] x [64, 20] has 4 rows left over). Each element is summed the same way
+  // whatever its block.
   const auto column_blocks = [&]<int64_t C>(int64_t j0) {
     int64_t i0 = 0;
     for (; i0 + kRows <= M; i0 += kRows) block.template operator()<kRows, C>(i0, j0);
-    for (; i0 < M; ++i0) block.template operator()<1, C>(i0, j0);
+    if (i0 + 4 <= M) {
+      block.template operator()<4, C>(i0, j0);
+      i0 += 4;
+    }
+    if (i0 + 2 <= M) {
+      block.template operator()<2, C>(i0, j0);
+      i0 += 2;
+    }
+    if (i0 < M) block.template operator()<1, C>(i0, j0);
   };
   int64_t j0 = 0;
   for (; j0 + 2 * W <= padded; j0 += 2 * W) column_blocks.template operator()<2>(j0);
