@@ -23,35 +23,56 @@ namespace bg::cpu::BG_CPU_ISA {
 template <typename T>
 inline constexpr int64_t kSimdWidth = 64 / sizeof(T);
 
-// out[0, n) = the first n < kSimdWidth<T> values of v, plus add[0, n) when add is not null. A
-// masked store where the instruction set has one: Eigen's head(n) of a register is a copy through
-// memory (rep movs) that cost more than the products of a 20-column output.
+// x < 0 ? 0 : x in every lane of v: the unary kernel's ReLU, bit for bit (NaN and -0 stay). On
+// AVX-512 one max(0, x), which returns its second operand x when either is NaN.
 template <typename T, typename Vec>
-void store_head(T* out, const Vec& v, int64_t n, const T* add) {
+void relu_lanes(Vec& v) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    _mm512_storeu_ps(v.data(), _mm512_max_ps(_mm512_setzero_ps(), _mm512_loadu_ps(v.data())));
+  } else {
+    _mm512_storeu_pd(v.data(), _mm512_max_pd(_mm512_setzero_pd(), _mm512_loadu_pd(v.data())));
+  }
+#else
+  for (int64_t l = 0; l < v.size(); ++l) v[l] = v[l] < T(0) ? T(0) : v[l];
+#endif
+}
+
+// out[0, n) = the first n < kSimdWidth<T> values of v, plus add[0, n) when add is not null, then
+// ReLU when `relu`. A masked store where the instruction set has one: Eigen's head(n) of a
+// register is a copy through memory (rep movs) that cost more than the products of a 20-column
+// output.
+template <typename T, typename Vec>
+void store_head(T* out, const Vec& v, int64_t n, const T* add, bool relu) {
 #if defined(__AVX512F__)
   const auto mask = static_cast<uint16_t>((1u << n) - 1);
   if constexpr (std::is_same_v<T, float>) {
     __m512 x = _mm512_loadu_ps(v.data());
     if (add != nullptr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, add));
+    if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);
     _mm512_mask_storeu_ps(out, mask, x);
   } else {
     __m512d x = _mm512_loadu_pd(v.data());
     if (add != nullptr)
       x = _mm512_add_pd(x, _mm512_maskz_loadu_pd(static_cast<__mmask8>(mask), add));
+    if (relu) x = _mm512_max_pd(_mm512_setzero_pd(), x);
     _mm512_mask_storeu_pd(out, static_cast<__mmask8>(mask), x);
   }
 #else
-  for (int64_t l = 0; l < n; ++l) out[l] = add != nullptr ? v[l] + add[l] : v[l];
+  for (int64_t l = 0; l < n; ++l) {
+    const T x = add != nullptr ? v[l] + add[l] : v[l];
+    out[l] = relu && x < T(0) ? T(0) : x;
+  }
 #endif
 }
 
 // C[M, N] (row stride ldc) = A[M, K] (element strides a_row, a_col) x B[K, N] (b_row, b_col), plus
 // a bias when `bias` is not null: row i of C gets the N values at bias + i * bias_row added to its
-// finished sums (the epilogue of addmm and linear: no second pass over C).
+// finished sums, then ReLU when `relu` (the epilogue of addmm and linear: no second pass over C).
 template <typename T>
 void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int64_t a_col,
                 const T* b, int64_t b_row, int64_t b_col, T* c, int64_t ldc, const T* bias,
-                int64_t bias_row) {
+                int64_t bias_row, bool relu) {
   constexpr int64_t W = kSimdWidth<T>;
   constexpr int64_t kRows = 8;  // 8 independent FMA chains hide the FMA latency
   const int64_t padded = (N + W - 1) / W * W;
@@ -103,10 +124,11 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
         T* out = c + (i0 + r) * ldc + j;
         const T* add = bias != nullptr ? bias + (i0 + r) * bias_row + j : nullptr;
         if (width < W) {
-          store_head(out, acc[r][v], width, add);
+          store_head(out, acc[r][v], width, add, relu);
           continue;
         }
         if (add != nullptr) acc[r][v] += Eigen::Map<const Vec>(add);
+        if (relu) relu_lanes<T>(acc[r][v]);
         Eigen::Map<Vec>{out} = acc[r][v];
       }
     }
