@@ -27,6 +27,8 @@ std::vector<Product> products(Dtype dtype) {
   return {
       {"small", draw({6, 5}), draw({7, 5}).t()},
       {"small, a transposed", draw({5, 6}).t(), draw({5, 7})},
+      // B row-major with a partial register (20 columns): read in place, its tail by masked loads.
+      {"small, b row-major", draw({13, 64}), draw({64, 20})},
       // Tall and narrow (a small MLP's hidden layer on a large batch): row chunks of 512, a last
       // chunk of 6 rows, 20 columns in one full and one partial register.
       {"tall, 20 columns", draw({1030, 20}), draw({20, 20}).t()},
