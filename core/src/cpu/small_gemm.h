@@ -113,9 +113,15 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
     // Each element written once (the copy is a fair share of a [64, 20] x [20, 20] product): the
     // padding zeroed row by row, B read along its contiguous dim (down the columns of a
     // transposed weight).
+    // Rows start on 64-byte boundaries, so that no load of a register spans two cache lines
+    // (malloc aligns to 16 bytes: the vector holds W more elements and the copy starts at the
+    // first boundary in it).
     thread_local std::vector<T> copy;
-    if (copy.size() < static_cast<size_t>(K * padded)) copy.resize(static_cast<size_t>(K * padded));
-    T* out = copy.data();
+    if (copy.size() < static_cast<size_t>(K * padded + W)) {
+      copy.resize(static_cast<size_t>(K * padded + W));
+    }
+    const auto address = reinterpret_cast<std::uintptr_t>(copy.data());
+    T* out = copy.data() + ((64 - address % 64) % 64) / sizeof(T);
     for (int64_t k = 0; k < K; ++k) std::fill(out + k * padded + N, out + (k + 1) * padded, T(0));
     if (b_row == 1) {
       for (int64_t j = 0; j < N; ++j) {
@@ -143,8 +149,13 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
       Vec b_k[C];
       for (int64_t v = 0; v < C; ++v) {
         const T* b_kv = rows + k * ldb + j0 + v * W;
-        b_k[v] =
-            kTail && v == C - 1 ? load_head<T, Vec>(b_kv, tail) : Vec(Eigen::Map<const Vec>(b_kv));
+        if constexpr (kTail) {
+          if (v == C - 1) {
+            b_k[v] = load_head<T, Vec>(b_kv, tail);
+            continue;
+          }
+        }
+        b_k[v] = Eigen::Map<const Vec>(b_kv);
       }
       for (int64_t r = 0; r < R; ++r) {
         const T a_rk = a[(i0 + r) * a_row + k * a_col];
