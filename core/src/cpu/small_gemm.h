@@ -67,7 +67,8 @@ void store_head(T* out, const Vec& v, int64_t n, const T* add, bool relu) {
 }
 
 // The first n < kSimdWidth<T> values at p in a register, 0 past them, read without touching memory
-// past p + n (a masked load: the last row of B may end there). AVX-512 only.
+// past p + n (a masked load: the last row of B may end there). small_gemm calls it on AVX-512
+// only; the loop is its meaning for the other instruction sets.
 template <typename T, typename Vec>
 Vec load_head(const T* p, int64_t n) {
   Vec v;
@@ -112,10 +113,9 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   if (!in_place) {
     // Each element written once (the copy is a fair share of a [64, 20] x [20, 20] product): the
     // padding zeroed row by row, B read along its contiguous dim (down the columns of a
-    // transposed weight).
-    // Rows start on 64-byte boundaries, so that no load of a register spans two cache lines
-    // (malloc aligns to 16 bytes: the vector holds W more elements and the copy starts at the
-    // first boundary in it).
+    // transposed weight). Rows start on 64-byte boundaries, so that no load of a register spans
+    // two cache lines (malloc aligns to 16 bytes: the vector holds W more elements and the copy
+    // starts at the first boundary in it).
     thread_local std::vector<T> copy;
     if (copy.size() < static_cast<size_t>(K * padded + W)) {
       copy.resize(static_cast<size_t>(K * padded + W));
