@@ -6,7 +6,8 @@
 // row-major C. An operand whose columns are contiguous instead of its rows (a transposed view, as
 // the backward pass's a.t() @ grad) is passed with cuBLAS's transpose flag, without a copy; only
 // operands with no unit stride are copied first. A bias (addmm, linear) is added to the finished
-// product by the elementwise kernel, as the CPU's epilogue adds it: the same sums, then the bias.
+// product by the elementwise kernel, as the CPU's epilogue adds it, and the activation applied
+// after it by the unary kernel: the same sums, then the bias, then the ReLU.
 
 #include <climits>
 
@@ -47,10 +48,12 @@ int as_int(int64_t v) {
 
 }  // namespace
 
-void CudaBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& bias) {
-  if (bias.defined()) {
-    matmul(out, a, b, Tensor());
-    binary(BinaryOp::Add, out, out, bias);
+void CudaBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& bias,
+                         MatmulActivation activation) {
+  if (bias.defined() || activation != MatmulActivation::None) {
+    matmul(out, a, b, Tensor(), MatmulActivation::None);
+    if (bias.defined()) binary(BinaryOp::Add, out, out, bias);
+    if (activation == MatmulActivation::Relu) unary(UnaryOp::Relu, out, out, {});
     return;
   }
   use_device(out.device(), "matmul");

@@ -37,25 +37,45 @@ Tensor affine(Tensor x, const Tensor& weight, const Tensor& bias) {
 
 // ---- Linear -------------------------------------------------------------------------------------
 
-Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+namespace {
+
+// linear (op "linear") or linear_relu (op "linear_relu", `relu`): with a bias, one GEMM with the
+// bias (and the ReLU) in its epilogue, the input's leading dims folded into its rows.
+Tensor linear_with_epilogue(const char* op, const Tensor& input, const Tensor& weight,
+                            const Tensor& bias, bool relu) {
   // The weight's shape is read without computing it: a parametrized weight may ask to be
   // evaluated in its own way (linear_with_operand_forms).
   const Shape weight_sizes = weight.defined() ? weight.impl()->sizes() : Shape{};
-  BG_CHECK(input.defined() && weight_sizes.size() == 2, "linear",
-           "expected a 2-d weight [out, in], got ", describe(weight));
-  BG_CHECK(input.dim() >= 1 && input.size(-1) == weight_sizes[1], "linear", "the input ",
-           describe(input), " does not end in the weight's in_features ", weight_sizes[1],
-           " (weight ", describe(weight), ")");
-  if (Tensor out = detail::linear_with_operand_forms(input, weight, bias); out.defined()) {
+  BG_CHECK(input.defined() && weight_sizes.size() == 2, op, "expected a 2-d weight [out, in], got ",
+           describe(weight));
+  BG_CHECK(input.dim() >= 1 && input.size(-1) == weight_sizes[1], op, "the input ", describe(input),
+           " does not end in the weight's in_features ", weight_sizes[1], " (weight ",
+           describe(weight), ")");
+  if (Tensor out = detail::linear_with_operand_forms(input, weight, bias, relu); out.defined()) {
     return out;
   }
-  if (!bias.defined()) return input.matmul(weight.t());
-  // One GEMM with the bias in its epilogue (addmm), the input's leading dims folded into its rows.
-  if (input.dim() == 2) return addmm(bias, input, weight.t());
+  if (!bias.defined()) {
+    const Tensor out = input.matmul(weight.t());
+    return relu ? out.relu() : out;
+  }
+  const auto affine = [relu](const Tensor& b, const Tensor& x, const Tensor& w) {
+    return relu ? addmm_relu(b, x, w) : addmm(b, x, w);
+  };
+  if (input.dim() == 2) return affine(bias, input, weight.t());
   Shape out_sizes(input.sizes().begin(), input.sizes().end() - 1);
   const int64_t rows = numel_of(out_sizes);
   out_sizes.push_back(weight_sizes[0]);
-  return addmm(bias, input.reshape({rows, weight_sizes[1]}), weight.t()).reshape(out_sizes);
+  return affine(bias, input.reshape({rows, weight_sizes[1]}), weight.t()).reshape(out_sizes);
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  return linear_with_epilogue("linear", input, weight, bias, false);
+}
+
+Tensor linear_relu(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+  return linear_with_epilogue("linear_relu", input, weight, bias, true);
 }
 
 Tensor bilinear(const Tensor& input1, const Tensor& input2, const Tensor& weight,

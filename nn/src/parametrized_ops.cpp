@@ -43,9 +43,9 @@ struct WeightedOp {
   // batch along dim 0 (block s for draw s).
   std::function<Tensor(const Tensor& input, const Tensor& weights)> apply_samples;
   // apply_samples with the bias added in the same kernel (linear: the GEMM's epilogue), the bias
-  // [S, C] (draw s in block s) or [C] (the same for every draw); null where the op has no such
-  // kernel and its bias is added apart.
-  std::function<Tensor(const Tensor& input, const Tensor& weights, const Tensor& bias)>
+  // [S, C] (draw s in block s) or [C] (the same for every draw), and the ReLU applied there too
+  // when `relu`; null where the op has no such kernel and its bias is added apart.
+  std::function<Tensor(const Tensor& input, const Tensor& weights, const Tensor& bias, bool relu)>
       apply_samples_with_bias;
   // The shape of one value per example and channel, broadcasting against `t` (the input or the
   // output): linear takes every row as an example and the last dim as channels ([..., C]);
@@ -84,14 +84,9 @@ int64_t sample_count(const Operand& weight, const Operand& bias, const Tensor& i
   return samples;
 }
 
-Tensor evaluate(const WeightedOp& op, const Tensor& input, const Operand& weight,
-                const Operand& bias) {
-  sample_count(weight, bias, input);
-  if (weight.kind() == Kind::Samples && op.apply_samples_with_bias && bias.tensor.defined() &&
-      (bias.kind() == Kind::Samples || bias.kind() == Kind::Value)) {
-    return op.apply_samples_with_bias(
-        input, weight.form.samples, bias.kind() == Kind::Samples ? bias.form.samples : bias.tensor);
-  }
+// op(input, weight) + bias with their forms, the bias added apart.
+Tensor evaluate_unfused(const WeightedOp& op, const Tensor& input, const Operand& weight,
+                        const Operand& bias) {
   Tensor out, output_signs;
   switch (weight.kind()) {
     case Kind::Value:
@@ -139,9 +134,25 @@ Tensor evaluate(const WeightedOp& op, const Tensor& input, const Operand& weight
   return out;
 }
 
+// op(input, weight) + bias with their forms, then its ReLU when `relu`: in one kernel where the op
+// has one for these forms.
+Tensor evaluate(const WeightedOp& op, const Tensor& input, const Operand& weight,
+                const Operand& bias, bool relu) {
+  sample_count(weight, bias, input);
+  if (weight.kind() == Kind::Samples && op.apply_samples_with_bias && bias.tensor.defined() &&
+      (bias.kind() == Kind::Samples || bias.kind() == Kind::Value)) {
+    return op.apply_samples_with_bias(
+        input, weight.form.samples, bias.kind() == Kind::Samples ? bias.form.samples : bias.tensor,
+        relu);
+  }
+  const Tensor out = evaluate_unfused(op, input, weight, bias);
+  return relu ? out.relu() : out;
+}
+
 }  // namespace
 
-Tensor linear_with_operand_forms(const Tensor& input, const Tensor& weight, const Tensor& bias) {
+Tensor linear_with_operand_forms(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                 bool relu) {
   const Operand w = operand_of(weight), b = operand_of(bias);
   if (w.kind() == Kind::Value && b.kind() == Kind::Value) return {};
   // [S * B, ..., in] as [S, B ..., in]: one batched product with the S draws.
@@ -158,14 +169,16 @@ Tensor linear_with_operand_forms(const Tensor& input, const Tensor& weight, cons
       [=](const Tensor& x, const Tensor& weights) {
         return unfold(samples_as_batch(x, weights).matmul(weights.transpose(1, 2)), x);
       },
-      [=](const Tensor& x, const Tensor& weights, const Tensor& bias) {
+      [=](const Tensor& x, const Tensor& weights, const Tensor& bias, bool relu) {
         const Tensor addend = bias.dim() == 2 ? bias.unsqueeze(1) : bias;  // [S, 1, C] or [C]
-        return unfold(baddbmm(addend, samples_as_batch(x, weights), weights.transpose(1, 2)), x);
+        const Tensor batch = samples_as_batch(x, weights), transposed = weights.transpose(1, 2);
+        return unfold(
+            relu ? baddbmm_relu(addend, batch, transposed) : baddbmm(addend, batch, transposed), x);
       },
       [](const Tensor& t) { return t.sizes(); },
       [](int64_t channels, int64_t) { return Shape{channels}; },
   };
-  return evaluate(op, input, w, b);
+  return evaluate(op, input, w, b, relu);
 }
 
 Tensor convolution_with_operand_forms(const Convolution& convolution, const Tensor& input,
@@ -214,7 +227,7 @@ Tensor convolution_with_operand_forms(const Convolution& convolution, const Tens
         return sizes;
       },
   };
-  return evaluate(op, input, w, b);
+  return evaluate(op, input, w, b, false);
 }
 
 }  // namespace bg::nn::detail

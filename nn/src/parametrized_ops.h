@@ -11,8 +11,10 @@
 
 namespace bg::nn::detail {
 
-/// input W^T + b with the operand forms of `weight` and `bias`, or undefined.
-Tensor linear_with_operand_forms(const Tensor& input, const Tensor& weight, const Tensor& bias);
+/// input W^T + b with the operand forms of `weight` and `bias`, or undefined; its ReLU when
+/// `relu` (in the GEMM's epilogue where the forms allow: S draws of the weight, with a bias).
+Tensor linear_with_operand_forms(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                                 bool relu);
 
 /// A convolution without its bias, as a function of (input, weight, groups factor): conv1d, conv2d
 /// or conv_transpose2d with its geometry (stride, padding, ...) bound, its groups multiplied by the

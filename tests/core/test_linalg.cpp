@@ -172,6 +172,25 @@ TEST_CASE("matmul of an empty batch or an empty row count gives an empty result"
   CHECK(matmul(zeros({2, 0, 3}), zeros({2, 3, 4})).sizes() == Shape{2, 0, 4});
 }
 
+TEST_CASE("each row of a small product has the same bits whatever block of rows computes it") {
+  // The small-matrix kernel computes rows in blocks of 8, then 4, 2 and 1: 15 rows are one block
+  // of each size. Each row must equal the product of that row alone (a block of 1).
+  for (Dtype dtype : {kFloat32, kFloat64}) {
+    Generator generator(29);
+    const Tensor a = randn({15, 64}, dtype, &generator);
+    // B transposed (copied into a padded buffer) and row-major (read in place).
+    for (const Tensor& b :
+         {randn({20, 64}, dtype, &generator).t(), randn({64, 20}, dtype, &generator)}) {
+      const Tensor product = mm(a, b);
+      check_product(product, a, b);
+      for (int64_t i = 0; i < 15; ++i) {
+        INFO("row ", i, " in ", dtype_name(dtype));
+        CHECK(equal(product.narrow(0, i, 1), mm(a.narrow(0, i, 1), b)));
+      }
+    }
+  }
+}
+
 TEST_CASE("a large float32 product (the tiled parallel path) is within rounding of double") {
   Generator generator(23);
   // 300 x 270 outputs make several row and column tiles; K = 257 is not a multiple of any vector

@@ -12,10 +12,11 @@
 // with a long inner dimension, a small output and both operands contiguous along the inner
 // dimension (weight gradients) to dot_gemm.h.
 //
-// A bias (addmm, linear) is added in the epilogue: by small_gemm and the packed GEMM as each
-// register tile is stored, and after each tile of Eigen's GEMM or dot_gemm while it is in cache;
-// never as a second pass over the whole output. It is added to the finished sums, so the result
-// equals the product's plus the bias, bit for bit.
+// A bias (addmm, linear) is added in the epilogue, and a ReLU applied after it (a Linear layer
+// followed by a ReLU): by small_gemm and the packed GEMM as each register tile is stored, and
+// after each tile of Eigen's GEMM or dot_gemm while it is in cache; never as a second pass over
+// the whole output. Both act on the finished sums, so the result equals relu(product + bias)
+// computed op by op, bit for bit.
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -70,23 +71,33 @@ constexpr int64_t kNarrowCols = 48;
 constexpr int64_t kNarrowDepth = 256;
 constexpr int64_t kSmallChunkRows = 512;
 
-// The bias of the epilogue: output row i of batch b gets the values at data + b * batch + i * row
-// (unit column stride) added; data is null when there is none.
+// The epilogue: output row i of batch b gets the values at bias + b * batch + i * row (unit column
+// stride) added, bias being null when there is none, then ReLU when `relu`.
 template <typename T>
-struct Bias {
-  const T* data = nullptr;
+struct Epilogue {
+  const T* bias = nullptr;
   int64_t batch = 0, row = 0;
-  const T* of(int64_t b, int64_t i) const { return data + b * batch + i * row; }
+  bool relu = false;
+  bool any() const { return bias != nullptr || relu; }
+  const T* bias_of(int64_t b, int64_t i) const {
+    return bias != nullptr ? bias + b * batch + i * row : nullptr;
+  }
 };
 
-// C[rows, cols] (row stride ldc) += bias rows: the epilogue of the kernels that do not add it in
-// their registers, run on each tile they finish.
+// The epilogue on C[rows, cols] (row stride ldc), whose bias rows start at `bias` (or null): what
+// the kernels that do not apply it in their registers run on each tile they finish.
 template <typename T>
-void add_bias(T* c, int64_t ldc, int64_t rows, int64_t cols, const T* bias, int64_t bias_row) {
+void finish_tile(T* c, int64_t ldc, int64_t rows, int64_t cols, const T* bias, int64_t bias_row,
+                 bool relu) {
   for (int64_t i = 0; i < rows; ++i) {
     T* out = c + i * ldc;
-    const T* add = bias + i * bias_row;
-    for (int64_t j = 0; j < cols; ++j) out[j] += add[j];
+    if (bias != nullptr) {
+      const T* add = bias + i * bias_row;
+      for (int64_t j = 0; j < cols; ++j) out[j] += add[j];
+    }
+    if (relu) {
+      for (int64_t j = 0; j < cols; ++j) out[j] = out[j] < T(0) ? T(0) : out[j];
+    }
   }
 }
 
@@ -97,7 +108,7 @@ struct Problem {
 };
 
 template <typename T, int OrderA, int OrderB>
-void gemm(const Problem& p, T* out, const T* a, const T* b, const Bias<T>& bias) {
+void gemm(const Problem& p, T* out, const T* a, const T* b, const Epilogue<T>& epilogue) {
   auto tile = [&](int64_t batch, int64_t r0, int64_t rows, int64_t c0, int64_t cols) {
     const ConstMatMap<T, OrderA> A(a + batch * p.a_batch, p.M, p.K,
                                    Eigen::OuterStride<>(p.a.outer));
@@ -105,8 +116,11 @@ void gemm(const Problem& p, T* out, const T* a, const T* b, const Bias<T>& bias)
                                     Eigen::OuterStride<>(p.b.outer));
     OutMap<T> C(out + batch * p.M * p.N + r0 * p.N + c0, rows, cols, Eigen::OuterStride<>(p.N));
     C.noalias() = A.middleRows(r0, rows) * Bm.middleCols(c0, cols);
-    if (bias.data != nullptr)
-      add_bias(C.data(), p.N, rows, cols, bias.of(batch, r0) + c0, bias.row);
+    if (epilogue.any()) {
+      const T* bias = epilogue.bias_of(batch, r0);
+      finish_tile(C.data(), p.N, rows, cols, bias != nullptr ? bias + c0 : nullptr, epilogue.row,
+                  epilogue.relu);
+    }
   };
   const int64_t flops = p.M * p.N * p.K;
   if (p.B > 1 || flops < kSplitFlops) {
@@ -128,13 +142,13 @@ void gemm(const Problem& p, T* out, const T* a, const T* b, const Bias<T>& bias)
 }
 
 template <typename T>
-void gemm_dispatch(const Problem& p, T* out, const T* a, const T* b, const Bias<T>& bias) {
+void gemm_dispatch(const Problem& p, T* out, const T* a, const T* b, const Epilogue<T>& epilogue) {
   constexpr int R = Eigen::RowMajor, C = Eigen::ColMajor;
   const bool a_row = p.a.kind == Layout::RowMajor, b_row = p.b.kind == Layout::RowMajor;
-  if (a_row && b_row) return gemm<T, R, R>(p, out, a, b, bias);
-  if (a_row) return gemm<T, R, C>(p, out, a, b, bias);
-  if (b_row) return gemm<T, C, R>(p, out, a, b, bias);
-  return gemm<T, C, C>(p, out, a, b, bias);
+  if (a_row && b_row) return gemm<T, R, R>(p, out, a, b, epilogue);
+  if (a_row) return gemm<T, R, C>(p, out, a, b, epilogue);
+  if (b_row) return gemm<T, C, R>(p, out, a, b, epilogue);
+  return gemm<T, C, C>(p, out, a, b, epilogue);
 }
 
 // A 3-d operand the GEMM can map: itself, or a contiguous copy when its matrices are strided both
@@ -150,16 +164,19 @@ Tensor mappable(const Tensor& t, Layout& layout) {
 
 }  // namespace
 
-void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& bias) {
+void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& bias,
+                        MatmulActivation activation) {
   Problem p{a.size(0), a.size(1), b.size(2), a.size(2), 0, 0, {}, {}};
   if (bias.defined() && (p.K == 0 || (bias.stride(2) != 1 && p.N > 1))) {
     // An empty sum, or a bias that is not contiguous along the rows (broadcast along them, as an
-    // addmm input [M, 1]): the product, then the bias added by the elementwise kernel.
-    matmul(out, a, b, Tensor());
+    // addmm input [M, 1]): the product, then the bias added and the activation applied by the
+    // elementwise kernels.
+    matmul(out, a, b, Tensor(), MatmulActivation::None);
     binary(BinaryOp::Add, out, out, bias);
+    if (activation == MatmulActivation::Relu) unary(UnaryOp::Relu, out, out, {});
     return;
   }
-  if (p.K == 0) {  // an empty sum: zeros
+  if (p.K == 0) {  // an empty sum: zeros, which ReLU keeps
     fill(out, 0);
     return;
   }
@@ -168,9 +185,10 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, con
     const T* a_data = static_cast<const T*>(a.impl()->data());
     const T* b_data = static_cast<const T*>(b.impl()->data());
     T* out_data = static_cast<T*>(out.impl()->data());
-    const Bias<T> epilogue = bias.defined() ? Bias<T>{static_cast<const T*>(bias.impl()->data()),
-                                                      bias.stride(0), bias.stride(1)}
-                                            : Bias<T>{};
+    const Epilogue<T> epilogue{
+        bias.defined() ? static_cast<const T*>(bias.impl()->data()) : nullptr,
+        bias.defined() ? bias.stride(0) : 0, bias.defined() ? bias.stride(1) : 0,
+        activation == MatmulActivation::Relu};
     const int64_t flops = p.M * p.N * p.K;
     if (a.stride(2) == 1 && b.stride(1) == 1 && dot_gemm_suits(p.M, p.N, p.K)) {
       // Both operands contiguous along a long inner dimension (a convolution's weight gradient):
@@ -179,8 +197,9 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, con
         T* c = out_data + batch * p.M * p.N;
         dot_gemm(p.M, p.N, p.K, a_data + batch * a.stride(0), a.stride(1),
                  b_data + batch * b.stride(0), b.stride(2), c, p.N);
-        if (epilogue.data != nullptr)
-          add_bias(c, p.N, p.M, p.N, epilogue.of(batch, 0), epilogue.row);
+        if (epilogue.any()) {
+          finish_tile(c, p.N, p.M, p.N, epilogue.bias_of(batch, 0), epilogue.row, epilogue.relu);
+        }
       }
       return;
     }
@@ -196,8 +215,8 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, con
           small_gemm(std::min(kSmallChunkRows, p.M - r0), p.N, p.K,
                      a_data + batch * a.stride(0) + r0 * a.stride(1), a.stride(1), a.stride(2),
                      b_data + batch * b.stride(0), b.stride(1), b.stride(2),
-                     out_data + (batch * p.M + r0) * p.N, p.N,
-                     epilogue.data != nullptr ? epilogue.of(batch, r0) : nullptr, epilogue.row);
+                     out_data + (batch * p.M + r0) * p.N, p.N, epilogue.bias_of(batch, r0),
+                     epilogue.row, epilogue.relu);
         }
       });
       return;
@@ -208,8 +227,8 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, con
         for (int64_t batch = 0; batch < p.B; ++batch) {
           packed::sgemm(p.M, p.N, p.K, {a_data + batch * a.stride(0), a.stride(1), a.stride(2)},
                         {b_data + batch * b.stride(0), b.stride(1), b.stride(2)},
-                        out_data + batch * p.M * p.N, p.N,
-                        epilogue.data != nullptr ? epilogue.of(batch, 0) : nullptr, epilogue.row);
+                        out_data + batch * p.M * p.N, p.N, epilogue.bias_of(batch, 0), epilogue.row,
+                        epilogue.relu);
         }
         return;
       }

@@ -143,14 +143,15 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
 // row stride when B is read in place. kEdge: B is read in place and only its first `cols` columns
 // exist (masked loads, which cost a separate instruction each, so only at the right edge).
 // `bias`, given with the last slice of the inner dimension: row r of the tile gets the values at
-// bias + r * bias_row added to its finished sums (null: none). kRegs: how many of the panel's 3
-// registers of columns hold columns of C (fewer only in the last panel of a product whose width
-// is not a multiple of kCols: 1024 columns end in a panel of 16, which would otherwise cost as
-// much as a full one).
+// bias + r * bias_row added to its finished sums (null: none); `relu`, also with the last slice
+// only: ReLU after the bias, max(0, x), which keeps NaN (its second operand) as UnaryOp::Relu does.
+// kRegs: how many of the panel's 3 registers of columns hold columns of C (fewer only in the last
+// panel of a product whose width is not a multiple of kCols: 1024 columns end in a panel of 16,
+// which would otherwise cost as much as a full one).
 template <bool kEdge, bool kPackedA, int kRegs>
 void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, const float* b,
                   int64_t b_stride, float* c, int64_t ldc, int64_t rows, int64_t cols,
-                  bool accumulate, const float* bias, int64_t bias_row) {
+                  bool accumulate, const float* bias, int64_t bias_row, bool relu) {
   __m512 acc[kRows][kRegs];
   for (auto& row : acc) {
     for (__m512& v : row) v = _mm512_setzero_ps();
@@ -184,6 +185,7 @@ void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, c
       if (bias != nullptr) {
         value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(mask, bias + r * bias_row + 16 * v));
       }
+      if (relu) value = _mm512_max_ps(_mm512_setzero_ps(), value);
       _mm512_mask_storeu_ps(out + 16 * v, mask, value);
     }
   }
@@ -213,9 +215,9 @@ inline float* scratch(Scratch which, int64_t count) {
 }
 
 /// C[M, N] (row stride ldc) = A[M, K] x B[K, N], plus a bias when `bias` is not null: row i of C
-/// gets the N values at bias + i * bias_row added to its finished sums.
+/// gets the N values at bias + i * bias_row added to its finished sums, then ReLU when `relu`.
 inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Operand& b, float* c,
-                  int64_t ldc, const float* bias, int64_t bias_row) {
+                  int64_t ldc, const float* bias, int64_t bias_row, bool relu) {
   for (int64_t i_outer = 0; i_outer < M; i_outer += kOuter) {
     const int64_t rows = std::min(kOuter, M - i_outer);
     const int64_t row_panels = (rows + kRows - 1) / kRows;
@@ -284,7 +286,7 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
                       c + (i_outer + i) * ldc + j_outer + j, ldc, std::min(kRows, i1 - i),
                       std::min(kCols, j1 - j), k_outer > 0 || s > 0,
                       last_slice && bias != nullptr ? bias + row * bias_row + j_outer + j : nullptr,
-                      bias_row);
+                      bias_row, last_slice && relu);
                 }
               }
             }

@@ -22,11 +22,12 @@ void check_operands(const char* op, const Tensor& a, const Tensor& b) {
            " and ", describe(b));
 }
 
-// out[b] = a[b] @ b[b] (+ bias[b], of out's sizes, when defined) for 3-d operands (batch strides
-// may be 0).
-Tensor batched_product(const char* op, const Tensor& a, const Tensor& b, const Tensor& bias = {}) {
+// out[b] = activation(a[b] @ b[b] (+ bias[b], of out's sizes, when defined)) for 3-d operands
+// (batch strides may be 0).
+Tensor batched_product(const char* op, const Tensor& a, const Tensor& b, const Tensor& bias = {},
+                       MatmulActivation activation = MatmulActivation::None) {
   Tensor out = detail::empty_tensor(op, {a.size(0), a.size(1), b.size(2)}, a.dtype(), a.device());
-  detail::backend_of(a).matmul(out, a, b, bias);
+  detail::backend_of(a).matmul(out, a, b, bias, activation);
   return out;
 }
 
@@ -95,6 +96,41 @@ Tensor scaled_sum(const Tensor& input, const Tensor& product, const Scalar& beta
 
 bool is_one(const Scalar& s) { return s.to<double>() == 1.0; }
 
+// activation(input + mat1 @ mat2), the input added in the GEMM's epilogue and the activation
+// applied after it (addmm and addmm_relu), without autograd.
+Tensor addmm_in_epilogue(const char* op, const Tensor& input, const Tensor& mat1,
+                         const Tensor& mat2, MatmulActivation activation) {
+  detail::check_defined(op, input);
+  check_operands(op, mat1, mat2);
+  BG_CHECK(mat1.dim() == 2 && mat2.dim() == 2 && mat1.size(1) == mat2.size(0), op,
+           "cannot multiply ", describe(mat1), " by ", describe(mat2),
+           " (expected [M, K] and [K, N] matrices)");
+  const Shape sizes{mat1.size(0), mat2.size(1)};
+  check_addend(op, input, mat1, sizes);
+  const Tensor product =
+      batched_product(op, as_batch(mat1), as_batch(mat2),
+                      detail::broadcast_to(input, {1, sizes[0], sizes[1]}), activation);
+  return detail::alias(product, sizes, {sizes[1], 1}, 0);
+}
+
+// activation(input + bmm(batch1, batch2)) as addmm_in_epilogue (baddbmm and baddbmm_relu).
+Tensor baddbmm_in_epilogue(const char* op, const Tensor& input, const Tensor& batch1,
+                           const Tensor& batch2, MatmulActivation activation) {
+  detail::check_defined(op, input);
+  check_operands(op, batch1, batch2);
+  BG_CHECK(batch1.dim() == 3 && batch2.dim() == 3 && batch1.size(0) == batch2.size(0) &&
+               batch1.size(2) == batch2.size(1),
+           op, "cannot multiply ", describe(batch1), " by ", describe(batch2),
+           " (expected [B, M, K] and [B, K, N] batches)");
+  const Shape sizes{batch1.size(0), batch1.size(1), batch2.size(2)};
+  check_addend(op, input, batch1, sizes);
+  return batched_product(op, batch1, batch2, detail::broadcast_to(input, sizes), activation);
+}
+
+// The gradient reaching the product of a ReLU'd output `out`: g where out > 0, else 0 (ReLU's own
+// backward, so the fused ops' gradients have the bits of the composition's).
+Tensor relu_masked(const Tensor& out, const Tensor& g) { return where(out > 0, g, 0.0); }
+
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -138,15 +174,7 @@ Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, const 
     check_addend("addmm", input, product, product.sizes());
     return scaled_sum(input, product, beta, alpha);
   }
-  check_operands("addmm", mat1, mat2);
-  BG_CHECK(mat1.dim() == 2 && mat2.dim() == 2 && mat1.size(1) == mat2.size(0), "addmm",
-           "cannot multiply ", describe(mat1), " by ", describe(mat2),
-           " (expected [M, K] and [K, N] matrices)");
-  const Shape sizes{mat1.size(0), mat2.size(1)};
-  check_addend("addmm", input, mat1, sizes);
-  const Tensor product = batched_product("addmm", as_batch(mat1), as_batch(mat2),
-                                         detail::broadcast_to(input, {1, sizes[0], sizes[1]}));
-  Tensor out = detail::alias(product, sizes, {sizes[1], 1}, 0);
+  Tensor out = addmm_in_epilogue("addmm", input, mat1, mat2, MatmulActivation::None);
   autograd::record(out, "AddmmBackward", {input, mat1, mat2}, {mat1, mat2}, false,
                    [](const Context& c, const Tensor& g) -> Grads {
                      auto [grad_a, grad_b] =
@@ -165,19 +193,39 @@ Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, 
     check_addend("baddbmm", input, product, product.sizes());
     return scaled_sum(input, product, beta, alpha);
   }
-  check_operands("baddbmm", batch1, batch2);
-  BG_CHECK(batch1.dim() == 3 && batch2.dim() == 3 && batch1.size(0) == batch2.size(0) &&
-               batch1.size(2) == batch2.size(1),
-           "baddbmm", "cannot multiply ", describe(batch1), " by ", describe(batch2),
-           " (expected [B, M, K] and [B, K, N] batches)");
-  const Shape sizes{batch1.size(0), batch1.size(1), batch2.size(2)};
-  check_addend("baddbmm", input, batch1, sizes);
-  Tensor out = batched_product("baddbmm", batch1, batch2, detail::broadcast_to(input, sizes));
+  Tensor out = baddbmm_in_epilogue("baddbmm", input, batch1, batch2, MatmulActivation::None);
   autograd::record(out, "BaddbmmBackward", {input, batch1, batch2}, {batch1, batch2}, false,
                    [](const Context& c, const Tensor& g) -> Grads {
                      auto [grad_a, grad_b] =
                          bmm_grads(c.saved(0), c.saved(1), g, c.needs_grad(1), c.needs_grad(2));
                      return {c.needs_grad(0) ? g : Tensor(), grad_a, grad_b};
+                   });
+  return out;
+}
+
+// One node for the GEMM and its ReLU, which saves the output rather than the pre-activation: the
+// incoming gradient masked as ReLU's backward masks it, then addmm's backward.
+Tensor addmm_relu(const Tensor& input, const Tensor& mat1, const Tensor& mat2) {
+  Tensor out = addmm_in_epilogue("addmm_relu", input, mat1, mat2, MatmulActivation::Relu);
+  autograd::record(out, "AddmmReluBackward", {input, mat1, mat2}, {mat1, mat2}, true,
+                   [](const Context& c, const Tensor& g) -> Grads {
+                     const Tensor masked = relu_masked(c.output(), g);
+                     auto [grad_a, grad_b] =
+                         mm_grads(c.saved(0), c.saved(1), masked, c.needs_grad(1), c.needs_grad(2));
+                     return {c.needs_grad(0) ? masked : Tensor(), grad_a, grad_b};
+                   });
+  return out;
+}
+
+// As addmm_relu, for batches.
+Tensor baddbmm_relu(const Tensor& input, const Tensor& batch1, const Tensor& batch2) {
+  Tensor out = baddbmm_in_epilogue("baddbmm_relu", input, batch1, batch2, MatmulActivation::Relu);
+  autograd::record(out, "BaddbmmReluBackward", {input, batch1, batch2}, {batch1, batch2}, true,
+                   [](const Context& c, const Tensor& g) -> Grads {
+                     const Tensor masked = relu_masked(c.output(), g);
+                     auto [grad_a, grad_b] = bmm_grads(c.saved(0), c.saved(1), masked,
+                                                       c.needs_grad(1), c.needs_grad(2));
+                     return {c.needs_grad(0) ? masked : Tensor(), grad_a, grad_b};
                    });
   return out;
 }

@@ -75,7 +75,8 @@ Tensor as_batch(const Tensor& m) {
 // out = a @ b for 2-d a [M, K] and b [K, N] (any strides) into contiguous out [M, N]: the
 // backend's GEMM without the allocation and the checks of an op, once per step.
 void matmul_into(const Tensor& out, const Tensor& a, const Tensor& b) {
-  detail::backend_of(out).matmul(as_batch(out), as_batch(a), as_batch(b), Tensor());
+  detail::backend_of(out).matmul(as_batch(out), as_batch(a), as_batch(b), Tensor(),
+                                 MatmulActivation::None);
 }
 
 // out = a + b for operands of out's sizes and dtype (b may be broadcast); out may be a or b.

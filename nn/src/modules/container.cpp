@@ -1,7 +1,11 @@
 #include "bg/nn/modules/container.h"
 
 #include <string>
+#include <typeinfo>
 #include <vector>
+
+#include "bg/nn/modules/activation.h"
+#include "bg/nn/modules/linear.h"
 
 namespace bg::nn {
 
@@ -27,12 +31,21 @@ void SequentialImpl::push_back(AnyModule module) {
 void SequentialImpl::push_back(std::string name, AnyModule module) {
   register_module(std::move(name), module.ptr());
   modules_.push_back(std::move(module));
-  update_all_tensor_to_tensor();
+  update_fast_paths();
 }
 
 Tensor SequentialImpl::forward_tensors(const Tensor& input) {
   Tensor x = input;
-  for (const AnyModule& module : modules_) x = module.forward(x);
+  for (size_t i = 0; i < modules_.size(); ++i) {
+    if (fuses_relu_[i]) {
+      // The Linear's forward and the ReLU's in one op, which no caller can tell apart (modules
+      // have no forward hooks) except by its speed.
+      x = static_cast<LinearImpl&>(*modules_[i].ptr()).forward_relu(x);
+      ++i;
+      continue;
+    }
+    x = modules_[i].forward(x);
+  }
   return x;
 }
 
@@ -51,10 +64,17 @@ AnyValue SequentialImpl::any_forward(std::vector<AnyValue> inputs) {
   return x;
 }
 
-void SequentialImpl::update_all_tensor_to_tensor() {
+void SequentialImpl::update_fast_paths() {
   all_tensor_to_tensor_ = true;
   for (const AnyModule& module : modules_) {
     all_tensor_to_tensor_ = all_tensor_to_tensor_ && module.is_tensor_to_tensor();
+  }
+  const auto is = [](const AnyModule& module, const std::type_info& type) {
+    return module.ptr() != nullptr && typeid(*module.ptr()) == type;
+  };
+  fuses_relu_.assign(modules_.size(), false);
+  for (size_t i = 0; i + 1 < modules_.size(); ++i) {
+    fuses_relu_[i] = is(modules_[i], typeid(LinearImpl)) && is(modules_[i + 1], typeid(ReLUImpl));
   }
 }
 
@@ -70,7 +90,7 @@ void SequentialImpl::replace(size_t index, AnyModule module) {
   const std::string name = children_.items()[index].key();
   Module::replace_module(name, module.ptr());
   modules_[index] = std::move(module);
-  update_all_tensor_to_tensor();
+  update_fast_paths();
 }
 
 void SequentialImpl::replace_module(const std::string& name, std::shared_ptr<Module>) {

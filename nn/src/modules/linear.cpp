@@ -26,11 +26,20 @@ void LinearImpl::reset_parameters() {
   }
 }
 
-Tensor LinearImpl::forward(const Tensor& input) {
+void LinearImpl::check_input(const Tensor& input) const {
   BG_CHECK(input.defined() && input.dim() >= 1 && input.size(-1) == options.in_features(), "Linear",
            "expected an input whose last dim is in_features = ", options.in_features(), ", got ",
            describe(input));
+}
+
+Tensor LinearImpl::forward(const Tensor& input) {
+  check_input(input);
   return functional::linear(input, weight, bias);
+}
+
+Tensor LinearImpl::forward_relu(const Tensor& input) {
+  check_input(input);
+  return functional::linear_relu(input, weight, bias);
 }
 
 void LinearImpl::pretty_print(std::ostream& out) const {

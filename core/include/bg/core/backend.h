@@ -97,6 +97,12 @@ enum class BinaryOp : uint8_t {
   LogicalOr,
 };
 
+/// What the matmul kernel applies to each finished sum after its bias (its epilogue).
+enum class MatmulActivation : uint8_t {
+  None,
+  Relu,  // x < 0 ? 0 : x, as UnaryOp::Relu (NaN stays NaN)
+};
+
 enum class ReduceOp : uint8_t { Sum, Prod, Max, Min };
 enum class ArgReduceOp : uint8_t { Argmax, Argmin };
 enum class RandomOp : uint8_t {

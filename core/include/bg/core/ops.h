@@ -147,6 +147,12 @@ Tensor addmm(const Tensor& input, const Tensor& mat1, const Tensor& mat2, const 
 /// epilogue when beta = alpha = 1, as addmm.
 Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2,
                const Scalar& beta = 1, const Scalar& alpha = 1);
+/// relu(input + mat1 @ mat2) as addmm with beta = alpha = 1, the ReLU applied in the GEMM's
+/// epilogue too: one kernel and one autograd node (which saves the output, not the
+/// pre-activation), with the bits of addmm(...).relu() and of its gradients.
+Tensor addmm_relu(const Tensor& input, const Tensor& mat1, const Tensor& mat2);
+/// relu(input + bmm(batch1, batch2)) in one kernel, as addmm_relu for batches.
+Tensor baddbmm_relu(const Tensor& input, const Tensor& batch1, const Tensor& batch2);
 
 // ---- Views --------------------------------------------------------------------------------------
 Tensor view(const Tensor& x, const Shape& sizes);

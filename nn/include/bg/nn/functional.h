@@ -19,6 +19,10 @@ namespace bg::nn::functional {
 
 /// x W^T + b: input [..., in], weight [out, in], optional bias [out].
 Tensor linear(const Tensor& input, const Tensor& weight, const Tensor& bias = {});
+/// relu(x W^T + b), as relu(linear(...)) bit for bit, values and gradients; with a bias, one GEMM
+/// with the bias and the ReLU in its epilogue and one autograd node (bg::addmm_relu), also for the
+/// S weight draws of a vectorised pass. nn::Sequential runs a Linear followed by a ReLU with it.
+Tensor linear_relu(const Tensor& input, const Tensor& weight, const Tensor& bias = {});
 
 /// y_k = x1^T W_k x2 + b_k: input1 [..., in1], input2 [..., in2] (same leading dims), weight
 /// [out, in1, in2], optional bias [out]; the result is [..., out].

@@ -36,7 +36,9 @@ std::shared_ptr<T> module_as(const char* container, const std::string& what,
 }  // namespace detail
 
 /// Modules applied one after the other: forward(x) = m_n(...m_1(x)). The first module takes the
-/// arguments of forward, every later one the output of the module before it (as in LibTorch).
+/// arguments of forward, every later one the output of the module before it (as in LibTorch). A
+/// Linear directly followed by a ReLU runs as one fused op (LinearImpl::forward_relu), with the
+/// bits of the two modules' forwards, values and gradients.
 class SequentialImpl : public Module {
  public:
   SequentialImpl() : Module("Sequential") {}
@@ -99,9 +101,13 @@ class SequentialImpl : public Module {
  private:
   // The chain when every module maps a tensor to a tensor: no type-erased values.
   Tensor forward_tensors(const Tensor& input);
-  void update_all_tensor_to_tensor();
+  // Recomputes all_tensor_to_tensor_ and fuses_relu_ after the modules changed.
+  void update_fast_paths();
   std::vector<AnyModule> modules_;
   bool all_tensor_to_tensor_ = true;
+  // fuses_relu_[i]: module i is a LinearImpl and module i + 1 a ReLUImpl (exactly those types, so
+  // that their forwards are the ones fused).
+  std::vector<bool> fuses_relu_;
 };
 BG_MODULE(Sequential);
 

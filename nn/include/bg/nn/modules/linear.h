@@ -28,11 +28,17 @@ class LinearImpl : public Module {
   /// Draws the parameters again from their initial distribution.
   void reset_parameters();
   Tensor forward(const Tensor& input);
+  /// relu(forward(input)) as one fused op (functional::linear_relu), with the same bits: what
+  /// nn::Sequential runs for a Linear followed by a ReLU.
+  Tensor forward_relu(const Tensor& input);
   void pretty_print(std::ostream& out) const override;
 
   LinearOptions options;
   Tensor weight;
   Tensor bias;  ///< undefined without bias
+
+ private:
+  void check_input(const Tensor& input) const;
 };
 BG_MODULE(Linear);
 
