@@ -178,9 +178,11 @@ TEST_CASE("each row of a small product has the same bits whatever block of rows 
   for (Dtype dtype : {kFloat32, kFloat64}) {
     Generator generator(29);
     const Tensor a = randn({15, 64}, dtype, &generator);
-    // B transposed (copied into a padded buffer) and row-major (read in place).
+    // B transposed and row-major with 20 columns (both copied into a padded buffer), and
+    // row-major with 32 (read in place).
     for (const Tensor& b :
-         {randn({20, 64}, dtype, &generator).t(), randn({64, 20}, dtype, &generator)}) {
+         {randn({20, 64}, dtype, &generator).t(), randn({64, 20}, dtype, &generator),
+          randn({64, 32}, dtype, &generator)}) {
       const Tensor product = mm(a, b);
       check_product(product, a, b);
       for (int64_t i = 0; i < 15; ++i) {

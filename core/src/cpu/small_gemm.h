@@ -66,25 +66,6 @@ void store_head(T* out, const Vec& v, int64_t n, const T* add, bool relu) {
 #endif
 }
 
-// The first n < kSimdWidth<T> values at p in a register, 0 past them, read without touching memory
-// past p + n (a masked load: the last row of B may end there). small_gemm calls it on AVX-512
-// only; the loop is its meaning for the other instruction sets.
-template <typename T, typename Vec>
-Vec load_head(const T* p, int64_t n) {
-  Vec v;
-#if defined(__AVX512F__)
-  const auto mask = static_cast<uint16_t>((1u << n) - 1);
-  if constexpr (std::is_same_v<T, float>) {
-    _mm512_storeu_ps(v.data(), _mm512_maskz_loadu_ps(mask, p));
-  } else {
-    _mm512_storeu_pd(v.data(), _mm512_maskz_loadu_pd(static_cast<__mmask8>(mask), p));
-  }
-#else
-  for (int64_t l = 0; l < v.size(); ++l) v[l] = l < n ? p[l] : T(0);
-#endif
-  return v;
-}
-
 // C[M, N] (row stride ldc) = A[M, K] (element strides a_row, a_col) x B[K, N] (b_row, b_col), plus
 // a bias when `bias` is not null: row i of C gets the N values at bias + i * bias_row added to its
 // finished sums, then ReLU when `relu` (the epilogue of addmm and linear: no second pass over C).
@@ -95,22 +76,14 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   constexpr int64_t W = kSimdWidth<T>;
   constexpr int64_t kRows = 8;  // 8 independent FMA chains hide the FMA latency
   const int64_t padded = (N + W - 1) / W * W;
-  // B as rows of registers: B itself when it is row-major (an attention head's [64, 64] scores
-  // times its [64, 32] values; the output gradient [64, 20] of a weight gradient), the last,
-  // partial register of each row read by a masked load where the instruction set has one; else a
-  // zero-padded row-major copy kept per thread (one per product of a batched bmm would be a malloc
-  // each).
-#if defined(__AVX512F__)
-  constexpr bool kMaskedLoads = true;
-#else
-  constexpr bool kMaskedLoads = false;
-#endif
+  // B as rows of whole registers: B itself when it is row-major with whole registers (an
+  // attention head's [64, 64] scores times its [64, 32] values), else a zero-padded row-major copy
+  // kept per thread (one per product of a batched bmm would be a malloc each). (Reading a B with
+  // partial registers in place, by masked loads, made the seed MLP's step 3% slower than this
+  // copy.)
   const T* rows = b;
   int64_t ldb = b_row;
-  const bool in_place = b_col == 1 && (N % W == 0 || kMaskedLoads);
-  // Columns in the partial last register of a B read in place (0: none).
-  const int64_t tail = in_place ? N % W : 0;
-  if (!in_place) {
+  if (b_col != 1 || N % W != 0) {
     // Each element written once (the copy is a fair share of a [64, 20] x [20, 20] product): the
     // padding zeroed row by row, B read along its contiguous dim (down the columns of a
     // transposed weight). Rows start on 64-byte boundaries, so that no load of a register spans
@@ -138,25 +111,15 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
 
   // One block: rows [i0, i0 + R) x columns [j0, j0 + C W), accumulated in R x C fixed-size Eigen
   // arrays (one SIMD register each). Two registers per row halve the broadcasts of A per FMA.
-  // kTail: the last register holds the `tail` columns of a B read in place.
   using Vec = Eigen::Array<T, W, 1>;
-  auto block = [&]<int64_t R, int64_t C, bool kTail>(int64_t i0, int64_t j0) {
+  auto block = [&]<int64_t R, int64_t C>(int64_t i0, int64_t j0) {
     Vec acc[R][C];
     for (int64_t r = 0; r < R; ++r) {
       for (int64_t v = 0; v < C; ++v) acc[r][v].setZero();
     }
     for (int64_t k = 0; k < K; ++k) {
       Vec b_k[C];
-      for (int64_t v = 0; v < C; ++v) {
-        const T* b_kv = rows + k * ldb + j0 + v * W;
-        if constexpr (kTail) {
-          if (v == C - 1) {
-            b_k[v] = load_head<T, Vec>(b_kv, tail);
-            continue;
-          }
-        }
-        b_k[v] = Eigen::Map<const Vec>(b_kv);
-      }
+      for (int64_t v = 0; v < C; ++v) b_k[v] = Eigen::Map<const Vec>(rows + k * ldb + j0 + v * W);
       for (int64_t r = 0; r < R; ++r) {
         const T a_rk = a[(i0 + r) * a_row + k * a_col];
         for (int64_t v = 0; v < C; ++v) acc[r][v] += a_rk * b_k[v];
@@ -181,35 +144,22 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   // time would be a single FMA chain per register, waiting on the FMA latency at every step (a
   // weight gradient [20, 64] x [64, 20] has 4 rows left over). Each element is summed the same way
   // whatever its block.
-  const auto column_blocks = [&]<int64_t C, bool kTail>(int64_t j0) {
+  const auto column_blocks = [&]<int64_t C>(int64_t j0) {
     int64_t i0 = 0;
-    for (; i0 + kRows <= M; i0 += kRows) block.template operator()<kRows, C, kTail>(i0, j0);
+    for (; i0 + kRows <= M; i0 += kRows) block.template operator()<kRows, C>(i0, j0);
     if (i0 + 4 <= M) {
-      block.template operator()<4, C, kTail>(i0, j0);
+      block.template operator()<4, C>(i0, j0);
       i0 += 4;
     }
     if (i0 + 2 <= M) {
-      block.template operator()<2, C, kTail>(i0, j0);
+      block.template operator()<2, C>(i0, j0);
       i0 += 2;
     }
-    if (i0 < M) block.template operator()<1, C, kTail>(i0, j0);
+    if (i0 < M) block.template operator()<1, C>(i0, j0);
   };
-  // Pairs of registers, then one; the tail, if any, is in the last.
   int64_t j0 = 0;
-  for (; j0 + 2 * W <= padded; j0 += 2 * W) {
-    if (tail != 0 && j0 + 2 * W == padded) {
-      column_blocks.template operator()<2, true>(j0);
-    } else {
-      column_blocks.template operator()<2, false>(j0);
-    }
-  }
-  if (j0 < padded) {
-    if (tail != 0) {
-      column_blocks.template operator()<1, true>(j0);
-    } else {
-      column_blocks.template operator()<1, false>(j0);
-    }
-  }
+  for (; j0 + 2 * W <= padded; j0 += 2 * W) column_blocks.template operator()<2>(j0);
+  if (j0 < padded) column_blocks.template operator()<1>(j0);
 }
 
 }  // namespace bg::cpu::BG_CPU_ISA
