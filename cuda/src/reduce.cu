@@ -200,8 +200,7 @@ __global__ void arg_reduce_columns(int64_t* out, const T* in, int64_t A, int64_t
 
 }  // namespace
 
-void CudaBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in,
-                         const Shape& dims) {
+void CudaBackend::reduce(ReduceOp op, const Tensor& out, const Tensor& in, const Shape& dims) {
   use_device(out.device(), "reduce");
   if (out.numel() == 0) return;
   if (reduce_separate_runs(*this, op, out, in, dims)) return;
