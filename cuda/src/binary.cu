@@ -57,6 +57,8 @@ struct Arithmetic {
           if (isnan(x) || isnan(y)) return x + y;
         }
         return x < y ? x : y;
+      case BinaryOp::ReluMask:
+        return y > T(0) ? x : T(0);  // floating only (the frontend checks)
       default:
         return x;
     }

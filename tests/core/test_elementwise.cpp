@@ -1,10 +1,13 @@
 // Elementwise ops: arithmetic, comparison and logic, elementwise math. Forward values against std::
 // or hand-computed values, PyTorch's type promotion, closed forms, gradients and error messages.
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -592,6 +595,44 @@ TEST_CASE("elu's gradient far below 0 is alpha e^x in float32, as PyTorch") {
                     {1.5295115929347958e-07, 2.0699689073921945e-08, 1.030576846083875e-09,
                      4.6788114561099187e-14, 9.643749466768692e-23, 1.0},
                     1e-6);
+}
+
+// The float32 elements' bit patterns (NaN compares unequal to itself; -0 equal to 0).
+std::vector<uint32_t> float_bits(const Tensor& t) {
+  const Tensor c = t.contiguous();
+  std::vector<uint32_t> bits;
+  for (int64_t i = 0; i < c.numel(); ++i)
+    bits.push_back(std::bit_cast<uint32_t>(c.data_ptr<float>()[i]));
+  return bits;
+}
+
+TEST_CASE("relu_backward masks the gradient by the output in one op, as where(out > 0, g, 0)") {
+  const double inf = std::numeric_limits<double>::infinity();
+  // Outputs: positive, zero, -0, NaN (a NaN input's ReLU), and a negative (never a ReLU's output,
+  // masked all the same); gradients with NaN and infinities.
+  const Tensor output = tensor({2.0, 0.0, -0.0, test::kNaN, -1.0, 3.0}, kFloat32);
+  const Tensor grad = tensor({1.5, 2.0, 3.0, 4.0, 5.0, test::kNaN}, kFloat32);
+  CHECK(float_bits(relu_backward(grad, output)) == float_bits(where(output > 0, grad, 0.0)));
+  const Tensor huge = tensor({inf, -inf, 1.0, 1.0, 1.0, 1.0}, kFloat32);
+  CHECK(float_bits(relu_backward(huge, output)) == float_bits(where(output > 0, huge, 0.0)));
+  // Broadcast, and a non-contiguous gradient; differentiable in the gradient (second order too).
+  const Tensor out = relu(test::leaf({3}, 7).detach());
+  test::check_gradients([&](const std::vector<Tensor>& in) { return relu_backward(in[0], out); },
+                        {test::leaf({4, 3}, 8).t().contiguous().t()});
+  test::check_gradients([&](const std::vector<Tensor>& in) { return relu_backward(in[0], out); },
+                        {test::leaf({2, 3}, 9).transpose(0, 1).t()});
+  // relu's own double backward goes through it.
+  test::check_gradients([](const std::vector<Tensor>& in) { return relu(in[0]) * in[0]; },
+                        {test::leaf({5}, 10)});
+  test::check_error(
+      {"relu_backward", "expected float32 or float64 tensors of one dtype", "int64[2] on cpu"}, [] {
+        (void)relu_backward(tensor<int64_t>({1, 2}), tensor<int64_t>({1, 0}));
+      });
+  test::check_error({"relu_backward", "float32[2] on cpu", "float64[2] on cpu"}, [] {
+    (void)relu_backward(tensor({1.0, 2.0}, kFloat32), tensor({1.0, 2.0}, kFloat64));
+  });
+  test::check_error({"relu_backward", "[2]", "[3]"},
+                    [] { (void)relu_backward(ones({2}), ones({3})); });
 }
 
 TEST_CASE("shapes that do not broadcast name the op and both shapes") {

@@ -106,6 +106,11 @@ void arithmetic(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
         return binary_loop<T, T>(out, a, b, [](T x, T y) { return x / y; });
       }
       break;
+    case BinaryOp::ReluMask:
+      if constexpr (std::is_floating_point_v<T>) {
+        return binary_loop<T, T>(out, a, b, [](T g, T y) { return y > T(0) ? g : T(0); });
+      }
+      break;
     case BinaryOp::Pow:
       if constexpr (std::is_floating_point_v<T>) {
         return binary_loop<T, T>(out, a, b, [](T x, T y) { return std::pow(x, y); });

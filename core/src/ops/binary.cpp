@@ -193,6 +193,22 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
                    });
   return out;
 }
+Tensor relu_backward(const Tensor& grad, const Tensor& output) {
+  detail::check_defined("relu_backward", grad, "grad");
+  detail::check_defined("relu_backward", output, "output");
+  detail::check_same_device("relu_backward", grad, output);
+  BG_CHECK(grad.is_floating_point() && grad.dtype() == output.dtype(), "relu_backward",
+           "expected float32 or float64 tensors of one dtype, got grad ", describe(grad),
+           " and output ", describe(output));
+  Tensor out =
+      binary_kernel(BinaryOp::ReluMask, "relu_backward", grad, output, grad.dtype(), grad.dtype());
+  // The mask is piecewise constant in the output: only grad gets a gradient.
+  autograd::record(
+      out, "ReluBackwardBackward", {grad}, {output}, false,
+      [](const Context& c, const Tensor& g) -> Grads { return {relu_backward(g, c.saved(0))}; });
+  return out;
+}
+
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
   return where(cond, a, wrap(b, a));
 }

@@ -127,10 +127,6 @@ Tensor baddbmm_in_epilogue(const char* op, const Tensor& input, const Tensor& ba
   return batched_product(op, batch1, batch2, detail::broadcast_to(input, sizes), activation);
 }
 
-// The gradient reaching the product of a ReLU'd output `out`: g where out > 0, else 0 (ReLU's own
-// backward, so the fused ops' gradients have the bits of the composition's).
-Tensor relu_masked(const Tensor& out, const Tensor& g) { return where(out > 0, g, 0.0); }
-
 }  // namespace
 
 Tensor mm(const Tensor& a, const Tensor& b) {
@@ -209,7 +205,8 @@ Tensor addmm_relu(const Tensor& input, const Tensor& mat1, const Tensor& mat2) {
   Tensor out = addmm_in_epilogue("addmm_relu", input, mat1, mat2, MatmulActivation::Relu);
   autograd::record(out, "AddmmReluBackward", {input, mat1, mat2}, {mat1, mat2}, true,
                    [](const Context& c, const Tensor& g) -> Grads {
-                     const Tensor masked = relu_masked(c.output(), g);
+                     // ReLU's own backward: the bits of the composition's gradients.
+                     const Tensor masked = relu_backward(g, c.output());
                      auto [grad_a, grad_b] =
                          mm_grads(c.saved(0), c.saved(1), masked, c.needs_grad(1), c.needs_grad(2));
                      return {c.needs_grad(0) ? masked : Tensor(), grad_a, grad_b};
@@ -222,7 +219,8 @@ Tensor baddbmm_relu(const Tensor& input, const Tensor& batch1, const Tensor& bat
   Tensor out = baddbmm_in_epilogue("baddbmm_relu", input, batch1, batch2, MatmulActivation::Relu);
   autograd::record(out, "BaddbmmReluBackward", {input, batch1, batch2}, {batch1, batch2}, true,
                    [](const Context& c, const Tensor& g) -> Grads {
-                     const Tensor masked = relu_masked(c.output(), g);
+                     // ReLU's own backward: the bits of the composition's gradients.
+                     const Tensor masked = relu_backward(g, c.output());
                      auto [grad_a, grad_b] = bmm_grads(c.saved(0), c.saved(1), masked,
                                                        c.needs_grad(1), c.needs_grad(2));
                      return {c.needs_grad(0) ? masked : Tensor(), grad_a, grad_b};

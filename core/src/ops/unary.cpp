@@ -166,7 +166,7 @@ Tensor relu(const Tensor& x) {
   Tensor out = floating_unary(UnaryOp::Relu, "relu", x);
   autograd::record(
       out, "ReluBackward", {x}, {}, true,
-      [](const Context& c, const Tensor& g) -> Grads { return {where(c.output() > 0, g, 0.0)}; });
+      [](const Context& c, const Tensor& g) -> Grads { return {relu_backward(g, c.output())}; });
   return out;
 }
 

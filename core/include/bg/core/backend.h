@@ -86,6 +86,7 @@ enum class BinaryOp : uint8_t {
   Pow,
   Maximum,
   Minimum,
+  ReluMask,  // a where b > 0, else 0 (floating only): ReLU's backward, g masked by the output
   // Out is bool:
   Eq,
   Ne,

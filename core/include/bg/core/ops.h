@@ -95,6 +95,10 @@ Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor erf(const Tensor& x);
 Tensor relu(const Tensor& x);
+/// ReLU's gradient from its output: `grad` where `output` > 0, else 0, in one pass (PyTorch's
+/// threshold_backward; what relu's and addmm_relu's backward passes compute). Differentiable in
+/// grad.
+Tensor relu_backward(const Tensor& grad, const Tensor& output);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 /// The exact GELU, x * Phi(x).
