@@ -136,6 +136,14 @@ namespace detail {
 [[noreturn]] void throw_undefined_tensor();
 /// Throws the error of `op` (size or stride) for a dim outside a tensor of `ndim` dims.
 [[noreturn]] void throw_dim_out_of_range(const char* op, int64_t dim, int64_t ndim);
+/// values[d] for a dim d of a tensor with values.size() dims (negative counts from the end), as
+/// `op` (size or stride) reads it.
+inline int64_t entry_of_dim(const char* op, const Shape& values, int64_t d) {
+  const auto n = static_cast<int64_t>(values.size());
+  if (d < -n || d >= n) [[unlikely]]
+    throw_dim_out_of_range(op, d, n);
+  return values[static_cast<size_t>(d < 0 ? d + n : d)];
+}
 }  // namespace detail
 
 inline const TensorImpl& Tensor::current() const {
@@ -149,19 +157,9 @@ inline const TensorImpl& Tensor::current() const {
 inline const Shape& Tensor::sizes() const { return current().sizes(); }
 inline const Shape& Tensor::strides() const { return current().strides(); }
 inline int64_t Tensor::dim() const { return static_cast<int64_t>(sizes().size()); }
-inline int64_t Tensor::size(int64_t d) const {
-  const Shape& s = sizes();
-  const auto n = static_cast<int64_t>(s.size());
-  if (d < -n || d >= n) [[unlikely]]
-    detail::throw_dim_out_of_range("size", d, n);
-  return s[static_cast<size_t>(d < 0 ? d + n : d)];
-}
+inline int64_t Tensor::size(int64_t d) const { return detail::entry_of_dim("size", sizes(), d); }
 inline int64_t Tensor::stride(int64_t d) const {
-  const Shape& s = strides();
-  const auto n = static_cast<int64_t>(s.size());
-  if (d < -n || d >= n) [[unlikely]]
-    detail::throw_dim_out_of_range("stride", d, n);
-  return s[static_cast<size_t>(d < 0 ? d + n : d)];
+  return detail::entry_of_dim("stride", strides(), d);
 }
 inline int64_t Tensor::numel() const { return current().numel(); }
 inline Dtype Tensor::dtype() const { return current().dtype(); }
