@@ -60,16 +60,24 @@ def main():
     def seed_loss(model, inputs, targets):
         return F.mse_loss(model(inputs), targets) + 0.1 * model.kl("mean")
 
-    model = seed_mlp()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     batch_x, batch_y = x[:64], y[:64]
 
-    def seed_step():
-        optimizer.zero_grad(set_to_none=True)
-        seed_loss(model, batch_x, batch_y).backward()
-        optimizer.step()
+    def time_seed_step(name):
+        """One step of a fresh model, timed as it trains on."""
+        model = seed_mlp()
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
 
-    run("bbb_seed_step", seed_step)
+        def seed_step():
+            optimizer.zero_grad(set_to_none=True)
+            seed_loss(model, batch_x, batch_y).backward()
+            optimizer.step()
+
+        run(name, seed_step)
+
+    time_seed_step("bbb_seed_step")
+    torch.set_flush_denormal(True)
+    time_seed_step("bbb_seed_step_flush_denormal")
+    torch.set_flush_denormal(False)
 
     def seed_training():
         model = seed_mlp()

@@ -12,16 +12,22 @@
 #include "bg/core/error.h"
 #include "cpu/arena.h"
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 namespace bg {
 
 namespace {
 
-// The arena CPU kernels run in, and its size. set_num_threads replaces it: work already running in
-// the old one keeps it alive (cpu::arena() hands out shared ownership) and finishes there.
+// The arena CPU kernels run in, its size and its workers' floating-point mode. set_num_threads and
+// set_flush_denormal replace it: work already running in the old one keeps it alive (cpu::arena()
+// hands out shared ownership) and finishes there.
 struct ArenaState {
   std::mutex mutex;
   std::shared_ptr<tbb::task_arena> arena;
   int threads = 0;
+  bool flush_denormal = false;
 };
 
 ArenaState& state() {
@@ -41,9 +47,31 @@ int default_threads() {
   return threads;
 }
 
-// Called with the state's mutex held.
+#if defined(__x86_64__)
+// MXCSR's flush-to-zero (bit 15: a denormal result becomes 0) and denormals-are-zero (bit 6: a
+// denormal operand reads as 0) bits, the calling thread's mode for SSE and AVX arithmetic.
+constexpr unsigned kFlushDenormalBits = 0x8040;
+
+bool thread_flushes_denormals() { return (_mm_getcsr() & kFlushDenormalBits) != 0; }
+void set_thread_flushes_denormals(bool on) {
+  const unsigned csr = _mm_getcsr();
+  _mm_setcsr(on ? csr | kFlushDenormalBits : csr & ~kFlushDenormalBits);
+}
+#else
+bool thread_flushes_denormals() { return false; }
+void set_thread_flushes_denormals(bool) {}
+#endif
+
+// Called with the state's mutex held. A task arena's workers take the floating-point mode of the
+// thread that initializes it (oneTBB's "Floating-point Settings"), so the arena is initialized
+// here, with the calling thread briefly in the mode set_flush_denormal chose.
 void install_arena(ArenaState& s, int threads) {
-  s.arena = std::make_shared<tbb::task_arena>(threads);
+  auto arena = std::make_shared<tbb::task_arena>(threads);
+  const bool caller_flushes = thread_flushes_denormals();
+  set_thread_flushes_denormals(s.flush_denormal);
+  arena->initialize();
+  set_thread_flushes_denormals(caller_flushes);
+  s.arena = std::move(arena);
   s.threads = threads;
 }
 
@@ -68,6 +96,22 @@ int get_num_threads() {
   ArenaState& s = state();
   std::lock_guard lock(s.mutex);
   return s.threads;
+}
+
+bool set_flush_denormal(bool on) {
+#if defined(__x86_64__)
+  set_thread_flushes_denormals(on);
+  ArenaState& s = state();
+  std::lock_guard lock(s.mutex);
+  if (s.flush_denormal != on) {
+    s.flush_denormal = on;
+    if (s.arena) install_arena(s, s.threads);
+  }
+  return true;
+#else
+  (void)on;
+  return false;
+#endif
 }
 
 }  // namespace bg

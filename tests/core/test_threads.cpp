@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -210,4 +211,30 @@ TEST_CASE("threads: forward and backward of a small MLP") {
     loss.backward();
     return std::vector<Tensor>{loss.detach(), w1.grad(), b1.grad(), w2.grad(), b2.grad()};
   });
+}
+
+// set_flush_denormal reaches the calling thread (a tensor of one parallel chunk runs inline) and
+// the workers (one of many chunks, on 2 threads), and turning it off restores gradual underflow.
+TEST_CASE("threads: set_flush_denormal") {
+#if defined(__x86_64__)
+  const ThreadCountGuard guard;
+  set_num_threads(2);
+  const float smallest_normal = std::numeric_limits<float>::min();
+  const float denormal = smallest_normal / 4;
+  for (int64_t n : {int64_t{64}, int64_t{1} << 18}) {
+    INFO("n = ", n);
+    const Tensor normal_values = full({n}, smallest_normal);
+    const Tensor denormal_values = full({n}, denormal);  // made with the default mode
+    REQUIRE(set_flush_denormal(true));
+    const Tensor underflowed = normal_values / 4;        // a denormal result flushed to 0 (FTZ)
+    const Tensor read_as_zero = denormal_values + 0.0f;  // a denormal operand read as 0 (DAZ)
+    REQUIRE(set_flush_denormal(false));
+    CHECK(equal(underflowed, zeros({n})));
+    CHECK(equal(read_as_zero, zeros({n})));
+    CHECK(equal(normal_values / 4, denormal_values));  // gradual underflow again
+    CHECK(equal(denormal_values + 0.0f, denormal_values));
+  }
+#else
+  CHECK_FALSE(set_flush_denormal(true));
+#endif
 }

@@ -20,6 +20,15 @@ void set_num_threads(int threads);
 /// anything else is a bg::Error at first use), else the number of cores the process may use.
 int get_num_threads();
 
+/// Flushes denormal floats to zero (x86-64's FTZ and DAZ modes) in the calling thread and in
+/// bayesgrad's worker threads, or stops flushing them (`on` false, the default): as
+/// torch.set_flush_denormal. Values below the smallest normal float (about 1.2e-38 in float32)
+/// then read and compute as zero: faster where values underflow (x86 CPUs run arithmetic on
+/// denormals through slow microcode assists), but no longer IEEE's gradual underflow, so results
+/// can differ from the default's in their smallest values. Returns false, changing nothing, on a
+/// CPU without such a mode (not x86-64).
+bool set_flush_denormal(bool on);
+
 }  // namespace bg
 
 BG_API_END
