@@ -178,11 +178,13 @@ TEST_CASE("each row of a small product has the same bits whatever block of rows 
   for (Dtype dtype : {kFloat32, kFloat64}) {
     Generator generator(29);
     const Tensor a = randn({15, 64}, dtype, &generator);
-    // B transposed and row-major with 20 columns (both copied into a padded buffer), and
-    // row-major with 32 (read in place).
+    // B transposed and row-major with 20 columns (both copied into a padded buffer), row-major
+    // with 32 (read in place), and one column, contiguous or strided (float32 on AVX-512: dot
+    // products of 16 rows summed at once, the 15 rows one partial group).
     for (const Tensor& b :
          {randn({20, 64}, dtype, &generator).t(), randn({64, 20}, dtype, &generator),
-          randn({64, 32}, dtype, &generator)}) {
+          randn({64, 32}, dtype, &generator), randn({64, 1}, dtype, &generator),
+          randn({64, 2}, dtype, &generator).narrow(1, 0, 1)}) {
       const Tensor product = mm(a, b);
       check_product(product, a, b);
       for (int64_t i = 0; i < 15; ++i) {
