@@ -207,7 +207,7 @@ TEST_CASE("a large float32 product (the tiled parallel path) is within rounding 
   CHECK_FALSE(b_transposed.is_contiguous());
   check_product(matmul(a, b_transposed), a, b_transposed);
   // A narrow product (at most three 48-column panels) reads a row-major A in place instead of
-  // packing it; 301 rows end in a partial panel of 5, and K = 300 spans two depth slices.
+  // packing it; 301 rows end in a partial panel of 5.
   const Tensor tall = randn({301, 300}, kFloat32, &generator);
   const Tensor narrow = randn({300, 130}, kFloat32, &generator);
   check_product(matmul(tall, narrow), tall, narrow);
@@ -215,6 +215,12 @@ TEST_CASE("a large float32 product (the tiled parallel path) is within rounding 
   // Widths whose last 48-column panel holds 16 or 32 columns (one or two registers' worth: 1024
   // columns end that way), packed (256 = 5 x 48 + 16) or, for a short A, read in place with masked
   // loads at the edge (112 = 2 x 48 + 16, 80 = 48 + 32).
+  // An inner dimension deeper than one slice (kDepth 1024): the second slice adds to C's tiles,
+  // packed and with A read in place.
+  const Tensor deep = randn({60, 1100}, kFloat32, &generator);
+  const Tensor deep_b = randn({1100, 200}, kFloat32, &generator);
+  check_product(matmul(deep, deep_b), deep, deep_b);
+  check_product(matmul(deep, deep_b.narrow(1, 0, 100)), deep, deep_b.narrow(1, 0, 100));
   for (const int64_t width : {int64_t{256}, int64_t{112}, int64_t{80}}) {
     INFO("width ", width);
     const Tensor wide = randn({257, width}, kFloat32, &generator);
