@@ -206,7 +206,7 @@ void execute(const std::vector<std::shared_ptr<Node>>& roots, const std::vector<
     Grads input_grads;
     if (task.needed && (grad.defined() || node->runs_without_gradient())) {
       if (grad.defined()) grad = run_pre_hooks(*node, std::move(grad));
-      auto* leaf = dynamic_cast<AccumulateGrad*>(node);
+      auto* leaf = capturing ? dynamic_cast<AccumulateGrad*>(node) : nullptr;  // only grad() asks
       if (capturing && is_capture(node)) {
         for (size_t i = 0; i < graph.captures.size(); ++i) {
           if (graph.captures[i] == node)
