@@ -174,22 +174,27 @@ TEST_CASE("matmul of an empty batch or an empty row count gives an empty result"
 
 TEST_CASE("each row of a small product has the same bits whatever block of rows computes it") {
   // The small-matrix kernel computes rows in blocks of 8, then 4, 2 and 1: 15 rows are one block
-  // of each size. Each row must equal the product of that row alone (a block of 1).
+  // of each size. Each row must equal the product of that row alone (a block of 1). float32 on
+  // AVX-512 also computes one-column products as dot products of 16 rows at once (15 rows: one
+  // partial group), and outputs 20, 24 or 28 wide, from 256 rows on, 4 rows at a time (263 rows:
+  // groups of 8, one of 4, then blocks of 2 and 1).
   for (Dtype dtype : {kFloat32, kFloat64}) {
     Generator generator(29);
-    const Tensor a = randn({15, 64}, dtype, &generator);
-    // B transposed and row-major with 20 columns (both copied into a padded buffer), row-major
-    // with 32 (read in place), and one column, contiguous or strided (float32 on AVX-512: dot
-    // products of 16 rows summed at once, the 15 rows one partial group).
-    for (const Tensor& b :
-         {randn({20, 64}, dtype, &generator).t(), randn({64, 20}, dtype, &generator),
-          randn({64, 32}, dtype, &generator), randn({64, 1}, dtype, &generator),
-          randn({64, 2}, dtype, &generator).narrow(1, 0, 1)}) {
-      const Tensor product = mm(a, b);
-      check_product(product, a, b);
-      for (int64_t i = 0; i < 15; ++i) {
-        INFO("row ", i, " in ", dtype_name(dtype));
-        CHECK(equal(product.narrow(0, i, 1), mm(a.narrow(0, i, 1), b)));
+    for (const int64_t rows : {int64_t{15}, int64_t{263}}) {
+      const Tensor a = randn({rows, 64}, dtype, &generator);
+      // B transposed and row-major with 20 columns (both copied into a padded buffer), row-major
+      // with 32 (read in place), one column (contiguous or strided), 24 and 28 columns.
+      for (const Tensor& b :
+           {randn({20, 64}, dtype, &generator).t(), randn({64, 20}, dtype, &generator),
+            randn({64, 32}, dtype, &generator), randn({64, 1}, dtype, &generator),
+            randn({64, 2}, dtype, &generator).narrow(1, 0, 1), randn({64, 24}, dtype, &generator),
+            randn({28, 64}, dtype, &generator).t()}) {
+        const Tensor product = mm(a, b);
+        check_product(product, a, b);
+        for (int64_t i = 0; i < rows; ++i) {
+          INFO("row ", i, " of ", rows, " in ", dtype_name(dtype), ", ", b.size(1), " columns");
+          CHECK(equal(product.narrow(0, i, 1), mm(a.narrow(0, i, 1), b)));
+        }
       }
     }
   }

@@ -27,6 +27,17 @@ namespace bg::cpu::BG_CPU_ISA {
 template <typename T>
 inline constexpr int64_t kSimdWidth = 64 / sizeof(T);
 
+// n elements of `storage` (a buffer kept per thread: one per product of a batched bmm would be a
+// malloc each) starting on a 64-byte boundary, so that no load of a register from them spans two
+// cache lines (malloc aligns to 16 bytes: the vector holds one register more than asked).
+template <typename T>
+T* aligned_scratch(std::vector<T>& storage, int64_t n) {
+  const auto size = static_cast<size_t>(n + kSimdWidth<T>);
+  if (storage.size() < size) storage.resize(size);
+  const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+  return storage.data() + ((64 - address % 64) % 64) / sizeof(T);
+}
+
 // x < 0 ? 0 : x in every lane of v: the unary kernel's ReLU, bit for bit (NaN and -0 stay). On
 // AVX-512 (float64 here: float32 takes block_avx512) one max(0, x), which returns its second
 // operand x when either is NaN.
@@ -211,6 +222,83 @@ inline void column_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a_r
 }
 #endif
 
+#if defined(__AVX512F__)
+// small_gemm for float on AVX-512 when C's rows are 16 < N < 32 floats, N a multiple of 4, stored
+// one after the other (ldc == N): the 20-wide layers of the seed MLP. Row by row (block_avx512),
+// each row's outputs take two registers, the second partly used and stored with a mask across a
+// cache-line boundary; here rows go 4 at a time, whose 4N outputs are N / 4 whole registers,
+// stored whole (and aligned when C is), with as many FMAs. Each output still gets one FMA per k, in
+// order: the bits of block_avx512. B's rows and the bias (one row broadcast over all, or none) are
+// laid out 4 times over to match. Returns how many rows it computed (a multiple of 4); the caller
+// computes the rest. Used from kGroupedMinRows rows on: below, the output stays in L1, where
+// partial stores cost little, and laying out B 4 times over would cost more than it saves.
+constexpr int64_t kGroupedMinRows = 256;
+template <int64_t N>
+int64_t grouped_rows_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a_row, int64_t a_col,
+                                 const float* b, int64_t ldb, float* c, const float* bias,
+                                 bool relu) {
+  constexpr int64_t kRegs = N / 4;  // registers per group of 4 rows
+  thread_local std::vector<float> storage;
+  float* pattern = aligned_scratch(storage, K * 4 * N);
+  alignas(64) float bias_pattern[4 * N] = {};
+  // Each row of N floats copied 4 times, as a register and a masked one each.
+  const __mmask16 tail = packed::lanes_below(N - 16);
+  const auto repeat = [tail](const float* row, float* out) {
+    const __m512 head = _mm512_loadu_ps(row), rest = _mm512_maskz_loadu_ps(tail, row + 16);
+    for (int64_t r = 0; r < 4; ++r) {
+      _mm512_storeu_ps(out + r * N, head);
+      _mm512_mask_storeu_ps(out + r * N + 16, tail, rest);
+    }
+  };
+  for (int64_t k = 0; k < K; ++k) repeat(b + k * ldb, pattern + k * 4 * N);
+  if (bias != nullptr) repeat(bias, bias_pattern);
+  // G groups of 4 rows from row i0. Register v of a group starts in row 16 v / N; its lanes from
+  // `split` on belong to the next row. Such a register is accumulated twice, acc[g][v][0] with the
+  // first row's A, acc[g][v][1] with the next one's, and blended when stored: two independent FMA
+  // chains, where two masked FMAs into one register per k would wait on each other.
+  const auto groups = [&]<int64_t G>(int64_t i0) {
+    __m512 acc[G][kRegs][2];
+    for (auto& group : acc) {
+      for (auto& pair : group) pair[0] = pair[1] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < K; ++k) {
+      __m512 b_k[kRegs];
+      for (int64_t v = 0; v < kRegs; ++v) b_k[v] = _mm512_load_ps(pattern + k * 4 * N + 16 * v);
+      for (int64_t g = 0; g < G; ++g) {
+        __m512 a_k[4];
+        for (int64_t r = 0; r < 4; ++r) {
+          a_k[r] = _mm512_set1_ps(a[(i0 + 4 * g + r) * a_row + k * a_col]);
+        }
+#pragma GCC unroll 8
+        for (int64_t v = 0; v < kRegs; ++v) {
+          const int64_t row = 16 * v / N, split = N * (row + 1) - 16 * v;
+          acc[g][v][0] = _mm512_fmadd_ps(a_k[row], b_k[v], acc[g][v][0]);
+          if (split < 16) acc[g][v][1] = _mm512_fmadd_ps(a_k[row + 1], b_k[v], acc[g][v][1]);
+        }
+      }
+    }
+    for (int64_t g = 0; g < G; ++g) {
+#pragma GCC unroll 8
+      for (int64_t v = 0; v < kRegs; ++v) {
+        const int64_t split = N * (16 * v / N + 1) - 16 * v;
+        __m512 x = acc[g][v][0];
+        if (split < 16) x = _mm512_mask_blend_ps(packed::lanes_below(split), acc[g][v][1], x);
+        if (bias != nullptr) x = _mm512_add_ps(x, _mm512_load_ps(bias_pattern + 16 * v));
+        if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);
+        _mm512_storeu_ps(c + (i0 + 4 * g) * N + 16 * v, x);
+      }
+    }
+  };
+  int64_t i0 = 0;
+  for (; i0 + 8 <= M; i0 += 8) groups.template operator()<2>(i0);
+  if (i0 + 4 <= M) {
+    groups.template operator()<1>(i0);
+    i0 += 4;
+  }
+  return i0;
+}
+#endif
+
 // C[M, N] (row stride ldc) = A[M, K] (element strides a_row, a_col) x B[K, N] (b_row, b_col), plus
 // a bias when `bias` is not null: row i of C gets the N values at bias + i * bias_row added to its
 // finished sums, then ReLU when `relu` (the epilogue of addmm and linear: no second pass over C).
@@ -231,23 +319,16 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   const int64_t padded = (N + W - 1) / W * W;
   // B as rows of whole registers: B itself when it is row-major with whole registers (an
   // attention head's [64, 64] scores times its [64, 32] values), else a zero-padded row-major copy
-  // kept per thread (one per product of a batched bmm would be a malloc each). (Reading a B with
-  // partial registers in place, by masked loads, made the seed MLP's step 3% slower than this
-  // copy.)
+  // kept per thread. (Reading a B with partial registers in place, by masked loads, made the seed
+  // MLP's step 3% slower than this copy.)
   const T* rows = b;
   int64_t ldb = b_row;
   if (b_col != 1 || N % W != 0) {
     // Each element written once (the copy is a fair share of a [64, 20] x [20, 20] product): the
     // padding zeroed row by row, B read along its contiguous dim (down the columns of a
-    // transposed weight). Rows start on 64-byte boundaries, so that no load of a register spans
-    // two cache lines (malloc aligns to 16 bytes: the vector holds W more elements and the copy
-    // starts at the first boundary in it).
+    // transposed weight). Rows start on 64-byte boundaries.
     thread_local std::vector<T> copy;
-    if (copy.size() < static_cast<size_t>(K * padded + W)) {
-      copy.resize(static_cast<size_t>(K * padded + W));
-    }
-    const auto address = reinterpret_cast<std::uintptr_t>(copy.data());
-    T* out = copy.data() + ((64 - address % 64) % 64) / sizeof(T);
+    T* out = aligned_scratch(copy, K * padded);
     for (int64_t k = 0; k < K; ++k) std::fill(out + k * padded + N, out + (k + 1) * padded, T(0));
     if (b_row == 1) {
       for (int64_t j = 0; j < N; ++j) {
@@ -261,6 +342,21 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
     rows = out;
     ldb = padded;
   }
+
+  // Rows before first_row are done (by the grouped kernel); the blocks below compute the others.
+  int64_t first_row = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (M >= kGroupedMinRows && ldc == N && (bias == nullptr || bias_row == 0)) {
+      const auto grouped = [&]<int64_t kN>() {
+        return grouped_rows_gemm_avx512<kN>(M, K, a, a_row, a_col, rows, ldb, c, bias, relu);
+      };
+      if (N == 20) first_row = grouped.template operator()<20>();
+      if (N == 24) first_row = grouped.template operator()<24>();
+      if (N == 28) first_row = grouped.template operator()<28>();
+    }
+  }
+#endif
 
   // One block: rows [i0, i0 + R) x columns [j0, j0 + C W), accumulated in R x C registers over
   // the whole inner dimension. Two registers per row halve the broadcasts of A per FMA.
@@ -283,7 +379,7 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   // weight gradient [20, 64] x [64, 20] has 4 rows left over). Each element is summed the same way
   // whatever its block.
   const auto column_blocks = [&]<int64_t C>(int64_t j0) {
-    int64_t i0 = 0;
+    int64_t i0 = first_row;
     for (; i0 + kRows <= M; i0 += kRows) block.template operator()<kRows, C>(i0, j0);
     if (i0 + 4 <= M) {
       block.template operator()<4, C>(i0, j0);
