@@ -177,10 +177,11 @@ TEST_CASE("each row of a small product has the same bits whatever block of rows 
   // of each size. Each row must equal the product of that row alone (a block of 1). float32 on
   // AVX-512 also computes one-column products as dot products of 16 rows at once (15 rows: one
   // partial group), and outputs 20, 24 or 28 wide, from 256 rows on, 4 rows at a time (263 rows:
-  // groups of 8, one of 4, then blocks of 2 and 1).
+  // groups of 8, one of 4, then blocks of 2 and 1). 1030 rows are chunks of 512, 512 and 6 rows
+  // sharing one copy of B.
   for (Dtype dtype : {kFloat32, kFloat64}) {
     Generator generator(29);
-    for (const int64_t rows : {int64_t{15}, int64_t{263}}) {
+    for (const int64_t rows : {int64_t{15}, int64_t{263}, int64_t{1030}}) {
       const Tensor a = randn({rows, 64}, dtype, &generator);
       // B transposed and row-major with 20 columns (both copied into a padded buffer), row-major
       // with 32 (read in place), one column (contiguous or strided), 24 and 28 columns.

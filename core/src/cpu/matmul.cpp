@@ -21,6 +21,8 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "bg/core/tensor_impl.h"
 #include "cpu/cpu_backend.h"
@@ -209,12 +211,21 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, con
       const int64_t chunks = (p.M + kSmallChunkRows - 1) / kSmallChunkRows;
       const int64_t chunk_flops = std::min(p.M, kSmallChunkRows) * p.N * p.K;
       const int64_t grain = std::max<int64_t>(1, kSplitFlops / std::max<int64_t>(chunk_flops, 1));
+      // One B for every chunk (a tall product): its rows as small_gemm reads them made once here,
+      // not once per chunk (a [5000, 20] x [20, 20] product has 10).
+      std::vector<T> b_copy;
+      std::pair<const T*, int64_t> b_rows{nullptr, 0};
+      if (chunks > 1 && (p.B == 1 || b.stride(0) == 0)) {
+        b_rows = small_gemm_rows(p.K, p.N, b_data, b.stride(1), b.stride(2), b_copy);
+      }
       parallel_for(p.B * chunks, grain, [&](int64_t begin, int64_t end) {
         for (int64_t task = begin; task < end; ++task) {
           const int64_t batch = task / chunks, r0 = task % chunks * kSmallChunkRows;
+          const bool padded = b_rows.first != nullptr;
           small_gemm(std::min(kSmallChunkRows, p.M - r0), p.N, p.K,
                      a_data + batch * a.stride(0) + r0 * a.stride(1), a.stride(1), a.stride(2),
-                     b_data + batch * b.stride(0), b.stride(1), b.stride(2),
+                     padded ? b_rows.first : b_data + batch * b.stride(0),
+                     padded ? b_rows.second : b.stride(1), padded ? 1 : b.stride(2), padded,
                      out_data + (batch * p.M + r0) * p.N, p.N, epilogue.bias_of(batch, r0),
                      epilogue.row, epilogue.relu);
         }

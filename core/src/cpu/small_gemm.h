@@ -16,7 +16,9 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
+#include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cpu/packed_gemm.h"  // packed::lanes_below
@@ -298,13 +300,44 @@ int64_t grouped_rows_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a
 }
 #endif
 
+// B[K, N] (element strides b_row, b_col) as small_gemm reads it: rows of whole registers, as a
+// pointer and a row stride. B itself when it is row-major with whole registers (an attention
+// head's [64, 64] scores times its [64, 32] values), else a zero-padded row-major copy in
+// `storage`, rows on 64-byte boundaries. (Reading a B with partial registers in place, by masked
+// loads, made the seed MLP's step 3% slower than this copy.) small_gemm makes the copy itself; a
+// caller running several products with one B (the row chunks of a tall product) makes it once
+// and passes it with b_padded.
+template <typename T>
+std::pair<const T*, int64_t> small_gemm_rows(int64_t K, int64_t N, const T* b, int64_t b_row,
+                                             int64_t b_col, std::vector<T>& storage) {
+  constexpr int64_t W = kSimdWidth<T>;
+  const int64_t padded = (N + W - 1) / W * W;
+  if (b_col == 1 && N % W == 0) return {b, b_row};
+  // Each element written once (the copy is a fair share of a [64, 20] x [20, 20] product): the
+  // padding zeroed row by row, B read along its contiguous dim (down the columns of a transposed
+  // weight).
+  T* out = aligned_scratch(storage, K * padded);
+  for (int64_t k = 0; k < K; ++k) std::fill(out + k * padded + N, out + (k + 1) * padded, T(0));
+  if (b_row == 1) {
+    for (int64_t j = 0; j < N; ++j) {
+      for (int64_t k = 0; k < K; ++k) out[k * padded + j] = b[k + j * b_col];
+    }
+  } else {
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t j = 0; j < N; ++j) out[k * padded + j] = b[k * b_row + j * b_col];
+    }
+  }
+  return {out, padded};
+}
+
 // C[M, N] (row stride ldc) = A[M, K] (element strides a_row, a_col) x B[K, N] (b_row, b_col), plus
 // a bias when `bias` is not null: row i of C gets the N values at bias + i * bias_row added to its
 // finished sums, then ReLU when `relu` (the epilogue of addmm and linear: no second pass over C).
+// b_padded: B is small_gemm_rows' copy (b_col 1, rows of whole registers b_row apart).
 template <typename T>
 void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int64_t a_col,
-                const T* b, int64_t b_row, int64_t b_col, T* c, int64_t ldc, const T* bias,
-                int64_t bias_row, bool relu) {
+                const T* b, int64_t b_row, int64_t b_col, bool b_padded, T* c, int64_t ldc,
+                const T* bias, int64_t bias_row, bool relu) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
     if (N == 1 && a_col == 1 && ldc == 1) {
@@ -316,30 +349,12 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
   constexpr int64_t W = kSimdWidth<T>;
   constexpr int64_t kRows = 8;  // 8 independent FMA chains hide the FMA latency
   const int64_t padded = (N + W - 1) / W * W;
-  // B as rows of whole registers: B itself when it is row-major with whole registers (an
-  // attention head's [64, 64] scores times its [64, 32] values), else a zero-padded row-major copy
-  // kept per thread. (Reading a B with partial registers in place, by masked loads, made the seed
-  // MLP's step 3% slower than this copy.)
+  // B as rows of whole registers, unless the caller made them.
   const T* rows = b;
   int64_t ldb = b_row;
-  if (b_col != 1 || N % W != 0) {
-    // Each element written once (the copy is a fair share of a [64, 20] x [20, 20] product): the
-    // padding zeroed row by row, B read along its contiguous dim (down the columns of a
-    // transposed weight). Rows start on 64-byte boundaries.
+  if (!b_padded) {
     thread_local std::vector<T> copy;
-    T* out = aligned_scratch(copy, K * padded);
-    for (int64_t k = 0; k < K; ++k) std::fill(out + k * padded + N, out + (k + 1) * padded, T(0));
-    if (b_row == 1) {
-      for (int64_t j = 0; j < N; ++j) {
-        for (int64_t k = 0; k < K; ++k) out[k * padded + j] = b[k + j * b_col];
-      }
-    } else {
-      for (int64_t k = 0; k < K; ++k) {
-        for (int64_t j = 0; j < N; ++j) out[k * padded + j] = b[k * b_row + j * b_col];
-      }
-    }
-    rows = out;
-    ldb = padded;
+    std::tie(rows, ldb) = small_gemm_rows(K, N, b, b_row, b_col, copy);
   }
 
   // Rows before first_row are done (by the grouped kernel); the blocks below compute the others.
