@@ -136,8 +136,8 @@ template <int64_t R, int64_t C>
   }
   __mmask16 masks[C];
   for (int64_t v = 0; v < C; ++v) masks[v] = packed::lanes_below(cols - 16 * v);
-    // Unrolled, so that the accumulators stay in registers (GCC's own unrolling stops short of
-    // this loop's size).
+    // Unrolled, so that the accumulators stay in registers (GCC's own unrolling stops short of this
+    // loop's size).
 #pragma GCC unroll 8
   for (int64_t r = 0; r < R; ++r, c += ldc, bias += bias != nullptr ? bias_row : 0) {
 #pragma GCC unroll 2
@@ -221,9 +221,7 @@ inline void column_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a_r
     _mm512_mask_storeu_ps(c + i0, packed::lanes_below(rows), sums);
   }
 }
-#endif
 
-#if defined(__AVX512F__)
 // small_gemm for float on AVX-512 when C's rows are 16 < N < 32 floats, N a multiple of 4, stored
 // one after the other (ldc == N): the 20-wide layers of the seed MLP. Row by row (block_avx512),
 // each row's outputs take two registers, the second partly used and stored with a mask across a
