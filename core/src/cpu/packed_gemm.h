@@ -8,7 +8,8 @@
 // The inner dimension is walked in slices of kDepth. For each slice:
 //   - A and B are copied ("packed") into buffers laid out in the order the micro-kernel reads
 //     them: A in panels of kRows rows, B in panels of kCols columns, zero-padded at the edges.
-//     B is packed once per slice, shared by all threads.
+//     B is packed once per slice, shared by all threads, unless it is read in place: row-major
+//     with few rows of A (Note [B in place]), as A is with few columns of B (kInPlaceColPanels).
 //   - C is split into blocks of kBlockRows x kBlockCols, the parallel tasks; each element of C
 //     belongs to one block and is computed the same way on any number of threads
 //     (Note [Deterministic chunks]).
@@ -31,15 +32,17 @@
 
 namespace bg::cpu::BG_CPU_ISA::packed {
 
-constexpr int64_t kRows = 8;              // rows of a micro-tile
-constexpr int64_t kCols = 48;             // columns of a micro-tile: 3 registers of 16 floats
-constexpr int64_t kDepth = 1024;          // inner-dimension slice (see Note [Deep slices])
-constexpr int64_t kBlockRows = 128;       // rows of a parallel task (a multiple of kRows)
-constexpr int64_t kBlockCols = 96;        // columns of a parallel task (a multiple of kCols)
-constexpr int64_t kOuter = 4096;          // rows and columns packed at once (bounds the buffers)
-constexpr int64_t kOuterDepth = 1024;     // inner dimension packed at once
-constexpr int64_t kInPlaceColPanels = 3;  // A is read in place for products this narrow
-constexpr int64_t kPrefetchAhead = 16;    // rows of the B panel prefetched ahead of the FMAs
+constexpr int64_t kRows = 8;               // rows of a micro-tile
+constexpr int64_t kCols = 48;              // columns of a micro-tile: 3 registers of 16 floats
+constexpr int64_t kDepth = 1024;           // inner-dimension slice (see Note [Deep slices])
+constexpr int64_t kBlockRows = 128;        // rows of a parallel task (a multiple of kRows)
+constexpr int64_t kBlockCols = 96;         // columns of a parallel task (a multiple of kCols)
+constexpr int64_t kOuter = 4096;           // rows and columns packed at once (bounds the buffers)
+constexpr int64_t kOuterDepth = 1024;      // inner dimension packed at once
+constexpr int64_t kInPlaceColPanels = 3;   // A is read in place for products this narrow
+constexpr int64_t kPrefetchAhead = 16;     // rows of the B panel prefetched ahead of the FMAs
+constexpr int64_t kInPlaceRowPanels = 32;  // B may be read in place for products this short
+constexpr int64_t kConflictStride = 512;   // ... unless its rows are a multiple of this apart
 
 // Note [Deep slices]
 // ~~~~~~~~~~~~~~~~~~
@@ -63,6 +66,22 @@ constexpr int64_t kPrefetchAhead = 16;    // rows of the B panel prefetched ahea
 // of consecutive tasks, so a thread packs each block row about once (a block row split between
 // two threads is packed by both). At 1024^3 this is about 1% faster on 1 thread and on 2 (Sapphire
 // Rapids). The packed values, hence the sums, do not depend on which thread packed them.
+
+// Note [B in place]
+// ~~~~~~~~~~~~~~~~~
+// Packing B is a full pass over it, read and written, and pays off only when each B panel then
+// meets many A panels. With one or two row panels it never does. Up to kInPlaceRowPanels (256
+// rows: an MLP's input gradient g W with a batch of 128, say) a row-major B read in place is
+// faster too: a task walks one B panel down for each of its A panels, the first walk brings the
+// panel's rows into L2 (the micro-kernel's prefetch covers the latency, one row per k whatever
+// the stride) and the others read them there. [128, 1200] x [1200, 1200] and
+// [128, 784] x [784, 1200] are about 20% faster on 1 thread and 25% on 2. In runs alternating the
+// two ways in one process, [256, 1200] x [1200, 784] was 2% faster on 1 thread and 13% on 2, and
+// from 512 rows on, where each panel is walked again per block row, packing was faster (3% at
+// 512, 5% at 1024 rows). Except when B's rows are a multiple of kConflictStride floats (2 KiB)
+// apart, as with 512, 1024, 1536 or 2048 columns: in place is then 2 to 3 times slower, we take
+// it because the rows of a panel fall into few cache sets and evict each other; 768, 1152, 1200
+// and 1280 columns are fine. (Sapphire Rapids: L2 2 MiB, 16-way.)
 
 /// A matrix operand: element (i, j) is data[i * row_stride + j * col_stride].
 struct Operand {
@@ -281,9 +300,11 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
         // (A stored transposed is cheap to pack, 8 contiguous floats per k, and read in place it
         // would fetch a cache line per k for 8 of its floats.)
         const bool a_in_place = col_panels <= kInPlaceColPanels && a.col_stride == 1;
-        // With one or two row panels, each element of B is used once or twice: packing it would
-        // cost a full copy of B for nothing, so a row-major B is read in place.
-        const bool b_in_place = row_panels <= 2 && b.col_stride == 1;
+        // A row-major B is read in place when packing it would cost more than it saves
+        // (Note [B in place]).
+        const bool b_in_place =
+            b.col_stride == 1 && (row_panels <= 2 || (row_panels <= kInPlaceRowPanels &&
+                                                      b.row_stride % kConflictStride != 0));
         float* b_packed = b_in_place ? nullptr : scratch_b(col_panels * kCols * depth);
         parallel_for(b_in_place ? 0 : col_panels * slices, 4, [&](int64_t begin, int64_t end) {
           for (int64_t t = begin; t < end; ++t) {
