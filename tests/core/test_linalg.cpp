@@ -227,6 +227,14 @@ TEST_CASE("a large float32 product (the tiled parallel path) is within rounding 
   const Tensor deep_b = randn({1100, 200}, kFloat32, &generator);
   check_product(matmul(deep, deep_b), deep, deep_b);
   check_product(matmul(deep, deep_b.narrow(1, 0, 100)), deep, deep_b.narrow(1, 0, 100));
+  // Up to 256 rows a row-major B is read in place (Note [B in place]): 203 rows are two blocks of
+  // 128 rows, the last panel 3 rows; 130 columns end in a masked panel of 34. B with its rows 512
+  // floats apart is packed instead.
+  const Tensor mid = randn({203, 257}, kFloat32, &generator);
+  const Tensor mid_b = randn({257, 130}, kFloat32, &generator);
+  check_product(matmul(mid, mid_b), mid, mid_b);
+  const Tensor aligned_b = randn({257, 512}, kFloat32, &generator);
+  check_product(matmul(mid, aligned_b), mid, aligned_b);
   for (const int64_t width : {int64_t{256}, int64_t{112}, int64_t{80}}) {
     INFO("width ", width);
     const Tensor wide = randn({257, width}, kFloat32, &generator);

@@ -7,11 +7,14 @@
 //
 // The inner dimension is walked in slices of kDepth. For each slice:
 //   - A and B are copied ("packed") into buffers laid out in the order the micro-kernel reads
-//     them: A in panels of kRows rows, B in panels of kCols columns, zero-padded at the edges. Each
-//     element is packed once per slice, shared by all threads.
+//     them: A in panels of kRows rows, B in panels of kCols columns, zero-padded at the edges.
+//     B is packed once per slice, shared by all threads, unless it is read in place: row-major
+//     with few rows of A (Note [B in place]), as A is with few columns of B (kInPlaceColPanels).
 //   - C is split into blocks of kBlockRows x kBlockCols, the parallel tasks; each element of C
 //     belongs to one block and is computed the same way on any number of threads
 //     (Note [Deterministic chunks]).
+//   - Each thread packs the block row of A its task needs just before using it, into a buffer of
+//     its own, and keeps it for its next blocks in the same row (Note [Packing A per thread]).
 //   - The micro-kernel multiplies one A panel by one B panel over the slice, accumulating a
 //     kRows x kCols tile of C in registers, then adds it to C (or stores it, for the first slice).
 // Packing also absorbs the operands' layouts: transposed or strided A and B cost nothing extra.
@@ -21,6 +24,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -28,15 +32,17 @@
 
 namespace bg::cpu::BG_CPU_ISA::packed {
 
-constexpr int64_t kRows = 8;              // rows of a micro-tile
-constexpr int64_t kCols = 48;             // columns of a micro-tile: 3 registers of 16 floats
-constexpr int64_t kDepth = 1024;          // inner-dimension slice (see Note [Deep slices])
-constexpr int64_t kBlockRows = 128;       // rows of a parallel task (a multiple of kRows)
-constexpr int64_t kBlockCols = 96;        // columns of a parallel task (a multiple of kCols)
-constexpr int64_t kOuter = 4096;          // rows and columns packed at once (bounds the buffers)
-constexpr int64_t kOuterDepth = 1024;     // inner dimension packed at once
-constexpr int64_t kInPlaceColPanels = 3;  // A is read in place for products this narrow
-constexpr int64_t kPrefetchAhead = 16;    // rows of the B panel prefetched ahead of the FMAs
+constexpr int64_t kRows = 8;               // rows of a micro-tile
+constexpr int64_t kCols = 48;              // columns of a micro-tile: 3 registers of 16 floats
+constexpr int64_t kDepth = 1024;           // inner-dimension slice (see Note [Deep slices])
+constexpr int64_t kBlockRows = 128;        // rows of a parallel task (a multiple of kRows)
+constexpr int64_t kBlockCols = 96;         // columns of a parallel task (a multiple of kCols)
+constexpr int64_t kOuter = 4096;           // rows and columns packed at once (bounds the buffers)
+constexpr int64_t kOuterDepth = 1024;      // inner dimension packed at once
+constexpr int64_t kInPlaceColPanels = 3;   // A is read in place for products this narrow
+constexpr int64_t kPrefetchAhead = 16;     // rows of the B panel prefetched ahead of the FMAs
+constexpr int64_t kInPlaceRowPanels = 32;  // B may be read in place for products this short
+constexpr int64_t kConflictStride = 512;   // ... unless its rows are a multiple of this apart
 
 // Note [Deep slices]
 // ~~~~~~~~~~~~~~~~~~
@@ -50,6 +56,33 @@ constexpr int64_t kPrefetchAhead = 16;    // rows of the B panel prefetched ahea
 // hides L2's latency; the block of A a task uses (kBlockRows x kDepth, 512 KiB) and its B panels
 // (384 KiB) fit L2 together.
 
+// Note [Packing A per thread]
+// ~~~~~~~~~~~~~~~~~~~~~~~~~~~
+// Packing the whole of A before any multiply (as B is) writes up to kOuter x kOuterDepth floats,
+// 16 MiB, far more than L2: the packed panels go out to L3 and come back when a task reads them.
+// Instead each thread packs one block row of A (kBlockRows x depth, 512 KiB) when its task needs
+// it, so that the micro-kernel reads the panels from L2 right after they were written, in the
+// order of BLIS and OpenBLAS. The tasks of a block row are consecutive, and a thread runs a range
+// of consecutive tasks, so a thread packs each block row about once (a block row split between
+// two threads is packed by both). At 1024^3 this is about 1% faster on 1 thread and on 2 (Sapphire
+// Rapids). The packed values, hence the sums, do not depend on which thread packed them.
+
+// Note [B in place]
+// ~~~~~~~~~~~~~~~~~
+// Packing B is a full pass over it, read and written, and pays off only when each B panel then
+// meets many A panels. With one or two row panels it never does. Up to kInPlaceRowPanels (256
+// rows: an MLP's input gradient g W with a batch of 128, say) a row-major B read in place is
+// faster too: a task walks one B panel down for each of its A panels, the first walk brings the
+// panel's rows into L2 (the micro-kernel's prefetch covers the latency, one row per k whatever
+// the stride) and the others read them there. [128, 1200] x [1200, 1200] and
+// [128, 784] x [784, 1200] are about 20% faster on 1 thread and 25% on 2. In runs alternating the
+// two ways in one process, [256, 1200] x [1200, 784] was 2% faster on 1 thread and 13% on 2, and
+// from 512 rows on, where each panel is walked again per block row, packing was faster (3% at
+// 512, 5% at 1024 rows). Except when B's rows are a multiple of kConflictStride floats (2 KiB)
+// apart, as with 512, 1024, 1536 or 2048 columns: in place is then 2 to 3 times slower, we take
+// it because the rows of a panel fall into few cache sets and evict each other; 768, 1152, 1200
+// and 1280 columns are fine. (Sapphire Rapids: L2 2 MiB, 16-way.)
+
 /// A matrix operand: element (i, j) is data[i * row_stride + j * col_stride].
 struct Operand {
   const float* data;
@@ -62,8 +95,8 @@ inline __mmask16 lanes_below(int64_t n) {
   return static_cast<__mmask16>((1u << std::clamp<int64_t>(n, 0, 16)) - 1);
 }
 
-// out[c * 8 + r] = rows[r][k + c] for r, c < 8: an 8 x 8 block of 8 rows, transposed.
-inline void transpose_8x8(const float* const* rows, int64_t k, float* out) {
+// out[c * out_stride + r] = rows[r][k + c] for r, c < 8: an 8 x 8 block of 8 rows, transposed.
+inline void transpose_8x8(const float* const* rows, int64_t k, float* out, int64_t out_stride) {
   __m256 r[8], t[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows[i] + k);
   for (int i = 0; i < 8; i += 2) {
@@ -77,8 +110,8 @@ inline void transpose_8x8(const float* const* rows, int64_t k, float* out) {
     r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
   }
   for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(out + i * 8, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
-    _mm256_storeu_ps(out + (i + 4) * 8, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+    _mm256_storeu_ps(out + i * out_stride, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(out + (i + 4) * out_stride, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
   }
 }
 
@@ -102,7 +135,7 @@ inline void pack_a(const Operand& a, int64_t i0, int64_t rows, int64_t k0, int64
     const float* rows[kRows];
     for (int64_t r = 0; r < kRows; ++r) rows[r] = a.data + (i0 + r) * a.row_stride + k0;
     for (; k_done + 8 <= depth; k_done += 8) {
-      transpose_8x8(rows, k_done, out + k_done * kRows);
+      transpose_8x8(rows, k_done, out + k_done * kRows, kRows);
     }
   }
   for (int64_t r = 0; r < valid; ++r) {
@@ -119,15 +152,25 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
   for (int64_t q = 0; q < cols; q += kCols) {
     const int64_t valid = std::min(kCols, cols - q);
     if (b.row_stride == 1 && b.col_stride != 1) {
-      // B column-major (a transposed operand, as in the weight gradient x^T g): walking rows
-      // would touch a new cache line per element. Walk the columns down instead, 16 rows at a
-      // time so that the 16 panel rows being written stay in L1.
-      for (int64_t k_block = 0; k_block < depth; k_block += 16) {
-        const int64_t rows = std::min<int64_t>(16, depth - k_block);
-        float* panel = out + k_block * kCols;
-        for (int64_t c = 0; c < kCols; ++c) {
-          const float* column = b.data + k0 + k_block + (j0 + q + c) * b.col_stride;
-          for (int64_t k = 0; k < rows; ++k) panel[k * kCols + c] = c < valid ? column[k] : 0.0f;
+      // B column-major (a transposed operand, as the weight in a linear layer's x W^T): each
+      // column is contiguous in k, so 8 x 8 blocks of 8 columns are transposed in registers, as in
+      // pack_a, all the panel's columns for 8 values of k at a time (whole rows of the panel
+      // written at once: 2-3% faster than 8 columns down the whole depth). The last depth % 8 rows,
+      // the columns of a partial group of 8 and the zeros past the last column are copied one by
+      // one.
+      const int64_t grouped_cols = valid / 8 * 8, grouped_depth = depth / 8 * 8;
+      const float* columns[kCols];
+      for (int64_t c = 0; c < grouped_cols; ++c) {
+        columns[c] = b.data + k0 + (j0 + q + c) * b.col_stride;
+      }
+      for (int64_t k = 0; k < grouped_depth; k += 8) {
+        for (int64_t c0 = 0; c0 < grouped_cols; c0 += 8) {
+          transpose_8x8(columns + c0, k, out + k * kCols + c0, kCols);
+        }
+      }
+      for (int64_t k = 0; k < depth; ++k) {
+        for (int64_t c = k < grouped_depth ? grouped_cols : 0; c < kCols; ++c) {
+          out[k * kCols + c] = c < valid ? b.at(k0 + k, j0 + q + c) : 0.0f;
         }
       }
       out += depth * kCols;
@@ -174,22 +217,32 @@ void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, c
   // Rows past `rows` (A read in place has none) repeat the last row: computed, never stored.
   const float* a_rows[kRows];
   for (int64_t r = 0; r < kRows; ++r) a_rows[r] = a + std::min(r, rows - 1) * a_row;
-  for (int64_t k = 0; k < depth; ++k) {
-    // Within the panel (the last rows prefetch the last row again): B past its end may not exist.
-    const float* b_ahead = b + std::min(kPrefetchAhead, depth - 1 - k) * b_stride;
+  int64_t a_offset = 0;  // of the current k along each row, when A is read in place
+  // One k of the panels: kRows x kRegs FMAs, with a prefetch of the B row `ahead` rows down.
+  const auto step = [&](int64_t ahead) {
     __m512 b_k[kRegs];
     for (int v = 0; v < kRegs; ++v) {
-      _mm_prefetch(reinterpret_cast<const char*>(b_ahead + 16 * v), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + ahead * b_stride + 16 * v), _MM_HINT_T0);
       b_k[v] = kEdge ? _mm512_maskz_loadu_ps(masks[v], b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
     }
     for (int64_t r = 0; r < kRows; ++r) {
       // Folded into the FMAs as an embedded broadcast.
-      const __m512 a_r = _mm512_set1_ps(kPackedA ? a[r] : a_rows[r][k * a_col]);
+      const __m512 a_r = _mm512_set1_ps(kPackedA ? a[r] : a_rows[r][a_offset]);
       for (int v = 0; v < kRegs; ++v) acc[r][v] = _mm512_fmadd_ps(a_r, b_k[v], acc[r][v]);
     }
-    if (kPackedA) a += kRows;
+    if (kPackedA) {
+      a += kRows;
+    } else {
+      a_offset += a_col;
+    }
     b += b_stride;
-  }
+  };
+  // The prefetch stays within the panel (B past its end may not exist): the last kPrefetchAhead
+  // rows prefetch the last row again. In a second loop, so that the first, nearly all of the
+  // work, prefetches at a fixed distance instead of computing a minimum per k (0.5% at 1024^3).
+  int64_t k = 0;
+  for (; k + kPrefetchAhead < depth; ++k) step(kPrefetchAhead);
+  for (; k < depth; ++k) step(depth - 1 - k);
   for (int64_t r = 0; r < rows; ++r) {
     float* out = c + r * ldc;
     for (int64_t v = 0; v < kRegs; ++v) {
@@ -220,14 +273,30 @@ inline MicroKernel pick_kernel(bool edge, bool packed_a, int64_t cols) {
   return for_regs.template operator()<3>();
 }
 
-// The packing buffers of the calling thread, kept from call to call: megabytes allocated afresh on
-// every product would cost a page fault per 4 KiB touched.
-enum class Scratch { A, B };
-inline float* scratch(Scratch which, int64_t count) {
-  thread_local std::vector<float> buffers[2];
-  std::vector<float>& buffer = buffers[static_cast<int>(which)];
+// The packing buffer of B, the calling thread's, kept from call to call: megabytes allocated
+// afresh on every product would cost a page fault per 4 KiB touched.
+inline float* scratch_b(int64_t count) {
+  thread_local std::vector<float> buffer;
   if (buffer.size() < static_cast<size_t>(count)) buffer.resize(static_cast<size_t>(count));
   return buffer.data();
+}
+
+// A block row of A (kBlockRows x kOuterDepth) packed by this thread (Note [Packing A per thread]):
+// `round` names the product and inner-dimension chunk it was packed for (next_round()), i0 its
+// first row. Allocated once per thread, as scratch_b.
+struct ThreadA {
+  std::vector<float> panels = std::vector<float>(kBlockRows * kOuterDepth);
+  uint64_t round = 0;
+  int64_t i0 = 0;
+};
+inline ThreadA& thread_a() {
+  thread_local ThreadA a;
+  return a;
+}
+// A number no earlier chunk of any product had: the key under which a ThreadA's panels are valid.
+inline uint64_t next_round() {
+  static std::atomic<uint64_t> rounds{0};
+  return ++rounds;
 }
 
 /// C[M, N] (row stride ldc) = A[M, K] x B[K, N], plus a bias when `bias` is not null: row i of C
@@ -243,27 +312,20 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
       for (int64_t k_outer = 0; k_outer < K; k_outer += kOuterDepth) {
         const int64_t depth = std::min(kOuterDepth, K - k_outer);
         const int64_t slices = (depth + kDepth - 1) / kDepth;
-        // Panel p of A holds its slices one after the other: slice s starts at
-        // p * kRows * depth + s * kRows * kDepth. Likewise for B.
+        // Panel q of B holds its slices one after the other: slice s starts at
+        // q * kCols * depth + s * kCols * kDepth. Likewise for A (Note [Packing A per thread]).
         // Packing A costs a pass over it, which only pays when its panels meet many B panels:
         // with at most kInPlaceColPanels of them (a product with few columns, such as the
         // [2048, 512] x [512, 128] of a Transformer's feed-forward block) A is read in place.
         // (A stored transposed is cheap to pack, 8 contiguous floats per k, and read in place it
         // would fetch a cache line per k for 8 of its floats.)
         const bool a_in_place = col_panels <= kInPlaceColPanels && a.col_stride == 1;
-        float* a_packed = a_in_place ? nullptr : scratch(Scratch::A, row_panels * kRows * depth);
-        // With one or two row panels, each element of B is used once or twice: packing it would
-        // cost a full copy of B for nothing, so a row-major B is read in place.
-        const bool b_in_place = row_panels <= 2 && b.col_stride == 1;
-        float* b_packed = b_in_place ? nullptr : scratch(Scratch::B, col_panels * kCols * depth);
-        parallel_for(a_in_place ? 0 : row_panels * slices, 16, [&](int64_t begin, int64_t end) {
-          for (int64_t t = begin; t < end; ++t) {
-            const int64_t p = t / slices, s = t % slices;
-            pack_a(a, i_outer + p * kRows, std::min(kRows, rows - p * kRows), k_outer + s * kDepth,
-                   std::min(kDepth, depth - s * kDepth),
-                   a_packed + (p * depth + s * kDepth) * kRows);
-          }
-        });
+        // A row-major B is read in place when packing it would cost more than it saves
+        // (Note [B in place]).
+        const bool b_in_place =
+            b.col_stride == 1 && (row_panels <= 2 || (row_panels <= kInPlaceRowPanels &&
+                                                      b.row_stride % kConflictStride != 0));
+        float* b_packed = b_in_place ? nullptr : scratch_b(col_panels * kCols * depth);
         parallel_for(b_in_place ? 0 : col_panels * slices, 4, [&](int64_t begin, int64_t end) {
           for (int64_t t = begin; t < end; ++t) {
             const int64_t q = t / slices, s = t % slices;
@@ -275,12 +337,27 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
         // Each task owns a block of C small enough to stay in cache across all the slices.
         const int64_t block_rows = (rows + kBlockRows - 1) / kBlockRows;
         const int64_t block_cols = (cols + kBlockCols - 1) / kBlockCols;
+        const uint64_t round = next_round();
         parallel_for(block_rows * block_cols, 1, [&](int64_t begin, int64_t end) {
+          ThreadA& mine = thread_a();
           for (int64_t block = begin; block < end; ++block) {
             const int64_t i0 = block / block_cols * kBlockRows;
             const int64_t j0 = block % block_cols * kBlockCols;
             const int64_t i1 = std::min(rows, i0 + kBlockRows),
                           j1 = std::min(cols, j0 + kBlockCols);
+            if (!a_in_place && (mine.round != round || mine.i0 != i0)) {
+              // Panel p of the block row holds its slices one after the other: slice s starts at
+              // p * kRows * depth + s * kRows * kDepth.
+              for (int64_t i = i0; i < i1; i += kRows) {
+                for (int64_t s = 0; s < slices; ++s) {
+                  pack_a(a, i_outer + i, i1 - i, k_outer + s * kDepth,
+                         std::min(kDepth, depth - s * kDepth),
+                         mine.panels.data() + ((i - i0) * depth + s * kDepth * kRows));
+                }
+              }
+              mine.round = round;
+              mine.i0 = i0;
+            }
             for (int64_t s = 0; s < slices; ++s) {
               const int64_t slice = std::min(kDepth, depth - s * kDepth);
               for (int64_t j = j0; j < j1; j += kCols) {
@@ -293,9 +370,9 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
                 const bool last_slice = k_outer + s * kDepth + slice == K;
                 for (int64_t i = i0; i < i1; i += kRows) {
                   const int64_t row = i_outer + i, k = k_outer + s * kDepth;
-                  const float* a_panel = a_in_place
-                                             ? a.data + row * a.row_stride + k * a.col_stride
-                                             : a_packed + (i * depth / kRows + s * kDepth) * kRows;
+                  const float* a_panel =
+                      a_in_place ? a.data + row * a.row_stride + k * a.col_stride
+                                 : mine.panels.data() + (i - i0) * depth + s * kDepth * kRows;
                   kernel(
                       slice, a_panel, a_in_place ? a.row_stride : 1,
                       a_in_place ? a.col_stride : kRows, b_panel, b_stride,
