@@ -25,8 +25,8 @@ int get_num_threads();
 /// torch.set_flush_denormal. Values below the smallest normal float (about 1.2e-38 in float32)
 /// then read and compute as zero: faster where values underflow (x86 CPUs run arithmetic on
 /// denormals through slow microcode assists), but no longer IEEE's gradual underflow, so results
-/// can differ from the default's in their smallest values. Returns false, changing nothing, on a
-/// CPU without such a mode (not x86-64).
+/// can differ from the default's in their smallest values. CPU arithmetic only (the CUDA kernels
+/// keep theirs). Returns false, changing nothing, on a CPU without such a mode (not x86-64).
 bool set_flush_denormal(bool on);
 
 }  // namespace bg
