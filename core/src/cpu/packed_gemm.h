@@ -226,7 +226,7 @@ void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, c
       b_k[v] = kEdge ? _mm512_maskz_loadu_ps(masks[v], b + 16 * v) : _mm512_loadu_ps(b + 16 * v);
     }
     for (int64_t r = 0; r < kRows; ++r) {
-      // Folded into the FMAs as an embedded broadcast.
+      // One broadcast of A per row and k, shared by the row's kRegs FMAs.
       const __m512 a_r = _mm512_set1_ps(kPackedA ? a[r] : a_rows[r][a_offset]);
       for (int v = 0; v < kRegs; ++v) acc[r][v] = _mm512_fmadd_ps(a_r, b_k[v], acc[r][v]);
     }
