@@ -228,9 +228,12 @@ TEST_CASE("threads: set_flush_denormal") {
     REQUIRE(set_flush_denormal(true));
     const Tensor underflowed = normal_values / 4;        // a denormal result flushed to 0 (FTZ)
     const Tensor read_as_zero = denormal_values + 0.0f;  // a denormal operand read as 0 (DAZ)
+    set_num_threads(2);                                  // a new arena keeps the mode
+    const Tensor underflowed_after = normal_values / 4;
     REQUIRE(set_flush_denormal(false));
     CHECK(equal(underflowed, zeros({n})));
     CHECK(equal(read_as_zero, zeros({n})));
+    CHECK(equal(underflowed_after, zeros({n})));
     CHECK(equal(normal_values / 4, denormal_values));  // gradual underflow again
     CHECK(equal(denormal_values + 0.0f, denormal_values));
   }
