@@ -47,19 +47,20 @@ int default_threads() {
   return threads;
 }
 
+// The calling thread's floating-point mode for SSE and AVX arithmetic (x86-64's MXCSR), and that
+// mode with its flush-to-zero (bit 15: a denormal result becomes 0) and denormals-are-zero (bit 6:
+// a denormal operand reads as 0) bits set or cleared.
 #if defined(__x86_64__)
-// MXCSR's flush-to-zero (bit 15: a denormal result becomes 0) and denormals-are-zero (bit 6: a
-// denormal operand reads as 0) bits, the calling thread's mode for SSE and AVX arithmetic.
-constexpr unsigned kFlushDenormalBits = 0x8040;
-
-bool thread_flushes_denormals() { return (_mm_getcsr() & kFlushDenormalBits) != 0; }
-void set_thread_flushes_denormals(bool on) {
-  const unsigned csr = _mm_getcsr();
-  _mm_setcsr(on ? csr | kFlushDenormalBits : csr & ~kFlushDenormalBits);
+unsigned float_mode() { return _mm_getcsr(); }
+void set_float_mode(unsigned mode) { _mm_setcsr(mode); }
+unsigned with_flush(unsigned mode, bool on) {
+  constexpr unsigned kFlushDenormalBits = 0x8040;
+  return on ? mode | kFlushDenormalBits : mode & ~kFlushDenormalBits;
 }
 #else
-bool thread_flushes_denormals() { return false; }
-void set_thread_flushes_denormals(bool) {}
+unsigned float_mode() { return 0; }
+void set_float_mode(unsigned) {}
+unsigned with_flush(unsigned mode, bool) { return mode; }
 #endif
 
 // Called with the state's mutex held. A task arena's workers take the floating-point mode of the
@@ -67,10 +68,10 @@ void set_thread_flushes_denormals(bool) {}
 // here, with the calling thread briefly in the mode set_flush_denormal chose.
 void install_arena(ArenaState& s, int threads) {
   auto arena = std::make_shared<tbb::task_arena>(threads);
-  const bool caller_flushes = thread_flushes_denormals();
-  set_thread_flushes_denormals(s.flush_denormal);
+  const unsigned caller_mode = float_mode();
+  set_float_mode(with_flush(caller_mode, s.flush_denormal));
   arena->initialize();
-  set_thread_flushes_denormals(caller_flushes);
+  set_float_mode(caller_mode);
   s.arena = std::move(arena);
   s.threads = threads;
 }
@@ -100,7 +101,7 @@ int get_num_threads() {
 
 bool set_flush_denormal(bool on) {
 #if defined(__x86_64__)
-  set_thread_flushes_denormals(on);
+  set_float_mode(with_flush(float_mode(), on));
   ArenaState& s = state();
   std::lock_guard lock(s.mutex);
   if (s.flush_denormal != on) {
