@@ -70,7 +70,8 @@ void SequentialImpl::update_fast_paths() {
     all_tensor_to_tensor_ = all_tensor_to_tensor_ && module.is_tensor_to_tensor();
   }
   const auto is = [](const AnyModule& module, const std::type_info& type) {
-    return module.ptr() != nullptr && typeid(*module.ptr()) == type;
+    const Module* held = module.ptr().get();  // typeid(*call()) evaluates the call: clang warns
+    return held != nullptr && typeid(*held) == type;
   };
   fuses_relu_.assign(modules_.size(), false);
   for (size_t i = 0; i + 1 < modules_.size(); ++i) {
