@@ -23,7 +23,7 @@ class ScaleImpl : public nn::Module {
   Tensor forward(const Tensor& x, double scale = 2.0, std::optional<Tensor> shift = std::nullopt) {
     return shift ? x * scale + *shift : x * scale;
   }
-  BG_FORWARD_DEFAULT_ARGS(2.0, std::optional<Tensor>())
+  BG_FORWARD_DEFAULT_ARGS(2.0, std::nullopt)
 };
 BG_MODULE(Scale);
 
