@@ -212,10 +212,11 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, con
       const int64_t chunk_flops = std::min(p.M, kSmallChunkRows) * p.N * p.K;
       const int64_t grain = std::max<int64_t>(1, kSplitFlops / std::max<int64_t>(chunk_flops, 1));
       // One B for every chunk (a tall product): its rows as small_gemm reads them made once here,
-      // not once per chunk (a [5000, 20] x [20, 20] product has 10).
+      // not once per chunk (a [5000, 20] x [20, 20] product has 10). Dot products read B as it is.
       std::vector<T> b_copy;
       std::pair<const T*, int64_t> b_rows{nullptr, 0};
-      if (chunks > 1 && (p.B == 1 || b.stride(0) == 0)) {
+      if (chunks > 1 && (p.B == 1 || b.stride(0) == 0) &&
+          !small_gemm_by_dots<T>(p.N, a.stride(2), p.N)) {
         b_rows = small_gemm_rows(p.K, p.N, b_data, b.stride(1), b.stride(2), b_copy);
       }
       parallel_for(p.B * chunks, grain, [&](int64_t begin, int64_t end) {

@@ -298,6 +298,19 @@ int64_t grouped_rows_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a
 }
 #endif
 
+// Whether small_gemm computes C[M, N] as dot products along the rows (column_gemm_avx512: float32
+// on AVX-512, one output column, A's rows contiguous), which reads B's column where it is: a
+// caller making small_gemm_rows' copy of B for several products skips it then.
+template <typename T>
+constexpr bool small_gemm_by_dots(int64_t N, int64_t a_col, int64_t ldc) {
+#if defined(__AVX512F__)
+  return std::is_same_v<T, float> && N == 1 && a_col == 1 && ldc == 1;
+#else
+  (void)N, (void)a_col, (void)ldc;
+  return false;
+#endif
+}
+
 // B[K, N] (element strides b_row, b_col) as small_gemm reads it: rows of whole registers, as a
 // pointer and a row stride. B itself when it is row-major with whole registers (an attention
 // head's [64, 64] scores times its [64, 32] values), else a zero-padded row-major copy in
@@ -338,7 +351,7 @@ void small_gemm(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_row, int6
                 const T* bias, int64_t bias_row, bool relu) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
-    if (N == 1 && a_col == 1 && ldc == 1) {
+    if (small_gemm_by_dots<T>(N, a_col, ldc)) {
       column_gemm_avx512(M, K, a, a_row, b, b_row, c, bias, bias_row, relu);
       return;
     }
