@@ -179,7 +179,16 @@ TEST_CASE("factory: *_like options override the template") {
   CHECK(r.requires_grad());
   CHECK(randn_like(zeros({2}), kFloat64).dtype() == kFloat64);
   CHECK(randint_like(like, 0, 3).dtype() == kInt64);
-  CHECK_THROWS_WITH_AS(zeros_like(Tensor()), doctest::Contains("*_like"), Error);
+  // An undefined template is named as such by every *_like, whatever the compiler's order of
+  // evaluating arguments.
+  const Tensor undefined;
+  CHECK_THROWS_WITH_AS(empty_like(undefined), doctest::Contains("*_like"), Error);
+  CHECK_THROWS_WITH_AS(zeros_like(undefined), doctest::Contains("*_like"), Error);
+  CHECK_THROWS_WITH_AS(ones_like(undefined), doctest::Contains("*_like"), Error);
+  CHECK_THROWS_WITH_AS(full_like(undefined, 1), doctest::Contains("*_like"), Error);
+  CHECK_THROWS_WITH_AS(rand_like(undefined), doctest::Contains("*_like"), Error);
+  CHECK_THROWS_WITH_AS(randn_like(undefined), doctest::Contains("*_like"), Error);
+  CHECK_THROWS_WITH_AS(randint_like(undefined, 0, 3), doctest::Contains("*_like"), Error);
 }
 
 // ---- From C++ values ----------------------------------------------------------------------------

@@ -146,6 +146,9 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions opti
 }
 
 namespace {
+// Checks the template: each *_like calls this before reading like.sizes(), in a statement of its
+// own (the order in which a call's arguments are evaluated is the compiler's: clang read the sizes
+// of an undefined tensor first, and threw the generic error instead of this one).
 TensorOptions like_options(const Tensor& like, const TensorOptions& options) {
   detail::check_defined("*_like", like, "the template tensor");
   TensorOptions o = options.dtype(options.dtype_or(like.dtype()));
@@ -155,25 +158,32 @@ TensorOptions like_options(const Tensor& like, const TensorOptions& options) {
 }  // namespace
 
 Tensor empty_like(const Tensor& like, TensorOptions o) {
-  return empty(like.sizes(), like_options(like, o));
+  const TensorOptions options = like_options(like, o);
+  return empty(like.sizes(), options);
 }
 Tensor zeros_like(const Tensor& like, TensorOptions o) {
-  return zeros(like.sizes(), like_options(like, o));
+  const TensorOptions options = like_options(like, o);
+  return zeros(like.sizes(), options);
 }
 Tensor ones_like(const Tensor& like, TensorOptions o) {
-  return ones(like.sizes(), like_options(like, o));
+  const TensorOptions options = like_options(like, o);
+  return ones(like.sizes(), options);
 }
 Tensor full_like(const Tensor& like, const Scalar& v, TensorOptions o) {
-  return full(like.sizes(), v, like_options(like, o));
+  const TensorOptions options = like_options(like, o);
+  return full(like.sizes(), v, options);
 }
 Tensor rand_like(const Tensor& like, TensorOptions o, Generator* g) {
-  return rand(like.sizes(), like_options(like, o), g);
+  const TensorOptions options = like_options(like, o);
+  return rand(like.sizes(), options, g);
 }
 Tensor randn_like(const Tensor& like, TensorOptions o, Generator* g) {
-  return randn(like.sizes(), like_options(like, o), g);
+  const TensorOptions options = like_options(like, o);
+  return randn(like.sizes(), options, g);
 }
 Tensor randint_like(const Tensor& like, int64_t low, int64_t high, TensorOptions o, Generator* g) {
-  return randint(low, high, like.sizes(), like_options(like, o), g);
+  const TensorOptions options = like_options(like, o);
+  return randint(low, high, like.sizes(), options, g);
 }
 
 Tensor from_data(const void* data, Dtype dtype, int64_t count, const Shape& sizes,
