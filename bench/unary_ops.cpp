@@ -36,7 +36,9 @@ int main(int argc, char** argv) {
       {"silu", [](const bg::Tensor& x) { return bg::silu(x); }},
       {"softplus", [](const bg::Tensor& x) { return bg::softplus(x); }},
   };
-  for (const auto& [name, op] : ops) {
+  for (const auto& entry : ops) {
+    const auto& name = entry.first;  // not [name, op]: clang 14 cannot capture bindings
+    const auto& op = entry.second;
     const std::string bench = "unary_" + name + "_1m";
     if (!args.wants(bench)) continue;
     const bg::Tensor& x = name == "log" || name == "log1p" ? positive : normal;

@@ -73,7 +73,9 @@ std::map<std::string, Tensor> snapshot(const nn::Module& module) {
 void check_unchanged(const nn::Module& module, const std::map<std::string, Tensor>& before) {
   const nn::OrderedDict<Tensor> state = module.state_dict();
   REQUIRE(state.size() == before.size());
-  for (const auto& [key, value] : before) {
+  for (const auto& entry : before) {
+    const auto& key = entry.first;  // not [key, value]: clang 14 cannot capture bindings
+    const auto& value = entry.second;
     INFO(key);
     REQUIRE(state.contains(key));
     CHECK(equal(state[key], value));

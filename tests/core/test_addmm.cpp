@@ -64,7 +64,9 @@ TEST_CASE("addmm adds its input to the product bit for bit, on every GEMM path a
   for (Dtype dtype : {kFloat32, kFloat64}) {
     for (const Product& p : products(dtype)) {
       const Tensor product = mm(p.a, p.b);
-      for (const auto& [name, input] : inputs(p.a.size(0), p.b.size(1), dtype)) {
+      for (const auto& entry : inputs(p.a.size(0), p.b.size(1), dtype)) {
+        const auto& name = entry.first;  // not [name, input]: clang 14 cannot capture bindings
+        const auto& input = entry.second;
         INFO(p.name, " + ", name, " in ", dtype_name(dtype));
         const Tensor out = addmm(input, p.a, p.b);
         CHECK(out.sizes() == product.sizes());
@@ -95,7 +97,9 @@ TEST_CASE("baddbmm adds its input to each batch's product bit for bit") {
 TEST_CASE("addmm_relu is addmm's ReLU bit for bit, on every GEMM path and layout") {
   for (Dtype dtype : {kFloat32, kFloat64}) {
     for (const Product& p : products(dtype)) {
-      for (const auto& [name, input] : inputs(p.a.size(0), p.b.size(1), dtype)) {
+      for (const auto& entry : inputs(p.a.size(0), p.b.size(1), dtype)) {
+        const auto& name = entry.first;  // not [name, input]: clang 14 cannot capture bindings
+        const auto& input = entry.second;
         INFO(p.name, " + ", name, " in ", dtype_name(dtype));
         CHECK(equal(addmm_relu(input, p.a, p.b), addmm(input, p.a, p.b).relu()));
       }

@@ -651,7 +651,9 @@ TEST_CASE("shapes that do not broadcast name the op and both shapes") {
       {"logical_or", [](const Tensor& x, const Tensor& y) { return logical_or(x, y); }},
       {"where", [](const Tensor& x, const Tensor& y) { return where(x > 0, x, y); }},
   };
-  for (const auto& [name, op] : ops) {
+  for (const auto& entry : ops) {
+    const auto& name = entry.first;  // not [name, op]: clang 14 cannot capture bindings
+    const auto& op = entry.second;
     INFO(name);
     test::check_error({name, "[2, 3]", "[4]"}, [&] { (void)op(a, b); });
   }
@@ -692,7 +694,9 @@ TEST_CASE("undefined tensors passed to ops throw naming the op") {
       {"softplus", [&] { return softplus(undefined); }},
       {"clamp", [&] { return clamp(undefined, 0, 1); }},
   };
-  for (const auto& [name, call] : calls) {
+  for (const auto& entry : calls) {
+    const auto& name = entry.first;  // not [name, call]: clang 14 cannot capture bindings
+    const auto& call = entry.second;
     INFO(name);
     test::check_error({name, "undefined"}, [&] { (void)call(); });
   }

@@ -123,7 +123,9 @@ std::string dims_str(const Dims& dims) { return shape_str(dims.list()); }
 
 TEST_CASE("sum, mean, prod, max and min match a naive loop over every dim list and layout") {
   for (Dtype dtype : {kFloat32, kFloat64}) {
-    for (const auto& [layout, x] : layouts(dtype)) {
+    for (const auto& entry : layouts(dtype)) {
+      const auto& layout = entry.first;  // not [layout, x]: clang 14 cannot capture bindings
+      const auto& x = entry.second;
       const std::vector<double> data = test::values(x);
       for (const ReduceCase& c : reduce_cases()) {
         for (const Dims& dims : dim_lists()) {
@@ -271,7 +273,9 @@ TEST_CASE("argmax and argmin give the first index of ties") {
     CHECK(tensor({1.0, test::kNaN, -3.0, test::kNaN}).argmin().item<int64_t>() == 1);
   }
   SUBCASE("against a naive loop over the middle dim of every layout") {
-    for (const auto& [layout, v] : layouts(kFloat64)) {
+    for (const auto& entry : layouts(kFloat64)) {
+      const auto& layout = entry.first;  // not [layout, v]: clang 14 cannot capture bindings
+      const auto& v = entry.second;
       INFO(layout);
       const std::vector<double> data = test::values(v);  // [3, 4, 5], no ties
       std::vector<int64_t> expected_max, expected_min;
@@ -298,7 +302,9 @@ TEST_CASE("var and std match the two-pass formula with corrections 0 and 1") {
   test::check_close(tensor({1.0, 2.0, 3.0, 4.0}).var({}, 0), {1.25}, 1e-15);
   test::check_close(tensor({1.0, 2.0, 3.0, 4.0}).std({}, 0), {std::sqrt(1.25)}, 1e-15);
   for (Dtype dtype : {kFloat32, kFloat64}) {
-    for (const auto& [layout, x] : layouts(dtype)) {
+    for (const auto& entry : layouts(dtype)) {
+      const auto& layout = entry.first;  // not [layout, x]: clang 14 cannot capture bindings
+      const auto& x = entry.second;
       const std::vector<double> data = test::values(x);
       for (const Dims& dims : dim_lists()) {
         const Reduction r(x.sizes(), dims);
@@ -342,7 +348,9 @@ TEST_CASE("norm for p = 1, 2, 3, inf, -inf and 0") {
       {-test::kInf, test::kInf, [](double a, double b) { return std::min(a, b); }},
       {0, 0, [](double a, double b) { return a + (b != 0); }},
   };
-  for (const auto& [layout, x] : layouts(kFloat64)) {
+  for (const auto& entry : layouts(kFloat64)) {
+    const auto& layout = entry.first;  // not [layout, x]: clang 14 cannot capture bindings
+    const auto& x = entry.second;
     std::vector<double> magnitudes = test::values(x);
     for (double& m : magnitudes) m = std::abs(m);
     for (const Case& c : cases) {
@@ -367,7 +375,9 @@ TEST_CASE("norm for p = 1, 2, 3, inf, -inf and 0") {
 
 TEST_CASE("logsumexp matches log(sum(exp(x))) and survives huge and infinite values") {
   for (Dtype dtype : {kFloat32, kFloat64}) {
-    for (const auto& [layout, x] : layouts(dtype)) {
+    for (const auto& entry : layouts(dtype)) {
+      const auto& layout = entry.first;  // not [layout, x]: clang 14 cannot capture bindings
+      const auto& x = entry.second;
       std::vector<long double> data;
       for (double v : test::values(x)) data.push_back(std::exp(static_cast<long double>(v)));
       for (const Dims& dims : dim_lists()) {
@@ -424,7 +434,9 @@ std::vector<double> naive_softmax(const Tensor& x, int64_t dim, bool log) {
 
 TEST_CASE("softmax and log_softmax match the formula along every dim") {
   for (Dtype dtype : {kFloat32, kFloat64}) {
-    for (const auto& [layout, x] : layouts(dtype)) {
+    for (const auto& entry : layouts(dtype)) {
+      const auto& layout = entry.first;  // not [layout, x]: clang 14 cannot capture bindings
+      const auto& x = entry.second;
       for (int64_t dim : {0, 1, 2, -1, -3}) {
         INFO("dim ", dim, " of ", layout, " ", dtype_name(dtype));
         const double rtol = dtype == kFloat32 ? 1e-6 : 1e-14;
@@ -507,10 +519,14 @@ TEST_CASE("gradients of reductions over every kind of dim list") {
   };
   const std::vector<std::pair<std::string, Tensor>> inputs = {
       {"contiguous", test::leaf({2, 3, 4}, 41)}, {"strided", test::strided_leaf({2, 3, 4}, 42)}};
-  for (const auto& [name, op] : ops) {
+  for (const auto& entry : ops) {
+    const auto& name = entry.first;  // not [name, op]: clang 14 cannot capture bindings
+    const auto& op = entry.second;
     for (const Dims& dims : {Dims{1}, Dims{-1}, Dims{0, 2}, Dims{}}) {
       for (bool keepdim : {false, true}) {
-        for (const auto& [layout, x] : inputs) {
+        for (const auto& input : inputs) {
+          const auto& layout = input.first;  // not [layout, x]: clang 14 cannot capture bindings
+          const auto& x = input.second;
           INFO(name, " over ", dims_str(dims), " keepdim ", keepdim, " of ", layout);
           test::check_gradients(
               [&](const std::vector<Tensor>& in) { return op(in[0], dims, keepdim); }, {x});
@@ -628,7 +644,9 @@ TEST_CASE("bad dims name the op and the dim") {
       {{"argmax", "dim 3"}, [&] { return x.argmax(3); }},
       {{"argmin", "dim -4"}, [&] { return x.argmin(-4); }},
   };
-  for (const auto& [parts, call] : calls) {
+  for (const auto& entry : calls) {
+    const auto& parts = entry.first;  // not [parts, call]: clang 14 cannot capture bindings
+    const auto& call = entry.second;
     INFO(parts[0]);
     test::check_error(parts, [&] { (void)call(); });
   }
@@ -723,7 +741,9 @@ TEST_CASE("undefined tensors passed to reductions throw naming the op") {
       {"log_softmax", [&] { return log_softmax(undefined, 0); }},
       {"sum_to", [&] { return sum_to(undefined, {1}); }},
   };
-  for (const auto& [name, call] : calls) {
+  for (const auto& entry : calls) {
+    const auto& name = entry.first;  // not [name, call]: clang 14 cannot capture bindings
+    const auto& call = entry.second;
     INFO(name);
     test::check_error({name, "undefined"}, [&] { (void)call(); });
   }

@@ -268,7 +268,9 @@ TEST_CASE("DataLoader: shuffles are uniform over the permutations") {
   constexpr int kEpochs = 6000;
   for (int epoch = 0; epoch < kEpochs; ++epoch) ++counts[concatenated(epoch_indices(loader))];
   CHECK(counts.size() == 6);
-  for (const auto& [order, count] : counts) {
+  for (const auto& entry : counts) {
+    const auto& order = entry.first;  // not [order, count]: clang 14 cannot capture bindings
+    const auto& count = entry.second;
     // Binomial(6000, 1/6): mean 1000, standard deviation 29; 150 is over 5 of them.
     INFO("order starting with ", order[0], ", ", order[1]);
     CHECK(std::abs(count - 1000) < 150);
