@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../core/src/sanitizers.h"  // the library's own test for AddressSanitizer
 #include "bg/core/object_pool.h"
 #include "test_util.h"
 
@@ -15,12 +16,9 @@ using namespace bg;
 
 namespace {
 // Under AddressSanitizer the pool steps aside (every block comes from operator new, so a use after
-// free is reported): only the reuse of addresses is not checked then.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kPooled = false;
-#else
-constexpr bool kPooled = true;
-#endif
+// free is reported): only the reuse of addresses is not checked then. The library's test, which
+// knows clang's way of saying so as well as GCC's.
+constexpr bool kPooled = !detail::kBypassPools;
 }  // namespace
 
 TEST_CASE("object pool: a freed block is handed out again for a request of its size class") {
