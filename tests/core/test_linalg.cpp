@@ -244,6 +244,51 @@ TEST_CASE("a large float32 product (the tiled parallel path) is within rounding 
   }
 }
 
+// Whether float32 products run the packed GEMM: the avx512 kernels of a portable build, or a
+// BG_NATIVE build for a CPU with AVX-512 (compiled, as this file then is, with -march=native).
+bool packed_gemm_runs() {
+  const std::string kernels = cpu_kernels();
+#if defined(__AVX512F__)
+  if (kernels == "native") return true;
+#endif
+  return kernels == "avx512";
+}
+
+TEST_CASE("x W^T with few rows (a Linear layer's forward) has the bits of x W^T made contiguous") {
+  // float32 on AVX-512 computes it as (W x^T)^T, the weight read in place and the tiles stored
+  // transposed (Note [Transposed C]). Rows: one, a partial panel, 128, the most (3 x 48 = 144)
+  // and one past (the usual way); 130 outputs end in a partial panel of 2 rows of 8; K = 1100 is
+  // two slices, the second added to C's tiles (with outputs enough that dot_gemm, whose sums run
+  // in another order, does not take it). Eigen, which takes float64 and, without AVX-512, float32,
+  // sums in an order that depends on the layout: only within rounding there.
+  struct Shape3 {
+    int64_t M, K, N;
+  };
+  std::vector<Shape3> shapes;
+  for (const int64_t M : {int64_t{1}, int64_t{7}, int64_t{128}, int64_t{144}, int64_t{145}}) {
+    shapes.push_back({M, 5, 130});
+    shapes.push_back({M, 300, 48});
+    shapes.push_back({M, 300, 130});
+    if (M >= 128) shapes.push_back({M, 1100, 130});
+  }
+  for (Dtype dtype : {kFloat32, kFloat64}) {
+    Generator generator(43);
+    for (const Shape3& shape : shapes) {
+      const int64_t M = shape.M, K = shape.K, N = shape.N;
+      INFO(std::string(dtype_name(dtype)), ": [", M, ", ", K, "] x [", K, ", ", N, "]");
+      const Tensor w = randn({N, K}, dtype, &generator);
+      const Tensor bias = randn({N}, dtype, &generator);
+      const Tensor x = randn({M, K}, dtype, &generator);
+      const Tensor product = mm(x, w.t());
+      check_product(product, x, w.t());
+      if (dtype != kFloat32 || !packed_gemm_runs()) continue;
+      CHECK(equal(product, mm(x, w.t().contiguous())));
+      CHECK(equal(addmm(bias, x, w.t()), addmm(bias, x, w.t().contiguous())));
+      CHECK(equal(addmm_relu(bias, x, w.t()), addmm_relu(bias, x, w.t().contiguous())));
+    }
+  }
+}
+
 // ---- Gradients ----------------------------------------------------------------------------------
 
 TEST_CASE("gradients of matmul, mm and bmm for every form and layout") {

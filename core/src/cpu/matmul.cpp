@@ -236,11 +236,23 @@ void CpuBackend::matmul(const Tensor& out, const Tensor& a, const Tensor& b, con
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
       if (p.N >= packed::kCols) {
+        // A Linear layer's forward (x W^T, a batch of few rows): computed as (W x^T)^T, which
+        // reads the weight in place instead of packing its transpose (Note [Transposed C] in
+        // packed_gemm.h). The bias must then be one row for all (epilogue.row 0).
+        const bool transposed = a.stride(2) == 1 && b.stride(1) == 1 && b.stride(2) != 1 &&
+                                p.M <= packed::kInPlaceColPanels * packed::kCols &&
+                                epilogue.row == 0;
         for (int64_t batch = 0; batch < p.B; ++batch) {
-          packed::sgemm(p.M, p.N, p.K, {a_data + batch * a.stride(0), a.stride(1), a.stride(2)},
-                        {b_data + batch * b.stride(0), b.stride(1), b.stride(2)},
-                        out_data + batch * p.M * p.N, p.N, epilogue.bias_of(batch, 0), epilogue.row,
-                        epilogue.relu);
+          const packed::Operand a_batch{a_data + batch * a.stride(0), a.stride(1), a.stride(2)};
+          const packed::Operand b_batch{b_data + batch * b.stride(0), b.stride(1), b.stride(2)};
+          float* c = out_data + batch * p.M * p.N;
+          if (transposed) {
+            packed::sgemm(p.N, p.M, p.K, b_batch.transposed(), a_batch.transposed(), c, p.N,
+                          epilogue.bias_of(batch, 0), 0, epilogue.relu, /*transposed_c=*/true);
+          } else {
+            packed::sgemm(p.M, p.N, p.K, a_batch, b_batch, c, p.N, epilogue.bias_of(batch, 0),
+                          epilogue.row, epilogue.relu);
+          }
         }
         return;
       }

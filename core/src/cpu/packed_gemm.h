@@ -18,6 +18,8 @@
 //   - The micro-kernel multiplies one A panel by one B panel over the slice, accumulating a
 //     kRows x kCols tile of C in registers, then adds it to C (or stores it, for the first slice).
 // Packing also absorbs the operands' layouts: transposed or strided A and B cost nothing extra.
+// A product whose transpose is cheaper to compute (a Linear layer's forward) is computed so and its
+// tiles stored transposed (Note [Transposed C]).
 // Without AVX-512 this file is empty and Eigen does the work.
 
 #if defined(__AVX512F__)
@@ -88,6 +90,8 @@ struct Operand {
   const float* data;
   int64_t row_stride, col_stride;
   float at(int64_t i, int64_t j) const { return data[i * row_stride + j * col_stride]; }
+  /// The same matrix's transpose (no copy).
+  Operand transposed() const { return {data, col_stride, row_stride}; }
 };
 
 // The first n of 16 lanes.
@@ -192,6 +196,56 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
   }
 }
 
+// Note [Transposed C]
+// ~~~~~~~~~~~~~~~~~~~
+// A Linear layer's forward is x W^T: B = W^T is column-major, so packing it is a transposing pass
+// over the whole weight on every forward, while A = x, a batch of up to 144 rows, would be read in
+// place (kInPlaceColPanels). The same product computed as C^T = W x^T reads the weight in place as
+// A and packs only the batch (x^T as B), and its tiles are stored transposed into C. Each element
+// is the same sum of the same products in the same order (a * b and b * a round alike), so the
+// bits are those of C = x W^T.
+
+// The epilogue of a transposed tile: element (r, j) of the finished tile (acc, r < rows, j < cols)
+// plus C's value when `accumulate`, plus bias[r] (null: none), then ReLU when `relu`, stored at
+// c[j * ldc + r]. Full 8 x 8 blocks go out through transpose_8x8, the rest one value at a time.
+template <int kRegs>
+void store_transposed(const __m512 (&acc)[kRows][kRegs], float* c, int64_t ldc, int64_t rows,
+                      int64_t cols, bool accumulate, const float* bias, bool relu) {
+  alignas(64) float tile[kRows][kRegs * 16];
+  for (int64_t r = 0; r < kRows; ++r) {
+    for (int v = 0; v < kRegs; ++v) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);
+  }
+  int64_t j = 0;
+  if (!accumulate && rows == kRows) {
+    // The sums are final: bias and ReLU applied here, then the blocks transposed out.
+    for (int64_t r = 0; r < kRows; ++r) {
+      for (int v = 0; v < kRegs; ++v) {
+        __m512 value = _mm512_load_ps(&tile[r][16 * v]);
+        if (bias != nullptr) value = _mm512_add_ps(value, _mm512_set1_ps(bias[r]));
+        if (relu) value = _mm512_max_ps(_mm512_setzero_ps(), value);
+        _mm512_store_ps(&tile[r][16 * v], value);
+      }
+    }
+    const float* tile_rows[kRows];
+    for (int64_t r = 0; r < kRows; ++r) tile_rows[r] = tile[r];
+    for (; j + 8 <= cols; j += 8) transpose_8x8(tile_rows, j, c + j * ldc, ldc);
+    for (; j < cols; ++j) {
+      for (int64_t r = 0; r < rows; ++r) c[j * ldc + r] = tile[r][j];
+    }
+    return;
+  }
+  for (; j < cols; ++j) {
+    for (int64_t r = 0; r < rows; ++r) {
+      float* out = c + j * ldc + r;
+      float value = tile[r][j];
+      if (accumulate) value += *out;
+      if (bias != nullptr) value += bias[r];
+      if (relu) value = value < 0.0f ? 0.0f : value;  // keeps NaN and -0, as max(0, x) above
+      *out = value;
+    }
+  }
+}
+
 // C[0:rows, 0:cols] (+)= A panel x B panel over `depth`, for rows <= kRows and cols <= kCols.
 // The A panel is `a` with element (r, k) at a[r * a_row + k * a_col]: a packed panel (a_row = 1,
 // a_col = kRows) or A read in place (kPackedA false: each of the kRows rows is walked by its own
@@ -204,7 +258,9 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
 // kRegs: how many of the panel's 3 registers of columns hold columns of C (fewer only in the last
 // panel of a product whose width is not a multiple of kCols: 1024 columns end in a panel of 16,
 // which would otherwise cost as much as a full one).
-template <bool kEdge, bool kPackedA, int kRegs>
+// kTransposedC: the tile is stored transposed, element (r, j) at c[j * ldc + r], and the bias is
+// one value per row, bias[r] (Note [Transposed C]).
+template <bool kEdge, bool kPackedA, int kRegs, bool kTransposedC>
 void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, const float* b,
                   int64_t b_stride, float* c, int64_t ldc, int64_t rows, int64_t cols,
                   bool accumulate, const float* bias, int64_t bias_row, bool relu) {
@@ -243,6 +299,10 @@ void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, c
   int64_t k = 0;
   for (; k + kPrefetchAhead < depth; ++k) step(kPrefetchAhead);
   for (; k < depth; ++k) step(depth - 1 - k);
+  if constexpr (kTransposedC) {
+    store_transposed<kRegs>(acc, c, ldc, rows, cols, accumulate, bias, relu);
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     float* out = c + r * ldc;
     for (int64_t v = 0; v < kRegs; ++v) {
@@ -260,17 +320,23 @@ void micro_kernel(int64_t depth, const float* a, int64_t a_row, int64_t a_col, c
   }
 }
 
-using MicroKernel = decltype(&micro_kernel<false, false, 3>);
+using MicroKernel = decltype(&micro_kernel<false, false, 3, false>);
 
 // The micro-kernel for a panel of `cols` columns of C (at most kCols).
-inline MicroKernel pick_kernel(bool edge, bool packed_a, int64_t cols) {
-  const auto for_regs = [&]<int kRegs>() -> MicroKernel {
-    if (edge) return packed_a ? micro_kernel<true, true, kRegs> : micro_kernel<true, false, kRegs>;
-    return packed_a ? micro_kernel<false, true, kRegs> : micro_kernel<false, false, kRegs>;
+inline MicroKernel pick_kernel(bool edge, bool packed_a, int64_t cols, bool transposed_c) {
+  const auto for_regs = [&]<int kRegs, bool kT>() -> MicroKernel {
+    if (edge) {
+      return packed_a ? micro_kernel<true, true, kRegs, kT> : micro_kernel<true, false, kRegs, kT>;
+    }
+    return packed_a ? micro_kernel<false, true, kRegs, kT> : micro_kernel<false, false, kRegs, kT>;
   };
-  if (cols <= 16) return for_regs.template operator()<1>();
-  if (cols <= 32) return for_regs.template operator()<2>();
-  return for_regs.template operator()<3>();
+  const auto for_layout = [&]<bool kT>() -> MicroKernel {
+    if (cols <= 16) return for_regs.template operator()<1, kT>();
+    if (cols <= 32) return for_regs.template operator()<2, kT>();
+    return for_regs.template operator()<3, kT>();
+  };
+  return transposed_c ? for_layout.template operator()<true>()
+                      : for_layout.template operator()<false>();
 }
 
 // The packing buffer of B, the calling thread's, kept from call to call: megabytes allocated
@@ -301,8 +367,11 @@ inline uint64_t next_round() {
 
 /// C[M, N] (row stride ldc) = A[M, K] x B[K, N], plus a bias when `bias` is not null: row i of C
 /// gets the N values at bias + i * bias_row added to its finished sums, then ReLU when `relu`.
+/// transposed_c: C is stored transposed, element (i, j) at c[j * ldc + i], and row i gets bias[i]
+/// (bias_row unused): the product's transpose, C^T = B^T A^T, was asked for (Note [Transposed C]).
 inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Operand& b, float* c,
-                  int64_t ldc, const float* bias, int64_t bias_row, bool relu) {
+                  int64_t ldc, const float* bias, int64_t bias_row, bool relu,
+                  bool transposed_c = false) {
   for (int64_t i_outer = 0; i_outer < M; i_outer += kOuter) {
     const int64_t rows = std::min(kOuter, M - i_outer);
     const int64_t row_panels = (rows + kRows - 1) / kRows;
@@ -366,20 +435,24 @@ inline void sgemm(int64_t M, int64_t N, int64_t K, const Operand& a, const Opera
                                : b_packed + (j / kCols * depth + s * kDepth) * kCols;
                 const int64_t b_stride = b_in_place ? b.row_stride : kCols;
                 const bool edge = b_in_place && j1 - j < kCols;
-                const auto kernel = pick_kernel(edge, !a_in_place, std::min(kCols, j1 - j));
+                const auto kernel =
+                    pick_kernel(edge, !a_in_place, std::min(kCols, j1 - j), transposed_c);
                 const bool last_slice = k_outer + s * kDepth + slice == K;
+                const int64_t col = j_outer + j;
                 for (int64_t i = i0; i < i1; i += kRows) {
                   const int64_t row = i_outer + i, k = k_outer + s * kDepth;
                   const float* a_panel =
                       a_in_place ? a.data + row * a.row_stride + k * a.col_stride
                                  : mine.panels.data() + (i - i0) * depth + s * kDepth * kRows;
-                  kernel(
-                      slice, a_panel, a_in_place ? a.row_stride : 1,
-                      a_in_place ? a.col_stride : kRows, b_panel, b_stride,
-                      c + (i_outer + i) * ldc + j_outer + j, ldc, std::min(kRows, i1 - i),
-                      std::min(kCols, j1 - j), k_outer > 0 || s > 0,
-                      last_slice && bias != nullptr ? bias + row * bias_row + j_outer + j : nullptr,
-                      bias_row, last_slice && relu);
+                  const float* tile_bias = nullptr;
+                  if (last_slice && bias != nullptr) {
+                    tile_bias = transposed_c ? bias + row : bias + row * bias_row + col;
+                  }
+                  kernel(slice, a_panel, a_in_place ? a.row_stride : 1,
+                         a_in_place ? a.col_stride : kRows, b_panel, b_stride,
+                         transposed_c ? c + col * ldc + row : c + row * ldc + col, ldc,
+                         std::min(kRows, i1 - i), std::min(kCols, j1 - j), k_outer > 0 || s > 0,
+                         tile_bias, bias_row, last_slice && relu);
                 }
               }
             }
