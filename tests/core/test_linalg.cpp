@@ -333,11 +333,19 @@ TEST_CASE("a transposed operand's gradient reaches its matrix contiguous") {
     product(sample).sum().backward();
     return seen;
   };
-  const Tensor x = randn({4, 3});
-  const Tensor weight_grad =
-      gradient_reaching(randn({5, 3}), [&](const Tensor& w) { return x.mm(w.t()); });
-  CHECK(weight_grad.is_contiguous());
-  CHECK(test::values(weight_grad) == test::values(ones({4, 5}).t().mm(x)));
+  // More outputs than inputs: from 512 rows on the gradient is computed as x^T g and copied into
+  // the weight's layout, below as (g^T x)^T; as many inputs as outputs: always the latter.
+  for (const Shape& x_sizes : {Shape{4, 3}, Shape{600, 3}}) {
+    for (const Shape& weight_sizes : {Shape{5, 3}, Shape{3, 3}}) {
+      INFO("x ", x_sizes, ", weight ", weight_sizes);
+      const Tensor x = randn(x_sizes);
+      const Tensor weight_grad =
+          gradient_reaching(randn(weight_sizes), [&](const Tensor& w) { return x.mm(w.t()); });
+      CHECK(weight_grad.is_contiguous());
+      CHECK(test::values(weight_grad) ==
+            test::values(ones({x_sizes[0], weight_sizes[0]}).t().mm(x)));
+    }
+  }
   const Tensor left_grad = gradient_reaching(randn({3, 4}), [&](const Tensor& a) {
     return a.t().mm(randn({3, 2}));
   });
