@@ -211,21 +211,20 @@ inline void pack_b(const Operand& b, int64_t k0, int64_t depth, int64_t j0, int6
 template <int kRegs>
 void store_transposed(const __m512 (&acc)[kRows][kRegs], float* c, int64_t ldc, int64_t rows,
                       int64_t cols, bool accumulate, const float* bias, bool relu) {
+  // With the sums final (no C to add), bias and ReLU are applied in the registers and full 8 x 8
+  // blocks transposed out; otherwise everything goes one value at a time below.
+  const bool final_sums = !accumulate && rows == kRows;
   alignas(64) float tile[kRows][kRegs * 16];
   for (int64_t r = 0; r < kRows; ++r) {
-    for (int v = 0; v < kRegs; ++v) _mm512_store_ps(&tile[r][16 * v], acc[r][v]);
+    for (int v = 0; v < kRegs; ++v) {
+      __m512 value = acc[r][v];
+      if (final_sums && bias != nullptr) value = _mm512_add_ps(value, _mm512_set1_ps(bias[r]));
+      if (final_sums && relu) value = _mm512_max_ps(_mm512_setzero_ps(), value);
+      _mm512_store_ps(&tile[r][16 * v], value);
+    }
   }
   int64_t j = 0;
-  if (!accumulate && rows == kRows) {
-    // The sums are final: bias and ReLU applied here, then the blocks transposed out.
-    for (int64_t r = 0; r < kRows; ++r) {
-      for (int v = 0; v < kRegs; ++v) {
-        __m512 value = _mm512_load_ps(&tile[r][16 * v]);
-        if (bias != nullptr) value = _mm512_add_ps(value, _mm512_set1_ps(bias[r]));
-        if (relu) value = _mm512_max_ps(_mm512_setzero_ps(), value);
-        _mm512_store_ps(&tile[r][16 * v], value);
-      }
-    }
+  if (final_sums) {
     const float* tile_rows[kRows];
     for (int64_t r = 0; r < kRows; ++r) tile_rows[r] = tile[r];
     for (; j + 8 <= cols; j += 8) transpose_8x8(tile_rows, j, c + j * ldc, ldc);
