@@ -226,11 +226,12 @@ inline void column_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a_r
 // one after the other (ldc == N): the 20-wide layers of the seed MLP. Row by row (block_avx512),
 // each row's outputs take two registers, the second partly used and stored with a mask across a
 // cache-line boundary; here rows go 4 at a time, whose 4N outputs are N / 4 whole registers,
-// stored whole (and aligned when C is), with as many FMAs. Each output still gets one FMA per k, in
-// order: the bits of block_avx512. B's rows and the bias (one row broadcast over all, or none) are
-// laid out 4 times over to match. Returns how many rows it computed (a multiple of 4); the caller
-// computes the rest. Used from kGroupedMinRows rows on: below, the output stays in L1, where
-// partial stores cost little, and laying out B 4 times over would cost more than it saves.
+// stored whole (and aligned when C is), with N / 4 FMAs per k for the 4 rows where two registers
+// a row take 8 (for N = 20, 12 lanes of every 32 on padding). Each output still gets one FMA per
+// k, in order: the bits of block_avx512. B's rows and the bias (one row broadcast over all, or
+// none) are laid out 4 times over to match. Returns how many rows it computed (a multiple of 4);
+// the caller computes the rest. Used from kGroupedMinRows rows on: below, the output stays in L1,
+// where partial stores cost little, and laying out B 4 times over would cost more than it saves.
 constexpr int64_t kGroupedMinRows = 256;
 template <int64_t N>
 int64_t grouped_rows_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a_row, int64_t a_col,
@@ -252,13 +253,13 @@ int64_t grouped_rows_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a
   for (int64_t k = 0; k < K; ++k) repeat(b + k * ldb, pattern + k * 4 * N);
   if (bias != nullptr) repeat(bias, bias_pattern);
   // G groups of 4 rows from row i0. Register v of a group starts in row 16 v / N; its lanes from
-  // `split` on belong to the next row. Such a register is accumulated twice, acc[g][v][0] with the
-  // first row's A, acc[g][v][1] with the next one's, and blended when stored: two independent FMA
-  // chains, where two masked FMAs into one register per k would wait on each other.
+  // `split` on belong to the next row, so the A it multiplies is the two rows' broadcasts blended
+  // at `split`: one FMA per register and k, as many as the outputs need (two FMAs into two
+  // accumulators, blended when stored, took 8 FMAs per k for 5 registers of 4 rows of 20).
   const auto groups = [&]<int64_t G>(int64_t i0) {
-    __m512 acc[G][kRegs][2];
+    __m512 acc[G][kRegs];
     for (auto& group : acc) {
-      for (auto& pair : group) pair[0] = pair[1] = _mm512_setzero_ps();
+      for (__m512& v : group) v = _mm512_setzero_ps();
     }
     for (int64_t k = 0; k < K; ++k) {
       __m512 b_k[kRegs];
@@ -271,17 +272,17 @@ int64_t grouped_rows_gemm_avx512(int64_t M, int64_t K, const float* a, int64_t a
 #pragma GCC unroll 8
         for (int64_t v = 0; v < kRegs; ++v) {
           const int64_t row = 16 * v / N, split = N * (row + 1) - 16 * v;
-          acc[g][v][0] = _mm512_fmadd_ps(a_k[row], b_k[v], acc[g][v][0]);
-          if (split < 16) acc[g][v][1] = _mm512_fmadd_ps(a_k[row + 1], b_k[v], acc[g][v][1]);
+          const __m512 a_v =
+              split < 16 ? _mm512_mask_blend_ps(packed::lanes_below(split), a_k[row + 1], a_k[row])
+                         : a_k[row];
+          acc[g][v] = _mm512_fmadd_ps(a_v, b_k[v], acc[g][v]);
         }
       }
     }
     for (int64_t g = 0; g < G; ++g) {
 #pragma GCC unroll 8
       for (int64_t v = 0; v < kRegs; ++v) {
-        const int64_t split = N * (16 * v / N + 1) - 16 * v;
-        __m512 x = acc[g][v][0];
-        if (split < 16) x = _mm512_mask_blend_ps(packed::lanes_below(split), acc[g][v][1], x);
+        __m512 x = acc[g][v];
         if (bias != nullptr) x = _mm512_add_ps(x, _mm512_load_ps(bias_pattern + 16 * v));
         if (relu) x = _mm512_max_ps(_mm512_setzero_ps(), x);
         _mm512_storeu_ps(c + (i0 + 4 * g) * N + 16 * v, x);
