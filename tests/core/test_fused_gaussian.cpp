@@ -30,6 +30,24 @@ TEST_CASE("fused gaussian_sample equals mu + softplus(rho) * eps") {
   CHECK(allclose(fused::gaussian_sample(mu, rho, eps), sample_formula(mu, rho, eps), 1e-12, 1e-12));
 }
 
+TEST_CASE("fused gaussian_sample on the CPU: the bits of the Tensor-op formula and its gradient") {
+  // The CPU kernels compute exp(-|rho|) of a block in a loop of their own, then softplus and
+  // sigmoid from it (Note [exp(-|rho|) in a loop of its own]): the same operations in the same
+  // order as the unary ops. 70000 elements: several blocks and a partial one; rho spans both
+  // sides of softplus's threshold.
+  for (const Dtype dtype : {kFloat32, kFloat64}) {
+    Generator gen(11);
+    const Tensor mu = randn({70000}, dtype, &gen).requires_grad_(true);
+    const Tensor rho = (randn({70000}, dtype, &gen) * 8).requires_grad_(true);
+    const Tensor eps = randn({70000}, dtype, &gen), g = randn({70000}, dtype, &gen);
+    const Tensor w = fused::gaussian_sample(mu, rho, eps);
+    INFO(dtype_name(dtype));
+    CHECK(equal(w.detach(), sample_formula(mu.detach(), rho.detach(), eps)));
+    const auto grads = autograd::grad({w}, {mu, rho}, {g});
+    CHECK(equal(grads[1], g * eps * rho.detach().sigmoid()));
+  }
+}
+
 TEST_CASE("fused gaussian_sample: gradients, first and second order") {
   const Tensor eps = test::leaf({3, 4}, 9).detach();
   test::check_gradients(

@@ -199,12 +199,25 @@ struct LogParts {
 
 // ---- Functions of exp ---------------------------------------------------------------------------
 
-/// 1 / (1 + exp(-x)), from e = exp(-|x|) <= 1: 1 / (1 + e) for x >= 0, e / (1 + e) below (which
+/// exp(-|x|), which sigmoid and softplus start from (sigmoid_from and softplus_from finish them).
+/// A kernel that needs either for a block of elements may compute this for the whole block in a
+/// loop of its own first (Note [exp(-|rho|) in a loop of its own], gaussian.cpp): the same bits.
+template <typename T>
+[[gnu::always_inline]] inline T exp_minus_abs(T x) {
+  return exp(-std::abs(x));
+}
+
+/// sigmoid(x) from e = exp_minus_abs(x) <= 1: 1 / (1 + e) for x >= 0, e / (1 + e) below (which
 /// keeps the subnormal tail, down to x = -104). One division: the numerator is chosen first.
 template <typename T>
-[[gnu::always_inline]] inline T sigmoid(T x) {
-  const T e = exp(-std::abs(x));
+[[gnu::always_inline]] inline T sigmoid_from(T x, T e) {
   return (x >= T(0) ? T(1) : e) / (T(1) + e);
+}
+
+/// 1 / (1 + exp(-x)).
+template <typename T>
+[[gnu::always_inline]] inline T sigmoid(T x) {
+  return sigmoid_from(x, exp_minus_abs(x));
 }
 
 /// x sigmoid(x) = x / (1 + e) for x >= 0, x e / (1 + e) below, e = exp(-|x|). For x < -87, e is
@@ -221,14 +234,20 @@ template <typename T>
 }
 [[gnu::always_inline]] inline double silu(double x) { return x * sigmoid(x); }
 
-/// log(1 + exp(beta x)) / beta, PyTorch's softplus: x itself where beta x > threshold, else
-/// (max(beta x, 0) + log1p(exp(-|beta x|))) times 1 / beta, which neither overflows nor loses the
-/// tail. (1 / beta is the same for every element, and exact for beta a power of 2.)
+/// log(1 + exp(beta x)) / beta, PyTorch's softplus, from e = exp_minus_abs(beta x): x itself where
+/// beta x > threshold, else (max(beta x, 0) + log1p(e)) times 1 / beta, which neither overflows nor
+/// loses the tail. (1 / beta is the same for every element, and exact for beta a power of 2.)
+template <typename T>
+[[gnu::always_inline]] inline T softplus_from(T x, T e, T beta, T threshold) {
+  const T bx = beta * x;
+  const T y = ((bx > T(0) ? bx : T(0)) + log1p(e)) * (T(1) / beta);
+  return bx > threshold ? x : y;
+}
+
+/// log(1 + exp(beta x)) / beta, as softplus_from.
 template <typename T>
 [[gnu::always_inline]] inline T softplus(T x, T beta, T threshold) {
-  const T bx = beta * x;
-  const T y = ((bx > T(0) ? bx : T(0)) + log1p(exp(-std::abs(bx)))) * (T(1) / beta);
-  return bx > threshold ? x : y;
+  return softplus_from(x, exp_minus_abs(beta * x), beta, threshold);
 }
 
 /// tanh(x) = sign(x) t(a), a = |x|. For small a, u = expm1(-2a) and t = -u / (u + 2), accurate near
