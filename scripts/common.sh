@@ -17,6 +17,14 @@ bg_install_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# ccache serves a compile from its cache when the compiler's input is the same, and the
+# preprocessed input names the headers it includes by their paths: each build directory includes
+# its own generated bg/version.h. Made relative to the build directory (ccache does it for the paths
+# under this clone), they are the same in build/release and build/shared, so that scripts/test's
+# shared build takes the static build's objects from the cache instead of compiling them again.
+export CCACHE_BASEDIR
+CCACHE_BASEDIR=$(pwd -P)
+
 # bg_ccache_args: the CMake arguments that compile through ccache. bayesgrad picks ccache up by
 # itself when it is the top-level project; projects that take it in (tests/consumer, tests/fuzz)
 # get it from these.
