@@ -26,8 +26,8 @@ export CCACHE_BASEDIR
 CCACHE_BASEDIR=$(pwd -P)
 
 # bg_ccache_args: the CMake arguments that compile through ccache. bayesgrad picks ccache up by
-# itself when it is the top-level project; projects that take it in (tests/consumer, tests/fuzz)
-# get it from these.
+# itself when it is the top-level project; projects that take it in (tests/consumer) get it from
+# these.
 bg_ccache_args() {
   command -v ccache >/dev/null && echo "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache"
   return 0

@@ -65,7 +65,7 @@ void CpuBackend::index_add(const Tensor& out, int64_t dim, const Tensor& index, 
   const Tensor idx = contiguous_copy(index);
   const int64_t* ids = idx.data_ptr<int64_t>();
   // Not a structured binding: the lambdas below capture these, which clang < 16 cannot do with
-  // bindings (the libFuzzer build in tests/fuzz uses clang 14).
+  // bindings (scripts/test's sanitizer and fuzzer build uses clang 14).
   const std::pair<int64_t, int64_t> split = outer_inner(out.sizes(), dim);
   const int64_t outer = split.first, inner = split.second;
   const int64_t n = idx.numel(), D = out.size(dim);
