@@ -3,21 +3,16 @@
 // through the layers (parameters included), and errors naming the layer.
 
 #include <cmath>
-#include <sstream>
 
 #include "bg/nn.h"
+#include "module_repr.h"
 #include "test_util.h"
 
 using namespace bg;
+using bg::test::repr;
 namespace F = bg::nn::functional;
 
 namespace {
-
-std::string repr(const nn::Module& module) {
-  std::ostringstream out;
-  out << module;
-  return out.str();
-}
 
 // `t` (thousands of elements) looks like U(-bound, bound): inside the bounds, reaching close to
 // both, with mean 0 and standard deviation bound / sqrt(3).

@@ -3,12 +3,13 @@
 // (BatchNorm's running statistics against PyTorch 1.13), shape errors; and the containers.
 
 #include <cmath>
-#include <sstream>
 
 #include "bg/nn.h"
+#include "module_repr.h"
 #include "test_util.h"
 
 using namespace bg;
+using bg::test::repr;
 namespace F = bg::nn::functional;
 using bg::test::check_close;
 using bg::test::check_error;
@@ -16,12 +17,6 @@ using bg::test::check_gradients;
 using bg::test::values;
 
 namespace {
-
-std::string repr(const nn::Module& module) {
-  std::ostringstream out;
-  out << module;
-  return out.str();
-}
 
 // Smallest and largest element, mean and standard deviation (biased) of `t`.
 struct Stats {

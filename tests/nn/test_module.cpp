@@ -4,11 +4,13 @@
 #include <sstream>
 
 #include "bg/nn.h"
+#include "module_repr.h"
 #include "test_util.h"
 
 using namespace bg;
 using bg::test::check_close;
 using bg::test::check_error;
+using bg::test::repr;
 using bg::test::values;
 
 namespace {
@@ -55,12 +57,6 @@ BG_MODULE(Net);
 const std::vector<std::string> kParameterNames{"shift",          "body.0.scale", "body.0.fc.weight",
                                                "body.0.fc.bias", "body.2.scale", "body.2.fc.weight",
                                                "body.2.fc.bias", "head.weight",  "head.bias"};
-
-std::string repr(const nn::Module& module) {
-  std::ostringstream out;
-  out << module;
-  return out.str();
-}
 
 }  // namespace
 

@@ -5,12 +5,13 @@
 // in-place updates; names, state dicts, dtype conversion, removal and errors.
 
 #include <cmath>
-#include <sstream>
 
 #include "bg/nn.h"
+#include "module_repr.h"
 #include "test_util.h"
 
 using namespace bg;
+using bg::test::repr;
 namespace utils = bg::nn::utils;
 using bg::test::check_close;
 using bg::test::check_error;
@@ -88,12 +89,6 @@ std::vector<double> numeric_gradient(const std::function<double()>& loss, const 
 // g v / ||v|| with the norm over each row (weight_norm with dim = 0) of a 2-d v.
 Tensor weight_norm_formula(const Tensor& g, const Tensor& v) {
   return g * v / v.pow(2).sum(1, true).sqrt();
-}
-
-std::string repr(const nn::Module& module) {
-  std::ostringstream out;
-  out << module;
-  return out.str();
 }
 
 }  // namespace
