@@ -416,6 +416,30 @@ TEST_CASE("fold is the adjoint of unfold") {
   CHECK(fold(ones({4, 4}, kFloat64), 3, 2).sizes() == Shape{1, 3, 3});
 }
 
+TEST_CASE("fold of columns whose rows share cache sets has the bits of fold of their copy") {
+  // A convolution's columns [C kh kw, N, L], seen as [N, C kh kw, L]: rows N L elements apart, 4
+  // KiB here, so that fold copies each plane's taps apart first (Note [Rows that share cache
+  // sets], core/src/cpu/window_plan.h). The contiguous copy's rows are L apart, and are summed in
+  // place. Unit and non-unit strides (the AVX-512 and the portable sums).
+  struct Case {
+    Dtype dtype;
+    int64_t N;
+    Size2 kernel, stride;
+    int64_t size;
+  };
+  for (const Case& c :
+       {Case{kFloat32, 16, 3, 1, 10}, Case{kFloat64, 8, 5, 1, 12}, Case{kFloat32, 16, 3, 2, 17}}) {
+    CAPTURE(dtype_name(c.dtype));
+    const int64_t C = 2, taps = c.kernel.h * c.kernel.w;
+    const int64_t L = window_count(c.size, {c.kernel.h, c.stride.h}) *
+                      window_count(c.size, {c.kernel.w, c.stride.w});
+    REQUIRE(c.N * L * static_cast<int64_t>(element_size(c.dtype)) == 4096);
+    const Tensor columns = normal({C * taps, c.N, L}, 25, c.dtype).permute({1, 0, 2});
+    const Tensor folded = fold(columns, c.size, c.kernel, 1, 0, c.stride);
+    CHECK(equal(folded, fold(columns.contiguous(), c.size, c.kernel, 1, 0, c.stride)));
+  }
+}
+
 TEST_CASE("max_pool2d and max_pool1d match the direct maximum, ceil_mode and padding included") {
   struct Case {
     Shape input;

@@ -140,8 +140,8 @@ void CpuBackend::col2im(const Tensor& out, const Tensor& columns, const Window2d
     using T = decltype(tag);
     for_each_col2im_plane(static_cast<const T*>(src.impl()->data()), src.stride(0), src.stride(1),
                           static_cast<T*>(out.impl()->data()), N, C, H, W, window,
-                          [&](const T* plane_columns, T* image) {
-                            col2im_plane(plane_columns, src.stride(1), window, taps, H, W, image);
+                          [&](const T* plane_columns, int64_t row_stride, T* image) {
+                            col2im_plane(plane_columns, row_stride, window, taps, H, W, image);
                           });
   });
 }

@@ -290,11 +290,10 @@ void col2im(const Tensor& out, const Tensor& columns, const Window2d& window, co
   dispatch_floating(out.dtype(), "col2im", [&](auto tag) {
     using T = decltype(tag);
     const ImagePlan<T> plan(window, taps, H, W);
-    const int64_t col_row = columns.stride(1);
-    for_each_col2im_plane(static_cast<const T*>(columns.impl()->data()), columns.stride(0), col_row,
-                          static_cast<T*>(out.impl()->data()), N, C, H, W, window,
-                          [&](const T* plane_columns, T* image) {
-                            plan.sum(plane_columns, col_row, window, H, W, image);
+    for_each_col2im_plane(static_cast<const T*>(columns.impl()->data()), columns.stride(0),
+                          columns.stride(1), static_cast<T*>(out.impl()->data()), N, C, H, W,
+                          window, [&](const T* plane_columns, int64_t row_stride, T* image) {
+                            plan.sum(plane_columns, row_stride, window, H, W, image);
                           });
   });
 }
